@@ -1,0 +1,89 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers (arrows point down only; see ../shared/DESIGN.md):
+// L4 winmdm, MDMTesting · L3 MDMServer · L2 MDMService, MDMStorageSQLite · L1 MDMPKI, MDMStorage · L0 MDMCore, MDMWire
+let package = Package(
+    name: "winmdm",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "winmdm", targets: ["winmdm"]),
+        .library(name: "MDMTesting", targets: ["MDMTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // L0
+        .target(name: "MDMCore"),
+        .target(name: "MDMWire"),
+        // L1
+        .target(name: "MDMPKI", dependencies: [
+            "MDMCore",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
+        .target(name: "MDMStorage", dependencies: ["MDMCore"]),
+        // L2
+        .target(name: "MDMStorageSQLite", dependencies: [
+            "MDMStorage", "MDMCore",
+            .product(name: "SQLiteKit", package: "sqlite-kit"),
+            .product(name: "SQLKit", package: "sql-kit"),
+        ]),
+        .target(name: "MDMService", dependencies: [
+            "MDMCore", "MDMWire", "MDMPKI", "MDMStorage",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // L3
+        .target(name: "MDMServer", dependencies: [
+            "MDMService", "MDMCore", "MDMStorage", "MDMPKI",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // L4
+        .executableTarget(name: "winmdm", dependencies: [
+            "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQLite", "MDMPKI", "MDMCore", "MDMWire", "MDMTesting",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "MDMTesting", dependencies: [
+            "MDMWire", "MDMPKI", "MDMCore",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        // Tests
+        .testTarget(name: "MDMCoreTests", dependencies: ["MDMCore"]),
+        .testTarget(name: "MDMWireTests", dependencies: ["MDMWire"], resources: [.copy("Golden")]),
+        .testTarget(name: "MDMPKITests", dependencies: ["MDMPKI", "MDMCore",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "_CryptoExtras", package: "swift-crypto")]),
+        .testTarget(name: "MDMServiceTests", dependencies: ["MDMService", "MDMStorage", "MDMStorageSQLite", "MDMTesting", "MDMWire", "MDMCore", "MDMPKI"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQLite", "MDMTesting", "MDMWire", "MDMCore", "MDMPKI",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+    ]
+)

@@ -1,0 +1,50 @@
+import Foundation
+
+public enum EnrollmentState: String, Codable, Sendable {
+    case active
+    case unenrolled
+    case retired
+}
+
+/// One device enrolled by one user (or by a device/bulk credential).
+public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
+    /// Also the EntDMID sent to the device.
+    public var id: String
+    public var upn: String
+    public var deviceID: String
+    public var hwDevID: String
+    public var deviceName: String?
+    public var enrollmentType: EnrollmentType
+    public var osEdition: Int?
+    public var osVersion: String?
+    public var state: EnrollmentState
+    public var certificateSerial: String
+    public var certificateThumbprint: String
+    public var certificateNotAfter: Date
+    public var enrolledAt: Date
+    public var lastSeenAt: Date?
+
+    public init(id: String = UUID().uuidString.lowercased(), upn: String, deviceID: String, hwDevID: String,
+                deviceName: String?, enrollmentType: EnrollmentType, osEdition: Int?, osVersion: String?,
+                state: EnrollmentState = .active, certificateSerial: String, certificateThumbprint: String,
+                certificateNotAfter: Date, enrolledAt: Date, lastSeenAt: Date? = nil) {
+        self.id = id
+        self.upn = upn
+        self.deviceID = deviceID
+        self.hwDevID = hwDevID
+        self.deviceName = deviceName
+        self.enrollmentType = enrollmentType
+        self.osEdition = osEdition
+        self.osVersion = osVersion
+        self.state = state
+        self.certificateSerial = certificateSerial
+        self.certificateThumbprint = certificateThumbprint
+        self.certificateNotAfter = certificateNotAfter
+        self.enrolledAt = enrolledAt
+        self.lastSeenAt = lastSeenAt
+    }
+
+    /// Device limit counts active user enrollments; device enrollments count toward the join quota.
+    public var countsTowardDeviceLimit: Bool { state == .active && enrollmentType == .full }
+    public var countsTowardJoinQuota: Bool { state == .active && enrollmentType == .device }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import MDMService
+import MDMCore
+
+/// The services a running server exposes over HTTP.
+public struct ServerServices: Sendable {
+    public var configuration: ServerConfiguration
+    public var enrollment: EnrollmentService
+    public var signIn: SignInService
+
+    public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService) {
+        self.configuration = configuration
+        self.enrollment = enrollment
+        self.signIn = signIn
+    }
+}
+
+/// Routes are thin: body bytes and metadata go to a service; status, content type and bytes come back.
+public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
+    let router = Router(context: MDMRequestContext.self)
+    let limit = s.configuration.maxBodyBytes
+
+    router.get(RouterPath(stringLiteral: Paths.discovery)) { _, _ in
+        response(s.enrollment.discoveryProbe())
+    }
+    router.post(RouterPath(stringLiteral: Paths.discovery)) { req, ctx in
+        await soapRoute(req, ctx, phase: .discovery, limit: limit, s) { await s.enrollment.discover($0, $1) }
+    }
+    router.post(RouterPath(stringLiteral: Paths.policy)) { req, ctx in
+        await soapRoute(req, ctx, phase: .policy, limit: limit, s) { await s.enrollment.policy($0, $1) }
+    }
+    router.post(RouterPath(stringLiteral: Paths.enrollment)) { req, ctx in
+        await soapRoute(req, ctx, phase: .enroll, limit: limit, s) { await s.enrollment.enroll($0, $1) }
+    }
+    router.get(RouterPath(stringLiteral: Paths.auth)) { req, ctx in
+        var query: [String: String] = [:]
+        for (k, v) in req.uri.queryParameters { query[String(k)] = String(v).removingPercentEncoding ?? String(v) }
+        return response(s.signIn.page(query: query, metadata(req, ctx)))
+    }
+    router.post(RouterPath(stringLiteral: Paths.auth)) { req, ctx in
+        var req = req
+        guard let body = try? await req.collectBody(upTo: 64 * 1024) else {
+            return response(.html("<p>The form is too large.</p>", status: 413))
+        }
+        let form = FormDecoding.parse(String(buffer: body))
+        return response(await s.signIn.submit(form: form, metadata(req, ctx)))
+    }
+    router.get(RouterPath(stringLiteral: Paths.termsOfUse)) { _, _ in
+        response(.html(TermsPage.html))
+    }
+    router.get("/health") { _, _ in
+        response(ServiceResponse(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8)))
+    }
+    return router
+}
+
+func metadata(_ req: Request, _ ctx: MDMRequestContext) -> RequestMetadata {
+    RequestMetadata(remoteAddress: ctx.remoteAddress, userAgent: req.headers[.userAgent], path: req.uri.path)
+}
+
+/// Reads the body within the limit (refusing early on a declared Content-Length above it) and calls the service.
+func soapRoute(_ req: Request, _ ctx: MDMRequestContext, phase: EnrollmentPhase, limit: Int, _ s: ServerServices,
+               _ handle: ([UInt8], RequestMetadata) async -> ServiceResponse) async -> Response {
+    var req = req
+    let meta = metadata(req, ctx)
+    let declared = req.headers[.contentLength].flatMap { Int($0) }
+    if let declared, declared > limit {
+        return response(await s.enrollment.refuseOversized(phase, declaredLength: declared, meta))
+    }
+    let body: ByteBuffer
+    do { body = try await req.collectBody(upTo: limit) } catch {
+        return response(await s.enrollment.refuseOversized(phase, declaredLength: declared, meta))
+    }
+    return response(await handle(Array(buffer: body), meta))
+}
+
+/// Always a single body with Content-Length, never chunked (PROTOCOL.md P6).
+func response(_ r: ServiceResponse) -> Response {
+    var headers = HTTPFields()
+    headers[.contentType] = r.contentType
+    headers[.contentLength] = String(r.body.count)
+    for (k, v) in r.headers { if let name = HTTPField.Name(k) { headers[name] = v } }
+    return Response(status: .init(code: r.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
+}
+
+enum FormDecoding {
+    /// `application/x-www-form-urlencoded`: `+` is a space, then percent-decoding.
+    static func parse(_ s: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in s.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func dec(_ x: Substring) -> String {
+                let plus = x.replacingOccurrences(of: "+", with: " ")
+                return plus.removingPercentEncoding ?? plus
+            }
+            out[dec(kv[0])] = kv.count > 1 ? dec(kv[1]) : ""
+        }
+        return out
+    }
+}
+
+enum TermsPage {
+    static let html = """
+    <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Terms of use</title></head>
+    <body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto">
+    <h1>Device management terms of use</h1>
+    <p>Your organization manages this device with winmdm. It can see the device's name, model, operating system
+    version and the settings it applies; it cannot see your personal files, browsing history or messages.</p>
+    <p>Removing the work account from Settings &gt; Accounts &gt; Access work or school ends management.</p>
+    </body></html>
+    """
+}

@@ -1,0 +1,304 @@
+import Foundation
+import Logging
+import MDMCore
+import MDMPKI
+import MDMStorage
+import MDMWire
+
+/// Discovery, policy and enrollment: bytes in, bytes out, and an attempt recorded for every request.
+///
+/// Pipeline per request: decode (MDMWire) → facts → authenticate → policy decision (MDMCore) → certificate
+/// (MDMPKI) → atomic commit (storage) → encode. A failure at any stage becomes the matching SOAP fault.
+public struct EnrollmentService: Sendable {
+    let config: ServerConfiguration
+    let store: any MDMStore
+    let deviceCA: CertificateAuthority
+    let authenticator: Authenticator
+    let clock: any MDMCore.Clock
+    let logger: Logger
+
+    public init(config: ServerConfiguration, store: any MDMStore, deviceCA: CertificateAuthority,
+                authenticator: Authenticator, clock: any MDMCore.Clock, logger: Logger = Logger(label: "winmdm.enrollment")) {
+        self.config = config
+        self.store = store
+        self.deviceCA = deviceCA
+        self.authenticator = authenticator
+        self.clock = clock
+        self.logger = logger
+    }
+
+    // MARK: Discovery
+
+    /// The bodiless GET probe Windows sends first: 200, empty (PROTOCOL.md §2.2).
+    public func discoveryProbe() -> ServiceResponse {
+        ServiceResponse(status: 200, contentType: "text/html", body: [])
+    }
+
+    public func discover(_ body: [UInt8], _ meta: RequestMetadata) async -> ServiceResponse {
+        var attempt = newAttempt(.discovery, meta)
+        let request: DiscoverRequest
+        do {
+            request = try DiscoverRequest(try SOAPEnvelope(bytes: body))
+        } catch {
+            return await fail(&attempt, .messageFormat(error.reason), action: Action.discoverResponse, relatesTo: nil, body: body)
+        }
+        attempt.facts = EnrollmentFacts(upn: request.emailAddress.isEmpty ? nil : UPN.normalize(request.emailAddress),
+                                        deviceType: request.deviceType, osEdition: request.osEdition.flatMap { Int($0) },
+                                        osVersion: request.applicationVersion, requestVersion: request.requestVersion)
+        do {
+            let settings = try await tenantSettings()
+            let policy = settings.authPolicy
+            guard request.authPolicies.isEmpty || request.authPolicies.contains(policy.rawValue) else {
+                return await fail(&attempt, .init(subcode: .authorization, errorType: .notSupported,
+                    reason: "This server requires \(policy.rawValue) authentication, which the device did not offer (it offered \(request.authPolicies.joined(separator: ", ")))."),
+                    action: Action.discoverResponse, relatesTo: request.header.messageID, body: body)
+            }
+            let response = DiscoverResponse(
+                relatesTo: request.header.messageID, activityID: attempt.id, authPolicy: policy.rawValue,
+                policyServiceURL: config.policyURL, enrollmentServiceURL: config.enrollmentURL,
+                authenticationServiceURL: policy == .federated ? config.authURL : nil)
+            await record(attempt)
+            return .soap(response.encode())
+        } catch {
+            return await fail(&attempt, .init(subcode: .enrollmentServer, reason: "The server could not read its settings: \(error)."),
+                              action: Action.discoverResponse, relatesTo: request.header.messageID, body: body)
+        }
+    }
+
+    // MARK: Policy (MS-XCEP)
+
+    public func policy(_ body: [UInt8], _ meta: RequestMetadata) async -> ServiceResponse {
+        var attempt = newAttempt(.policy, meta)
+        let request: GetPoliciesRequest
+        do {
+            request = try GetPoliciesRequest(try SOAPEnvelope(bytes: body))
+        } catch {
+            return await fail(&attempt, .messageFormat(error.reason), action: Action.getPoliciesResponse, relatesTo: nil, body: body)
+        }
+        do {
+            let settings = try await tenantSettings()
+            switch try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy) {
+            case .refused(let kind, let upn, let reason):
+                attempt.facts.credential = kind
+                attempt.facts.upn = upn
+                return await fail(&attempt, .authentication(reason), action: Action.getPoliciesResponse,
+                                  relatesTo: request.header.messageID, body: body)
+            case .authenticated(let user, let kind):
+                attempt.facts.upn = user.upn
+                attempt.facts.credential = kind
+            }
+            let response = GetPoliciesResponse(relatesTo: request.header.messageID,
+                                               validityPeriodSeconds: Int(config.certificateValidity),
+                                               renewalPeriodSeconds: 60 * 86400)
+            await record(attempt)
+            return .soap(response.encode())
+        } catch {
+            return await internalFailure(&attempt, error, action: Action.getPoliciesResponse, relatesTo: request.header.messageID, body: body)
+        }
+    }
+
+    // MARK: Enrollment (MS-WSTEP)
+
+    public func enroll(_ body: [UInt8], _ meta: RequestMetadata) async -> ServiceResponse {
+        var attempt = newAttempt(.enroll, meta)
+        let action = Action.requestSecurityTokenResponse
+        let request: RequestSecurityToken
+        do {
+            request = try RequestSecurityToken(try SOAPEnvelope(bytes: body))
+        } catch {
+            return await fail(&attempt, .messageFormat(error.reason), action: action, relatesTo: nil, body: body)
+        }
+        let relatesTo = request.header.messageID
+        attempt.facts = Self.facts(from: request, notes: &attempt.notes)
+        do {
+            let settings = try await tenantSettings()
+            // 1. Who is enrolling.
+            let user: User
+            switch try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy) {
+            case .refused(let kind, let upn, let reason):
+                attempt.facts.credential = kind
+                attempt.facts.upn = upn
+                return await fail(&attempt, .authentication(reason), action: action, relatesTo: relatesTo, body: body)
+            case .authenticated(let u, let kind):
+                user = u
+                attempt.facts.upn = u.upn
+                attempt.facts.credential = kind
+            }
+            // 2. What is being enrolled.
+            guard request.tokenValueType == TokenValueType.pkcs10, !request.isRenewal else {
+                return await fail(&attempt, .init(subcode: .authorization, errorType: .notSupported,
+                    reason: request.isRenewal ? "Certificate renewal is not offered by this server yet." : "The request does not carry a PKCS#10 certificate request."),
+                    action: action, relatesTo: relatesTo, body: body)
+            }
+            guard let deviceID = attempt.facts.deviceID, !deviceID.isEmpty, let hwDevID = attempt.facts.hwDevID, !hwDevID.isEmpty else {
+                return await fail(&attempt, .messageFormat("The request lacks the DeviceID or HWDevID context item."),
+                                  action: action, relatesTo: relatesTo, body: body)
+            }
+            let csr: CertificateRequest
+            do { csr = try CertificateRequest(der: request.token) } catch {
+                return await fail(&attempt, .certificateRequest(error.reason), action: action, relatesTo: relatesTo, body: body)
+            }
+            attempt.notes += csr.quirks
+            if let ext = csr.deviceIDExtension, ext != deviceID {
+                attempt.notes.append("CSR DeviceID extension \(ext) differs from the DeviceID context item \(deviceID)")
+            }
+            // 3. May they.
+            let snapshot = PolicySnapshot(settings: settings, user: user,
+                                          userEnrollments: try await store.enrollments(upn: user.upn),
+                                          deviceEnrollments: try await store.activeEnrollments(hwDevID: hwDevID))
+            let facts = attempt.facts
+            if case .denied(let denials) = EnrollmentPolicy.evaluate(facts, snapshot) {
+                return await deny(&attempt, denials, action: action, relatesTo: relatesTo, body: body)
+            }
+            // 4. Issue, then record atomically with the capacity re-check.
+            let now = clock.now()
+            let cert = try deviceCA.issueDeviceCertificate(for: csr, commonName: deviceID, now: now,
+                                                           validity: config.certificateValidity)
+            let enrollment = Enrollment(
+                upn: user.upn, deviceID: deviceID, hwDevID: hwDevID, deviceName: facts.deviceName,
+                enrollmentType: facts.enrollmentType ?? .full, osEdition: facts.osEdition, osVersion: facts.osVersion,
+                certificateSerial: cert.serialHex, certificateThumbprint: cert.thumbprint,
+                certificateNotAfter: cert.notAfter, enrolledAt: now)
+            let late = try await store.commitEnrollment(enrollment) { current in
+                EnrollmentPolicy.capacityDenials(facts, user: user.upn, enrollments: current, settings: settings)
+            }
+            if !late.isEmpty {
+                return await deny(&attempt, late, action: action, relatesTo: relatesTo, body: body)
+            }
+            // 5. The provisioning document.
+            var doc = ProvisioningDocument(
+                rootThumbprint: deviceCA.thumbprint, rootCertificateBase64: deviceCA.base64,
+                clientThumbprint: cert.thumbprint, clientCertificateBase64: cert.base64,
+                store: enrollment.enrollmentType == .device ? "System" : "User", subjectCommonName: cert.commonName,
+                providerID: config.providerID, serverName: config.serverName, managementURL: config.managementURL,
+                entDMID: enrollment.id, deviceName: facts.deviceName, upn: user.upn)
+            doc.renewal = nil // advertised once renewal is implemented (PROTOCOL.md P14)
+            let response = RequestSecurityTokenResponse(relatesTo: relatesTo, created: now - 300, expires: now + 300,
+                                                        provisioningDocument: doc.encode())
+            attempt.enrollmentID = enrollment.id
+            await record(attempt)
+            logger.info("enrolled", metadata: ["upn": .string(user.upn), "device": .string(deviceID), "enrollment": .string(enrollment.id)])
+            return .soap(response.encode())
+        } catch {
+            return await internalFailure(&attempt, error, action: action, relatesTo: relatesTo, body: body)
+        }
+    }
+
+    /// The facts of an RST, exactly as the device stated them.
+    static func facts(from r: RequestSecurityToken, notes: inout [String]) -> EnrollmentFacts {
+        var f = EnrollmentFacts()
+        f.deviceID = r.context("DeviceID")
+        f.hwDevID = r.context("HWDevID")
+        f.deviceName = r.context("DeviceName")
+        f.deviceType = r.context("DeviceType")
+        f.osEdition = r.context("OSEdition").flatMap { Int($0) }
+        f.osVersion = r.context("OSVersion") ?? r.context("ApplicationVersion")
+        f.locale = r.context("Locale")
+        f.macAddresses = r.contextAll("MAC")
+        f.requestVersion = r.context("RequestVersion")
+        if let t = r.context("EnrollmentType") {
+            f.enrollmentType = EnrollmentType(wire: t)
+            if f.enrollmentType == nil { notes.append("unknown EnrollmentType '\(t)', treated as Full") }
+        } else {
+            notes.append("no EnrollmentType context item, treated as Full")
+        }
+        if f.enrollmentType == nil { f.enrollmentType = .full }
+        return f
+    }
+
+    // MARK: Outcomes
+
+    func newAttempt(_ phase: EnrollmentPhase, _ meta: RequestMetadata) -> EnrollmentAttempt {
+        EnrollmentAttempt(time: clock.now(), phase: phase, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent)
+    }
+
+    func tenantSettings() async throws -> TenantSettings {
+        guard let s = try await store.tenantSettings() else {
+            throw StorageError(.notFound, "The tenant settings are missing; the data directory was not initialised.")
+        }
+        return s
+    }
+
+    func deny(_ attempt: inout EnrollmentAttempt, _ denials: [Denial], action: String, relatesTo: String, body: [UInt8]) async -> ServiceResponse {
+        attempt.denials = denials
+        let first = denials[0]
+        let fault = EnrollmentFault(subcode: first.fault.subcode, errorType: first.fault.errorType,
+                                    reason: "\(first.fault.reason) [rule \(first.rule.rawValue)]")
+        return await fail(&attempt, fault, action: action, relatesTo: relatesTo, body: body)
+    }
+
+    func internalFailure(_ attempt: inout EnrollmentAttempt, _ error: Error, action: String, relatesTo: String?, body: [UInt8]) async -> ServiceResponse {
+        logger.error("enrollment request failed", metadata: ["attempt": .string(attempt.id), "error": .string("\(error)")])
+        attempt.notes.append("internal error: \(error)")
+        return await fail(&attempt, .init(subcode: .enrollmentServer, reason: "The server failed while handling the request; see attempt \(attempt.id)."),
+                          action: action, relatesTo: relatesTo, body: body)
+    }
+
+    /// Sends `fault` and records the attempt with it and a redacted excerpt of the request.
+    func fail(_ attempt: inout EnrollmentAttempt, _ fault: EnrollmentFault, action: String, relatesTo: String?, body: [UInt8],
+              httpStatus: Int? = nil) async -> ServiceResponse {
+        attempt.outcome = .failed
+        attempt.fault = fault
+        attempt.requestExcerpt = Redaction.excerpt(body)
+        attempt.httpStatus = httpStatus ?? config.faultHTTPStatus
+        await record(attempt)
+        let xml = SOAPFault(action: action, relatesTo: relatesTo, activityID: attempt.id, subcode: fault.subcode.rawValue,
+                            wcf: fault.subcode.isWCFDispatcher, errorType: fault.errorType?.rawValue,
+                            reason: fault.reason, traceID: attempt.id).encode()
+        return .soap(xml, status: attempt.httpStatus)
+    }
+
+    /// A body refused before it was read (too large): recorded, answered with 413 and a MessageFormat fault.
+    public func refuseOversized(_ phase: EnrollmentPhase, declaredLength: Int?, _ meta: RequestMetadata) async -> ServiceResponse {
+        var attempt = newAttempt(phase, meta)
+        let size = declaredLength.map { "\($0) bytes" } ?? "more than \(config.maxBodyBytes) bytes"
+        let action = switch phase {
+        case .discovery: Action.discoverResponse
+        case .policy: Action.getPoliciesResponse
+        default: Action.requestSecurityTokenResponse
+        }
+        return await fail(&attempt, .messageFormat("The request body (\(size)) exceeds the \(config.maxBodyBytes)-byte limit."),
+                          action: action, relatesTo: nil, body: [], httpStatus: 413)
+    }
+
+    func record(_ attempt: EnrollmentAttempt) async {
+        do { try await store.recordAttempt(attempt) } catch {
+            logger.error("could not record attempt", metadata: ["attempt": .string(attempt.id), "error": .string("\(error)")])
+        }
+    }
+}
+
+/// Request excerpts kept with failed attempts: passwords and tokens removed, size bounded.
+public enum Redaction {
+    public static let limit = 16 * 1024
+
+    public static func excerpt(_ body: [UInt8]) -> String? {
+        guard !body.isEmpty else { return nil }
+        var text = String(decoding: body.prefix(limit), as: UTF8.self)
+        text = redactElements(text, local: "Password")
+        text = redactElements(text, local: "BinarySecurityToken", onlyIf: { !$0.contains("#PKCS10") && !$0.contains("#PKCS7") })
+        if body.count > limit { text += "\n… (\(body.count - limit) more bytes not kept)" }
+        return text
+    }
+
+    /// Replaces the content of every element whose local name is `local` (any prefix) with `[redacted]`.
+    static func redactElements(_ s: String, local: String, onlyIf: (String) -> Bool = { _ in true }) -> String {
+        var out = ""
+        var rest = Substring(s)
+        while let open = rest.range(of: "<", options: []) {
+            out += rest[..<open.lowerBound]
+            guard let close = rest[open.lowerBound...].firstIndex(of: ">") else { out += rest[open.lowerBound...]; return out }
+            let tag = rest[open.lowerBound...close]
+            out += tag
+            rest = rest[rest.index(after: close)...]
+            let name = tag.dropFirst().prefix { !$0.isWhitespace && $0 != ">" && $0 != "/" }
+            let localName = name.split(separator: ":").last.map(String.init) ?? String(name)
+            if localName == local, !tag.hasSuffix("/>"), onlyIf(String(tag)),
+               let end = rest.range(of: "</\(name)>") {
+                out += "[redacted]"
+                rest = rest[end.lowerBound...]
+            }
+        }
+        return out + rest
+    }
+}

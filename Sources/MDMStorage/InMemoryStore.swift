@@ -1,0 +1,55 @@
+import Foundation
+import MDMCore
+
+/// The in-memory backend: for tests and for trying things out; loses everything on exit.
+public actor InMemoryStore: MDMStore {
+    var usersByUPN: [String: User] = [:]
+    var settings: TenantSettings?
+    var enrollmentsByID: [String: Enrollment] = [:]
+    var attemptsList: [EnrollmentAttempt] = []
+
+    public init() {}
+
+    public func user(upn: String) -> User? { usersByUPN[UPN.normalize(upn)] }
+    public func users() -> [User] { usersByUPN.values.sorted { $0.upn < $1.upn } }
+    public func insertUser(_ user: User) throws {
+        guard usersByUPN[user.upn] == nil else { throw StorageError(.conflict, "A user \(user.upn) already exists.") }
+        usersByUPN[user.upn] = user
+    }
+    public func updateUser(_ user: User) throws {
+        guard usersByUPN[user.upn] != nil else { throw StorageError(.notFound, "No user \(user.upn).") }
+        usersByUPN[user.upn] = user
+    }
+    public func tenantSettings() -> TenantSettings? { settings }
+    public func saveTenantSettings(_ settings: TenantSettings) { self.settings = settings }
+
+    public func enrollments(upn: String) -> [Enrollment] {
+        enrollmentsByID.values.filter { $0.upn == UPN.normalize(upn) }.sorted { $0.enrolledAt < $1.enrolledAt }
+    }
+    public func activeEnrollments(hwDevID: String) -> [Enrollment] {
+        enrollmentsByID.values.filter { $0.hwDevID == hwDevID && $0.state == .active }
+    }
+    public func enrollment(id: String) -> Enrollment? { enrollmentsByID[id] }
+    public func allEnrollments() -> [Enrollment] { enrollmentsByID.values.sorted { $0.enrolledAt < $1.enrolledAt } }
+
+    public func commitEnrollment(_ enrollment: Enrollment, check: @Sendable ([Enrollment]) -> [Denial]) -> [Denial] {
+        // Actor isolation makes the read-check-write below one step: nothing interleaves (no await inside).
+        let current = enrollments(upn: enrollment.upn)
+        let denials = check(current)
+        guard denials.isEmpty else { return denials }
+        for e in current where e.state == .active && e.hwDevID == enrollment.hwDevID {
+            enrollmentsByID[e.id]?.state = .unenrolled
+        }
+        enrollmentsByID[enrollment.id] = enrollment
+        return []
+    }
+
+    public func recordAttempt(_ attempt: EnrollmentAttempt) { attemptsList.append(attempt) }
+    public func attempt(id: String) -> EnrollmentAttempt? { attemptsList.first { $0.id == id } }
+    public func attempts(_ q: AttemptQuery) -> [EnrollmentAttempt] {
+        Array(attemptsList.reversed().filter {
+            (!q.failedOnly || $0.outcome == .failed) && (q.upn == nil || $0.facts.upn == q.upn)
+                && (q.since == nil || $0.time >= q.since!)
+        }.prefix(q.limit))
+    }
+}

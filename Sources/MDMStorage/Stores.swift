@@ -1,0 +1,64 @@
+import Foundation
+import MDMCore
+
+/// Users and tenant settings.
+public protocol DirectoryStore: Sendable {
+    func user(upn: String) async throws -> User?
+    func users() async throws -> [User]
+    /// Throws `StorageError.conflict` when the UPN exists.
+    func insertUser(_ user: User) async throws
+    func updateUser(_ user: User) async throws
+    func tenantSettings() async throws -> TenantSettings?
+    func saveTenantSettings(_ settings: TenantSettings) async throws
+}
+
+/// Enrolled devices.
+public protocol EnrollmentStore: Sendable {
+    func enrollments(upn: String) async throws -> [Enrollment]
+    /// Active enrollments of this hardware id.
+    func activeEnrollments(hwDevID: String) async throws -> [Enrollment]
+    func enrollment(id: String) async throws -> Enrollment?
+    func allEnrollments() async throws -> [Enrollment]
+    /// Records an enrollment atomically with its capacity check.
+    ///
+    /// In one transaction: reads the user's enrollments, calls `check` with them, and when it returns no denial
+    /// marks any active enrollment of the same user and hardware as superseded (re-enrollment takes no new slot)
+    /// and inserts `enrollment`. Returns the denials; nothing is written when there are any.
+    func commitEnrollment(_ enrollment: Enrollment, check: @Sendable ([Enrollment]) -> [Denial]) async throws -> [Denial]
+}
+
+public struct AttemptQuery: Sendable {
+    public var limit: Int
+    public var failedOnly: Bool
+    public var upn: String?
+    public var since: Date?
+
+    public init(limit: Int = 50, failedOnly: Bool = false, upn: String? = nil, since: Date? = nil) {
+        self.limit = limit
+        self.failedOnly = failedOnly
+        self.upn = upn
+        self.since = since
+    }
+}
+
+/// The record of every enrollment request.
+public protocol AttemptStore: Sendable {
+    func recordAttempt(_ attempt: EnrollmentAttempt) async throws
+    func attempt(id: String) async throws -> EnrollmentAttempt?
+    /// Newest first.
+    func attempts(_ query: AttemptQuery) async throws -> [EnrollmentAttempt]
+}
+
+/// Everything a winmdm server needs, composed from the role protocols.
+public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore
+
+public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable { case conflict, notFound, backend }
+    public var code: Code
+    public var reason: String
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+    public var description: String { reason }
+}

@@ -1,0 +1,250 @@
+import Foundation
+import Logging
+import MDMCore
+import MDMStorage
+import SQLKit
+import SQLiteKit
+import SQLiteNIO
+
+/// The embedded default backend: one SQLite file in the data directory (WAL mode), shared safely with CLI
+/// commands run while the server runs (busy timeout; write transactions take the lock up front).
+///
+/// Rows keep the full value as a JSON document plus the columns that are looked up by, indexed.
+public final class SQLiteStore: MDMStore, @unchecked Sendable {
+    let connection: SQLiteConnection
+    let db: any SQLDatabase
+    /// One connection: every statement and transaction runs through this lock, in order.
+    let lock = AsyncLock()
+    public let path: String
+
+    public static func open(path: String) async throws -> SQLiteStore {
+        let logger = Logger(label: "winmdm.sqlite")
+        let conn = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let store = SQLiteStore(connection: conn, path: path)
+        try await store.migrate()
+        return store
+    }
+
+    init(connection: SQLiteConnection, path: String) {
+        self.connection = connection
+        self.db = connection.sql()
+        self.path = path
+    }
+
+    public func close() async throws { try await connection.close() }
+
+    static let migrations: [[String]] = [
+        [
+            "CREATE TABLE settings (key TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+            "CREATE TABLE users (id TEXT PRIMARY KEY, upn TEXT NOT NULL UNIQUE, doc TEXT NOT NULL)",
+            """
+            CREATE TABLE enrollments (id TEXT PRIMARY KEY, upn TEXT NOT NULL, hw_dev_id TEXT NOT NULL,
+              device_id TEXT NOT NULL, state TEXT NOT NULL, cert_thumbprint TEXT NOT NULL, enrolled_at REAL NOT NULL,
+              doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX enrollments_upn ON enrollments(upn)",
+            "CREATE INDEX enrollments_hw ON enrollments(hw_dev_id, state)",
+            "CREATE INDEX enrollments_thumbprint ON enrollments(cert_thumbprint)",
+            """
+            CREATE TABLE attempts (id TEXT PRIMARY KEY, time REAL NOT NULL, phase TEXT NOT NULL, outcome TEXT NOT NULL,
+              upn TEXT, code TEXT, doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX attempts_time ON attempts(time)",
+            "CREATE INDEX attempts_upn_time ON attempts(upn, time)",
+        ],
+    ]
+
+    func migrate() async throws {
+        try await lock.run {
+            try await db.raw("PRAGMA journal_mode=WAL").run()
+            try await db.raw("PRAGMA busy_timeout=10000").run()
+            try await db.raw("PRAGMA synchronous=NORMAL").run()
+            try await db.raw("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").run()
+            try await transaction {
+                let current = try await db.raw("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version").first()?
+                    .decode(column: "v", as: Int.self) ?? 0
+                for (i, steps) in Self.migrations.enumerated() where i + 1 > current {
+                    for sql in steps { try await db.raw(SQLQueryString(sql)).run() }
+                    try await db.raw("INSERT INTO schema_version (version) VALUES (\(bind: i + 1))").run()
+                }
+            }
+        }
+    }
+
+    /// Runs `body` between BEGIN IMMEDIATE and COMMIT; rolls back on any error. Call only under `lock`.
+    func transaction<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await db.raw("BEGIN IMMEDIATE").run()
+        do {
+            let result = try await body()
+            try await db.raw("COMMIT").run()
+            return result
+        } catch {
+            try? await db.raw("ROLLBACK").run()
+            throw error
+        }
+    }
+
+    // MARK: JSON documents
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .secondsSince1970
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .secondsSince1970
+        return d
+    }()
+
+    static func doc<T: Encodable>(_ v: T) throws -> String { String(decoding: try encoder.encode(v), as: UTF8.self) }
+    static func value<T: Decodable>(_ row: any SQLRow, _ type: T.Type) throws -> T {
+        try decoder.decode(T.self, from: Data(try row.decode(column: "doc", as: String.self).utf8))
+    }
+
+    func one<T: Decodable & Sendable>(_ q: SQLQueryString, _ type: T.Type) async throws -> T? {
+        try await lock.run { try await db.raw(q).first().map { try Self.value($0, T.self) } }
+    }
+
+    func many<T: Decodable & Sendable>(_ q: SQLQueryString, _ type: T.Type) async throws -> [T] {
+        try await lock.run { try await db.raw(q).all().map { try Self.value($0, T.self) } }
+    }
+
+    // MARK: DirectoryStore
+
+    public func user(upn: String) async throws -> User? {
+        try await one("SELECT doc FROM users WHERE upn = \(bind: UPN.normalize(upn))", User.self)
+    }
+
+    public func users() async throws -> [User] {
+        try await many("SELECT doc FROM users ORDER BY upn", User.self)
+    }
+
+    public func insertUser(_ user: User) async throws {
+        let doc = try Self.doc(user)
+        try await lock.run {
+            try await transaction {
+                if try await db.raw("SELECT id FROM users WHERE upn = \(bind: user.upn)").first() != nil {
+                    throw StorageError(.conflict, "A user \(user.upn) already exists.")
+                }
+                try await db.raw("INSERT INTO users (id, upn, doc) VALUES (\(bind: user.id), \(bind: user.upn), \(bind: doc))").run()
+            }
+        }
+    }
+
+    public func updateUser(_ user: User) async throws {
+        let doc = try Self.doc(user)
+        try await lock.run {
+            try await db.raw("UPDATE users SET doc = \(bind: doc), upn = \(bind: user.upn) WHERE id = \(bind: user.id)").run()
+        }
+    }
+
+    public func tenantSettings() async throws -> TenantSettings? {
+        try await one("SELECT doc FROM settings WHERE key = 'tenant'", TenantSettings.self)
+    }
+
+    public func saveTenantSettings(_ settings: TenantSettings) async throws {
+        let doc = try Self.doc(settings)
+        try await lock.run {
+            try await db.raw("INSERT INTO settings (key, doc) VALUES ('tenant', \(bind: doc)) ON CONFLICT(key) DO UPDATE SET doc = excluded.doc").run()
+        }
+    }
+
+    // MARK: EnrollmentStore
+
+    public func enrollments(upn: String) async throws -> [Enrollment] {
+        try await many("SELECT doc FROM enrollments WHERE upn = \(bind: UPN.normalize(upn)) ORDER BY enrolled_at", Enrollment.self)
+    }
+
+    public func activeEnrollments(hwDevID: String) async throws -> [Enrollment] {
+        try await many("SELECT doc FROM enrollments WHERE hw_dev_id = \(bind: hwDevID) AND state = 'active'", Enrollment.self)
+    }
+
+    public func enrollment(id: String) async throws -> Enrollment? {
+        try await one("SELECT doc FROM enrollments WHERE id = \(bind: id)", Enrollment.self)
+    }
+
+    public func allEnrollments() async throws -> [Enrollment] {
+        try await many("SELECT doc FROM enrollments ORDER BY enrolled_at", Enrollment.self)
+    }
+
+    public func commitEnrollment(_ enrollment: Enrollment, check: @Sendable ([Enrollment]) -> [Denial]) async throws -> [Denial] {
+        let doc = try Self.doc(enrollment)
+        return try await lock.run {
+            try await transaction {
+                let current = try await db.raw("SELECT doc FROM enrollments WHERE upn = \(bind: enrollment.upn)").all()
+                    .map { try Self.value($0, Enrollment.self) }
+                let denials = check(current)
+                guard denials.isEmpty else { return denials }
+                for var old in current where old.state == .active && old.hwDevID == enrollment.hwDevID {
+                    old.state = .unenrolled
+                    try await db.raw("UPDATE enrollments SET state = 'unenrolled', doc = \(bind: try Self.doc(old)) WHERE id = \(bind: old.id)").run()
+                }
+                try await db.raw("""
+                    INSERT INTO enrollments (id, upn, hw_dev_id, device_id, state, cert_thumbprint, enrolled_at, doc)
+                    VALUES (\(bind: enrollment.id), \(bind: enrollment.upn), \(bind: enrollment.hwDevID), \(bind: enrollment.deviceID),
+                    \(bind: enrollment.state.rawValue), \(bind: enrollment.certificateThumbprint),
+                    \(bind: enrollment.enrolledAt.timeIntervalSince1970), \(bind: doc))
+                    """).run()
+                return []
+            }
+        }
+    }
+
+    // MARK: AttemptStore
+
+    public func recordAttempt(_ a: EnrollmentAttempt) async throws {
+        let doc = try Self.doc(a)
+        try await lock.run {
+            try await db.raw("""
+                INSERT INTO attempts (id, time, phase, outcome, upn, code, doc) VALUES (\(bind: a.id),
+                \(bind: a.time.timeIntervalSince1970), \(bind: a.phase.rawValue), \(bind: a.outcome.rawValue),
+                \(bind: a.facts.upn), \(bind: a.code), \(bind: doc))
+                """).run()
+        }
+    }
+
+    public func attempt(id: String) async throws -> EnrollmentAttempt? {
+        try await one("SELECT doc FROM attempts WHERE id = \(bind: id)", EnrollmentAttempt.self)
+    }
+
+    public func attempts(_ q: AttemptQuery) async throws -> [EnrollmentAttempt] {
+        var sql = SQLQueryString("SELECT doc FROM attempts WHERE 1 = 1")
+        if q.failedOnly { sql.appendLiteral(" AND outcome = 'failed'") }
+        if let upn = q.upn { sql.appendLiteral(" AND upn = "); sql.appendInterpolation(bind: UPN.normalize(upn)) }
+        if let since = q.since { sql.appendLiteral(" AND time >= "); sql.appendInterpolation(bind: since.timeIntervalSince1970) }
+        sql.appendLiteral(" ORDER BY time DESC, rowid DESC LIMIT ")
+        sql.appendInterpolation(bind: q.limit)
+        return try await many(sql, EnrollmentAttempt.self)
+    }
+}
+
+/// A FIFO async mutex: one holder at a time, waiters resumed in order.
+public actor AsyncLock {
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    public init() {}
+
+    public func acquire() async {
+        if !busy { busy = true; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    public func release() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+
+    public nonisolated func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await acquire()
+        do {
+            let r = try await body()
+            await release()
+            return r
+        } catch {
+            await release()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import MDMCore
+import MDMService
+import MDMStorage
+
+struct Attempts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show recorded enrollment attempts (every discovery, sign-in, policy and enrollment request).",
+        subcommands: [List.self, Show.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List attempts, newest first.")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Only failed attempts.") var failed = false
+        @Option(help: "Only this user's attempts.") var user: String?
+        @Option(help: "How many (default 50).") var limit: Int = 50
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            guard limit > 0 else { throw ValidationError("--limit must be a positive number.") }
+            let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
+            defer { Task { await runtime.close() } }
+            let list = try await runtime.admin.attempts(AttemptQuery(limit: limit, failedOnly: failed, upn: user))
+            if json { return try JSONOutput.print(list) }
+            guard !list.isEmpty else { return print("No attempts recorded\(failed ? " that failed" : "").") }
+            print(Table.render(["TIME", "ID", "PHASE", "RESULT", "CODE", "USER", "DEVICE", "REASON"], list.map { a in
+                [a.time.short, a.id, a.phase.rawValue, a.outcome.rawValue, a.code ?? "-", a.facts.upn ?? "-",
+                 a.facts.deviceName ?? a.facts.deviceID.map { String($0.prefix(12)) } ?? "-",
+                 a.denials.first?.rule.rawValue ?? a.fault.map { String($0.reason.prefix(70)) } ?? ""]
+            }))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show everything recorded about one attempt (the TraceId a device logged).")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Attempt id.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
+            defer { Task { await runtime.close() } }
+            let a: EnrollmentAttempt
+            do { a = try await runtime.admin.attempt(id: id) } catch let e as AdminError { throw ValidationError(e.message) }
+            if json { return try JSONOutput.print(a) }
+            print(AttemptReport.render(a))
+        }
+    }
+}
+
+enum AttemptReport {
+    static func render(_ a: EnrollmentAttempt) -> String {
+        var out: [String] = []
+        func row(_ k: String, _ v: String?) { if let v, !v.isEmpty { out.append(k.padding(toLength: 18, withPad: " ", startingAt: 0) + v) } }
+        row("Attempt", a.id)
+        row("Time", a.time.short)
+        row("Phase", a.phase.rawValue)
+        row("Result", a.outcome == .succeeded ? "succeeded" : "failed")
+        if let f = a.fault {
+            row("Device saw", "\(f.code) (\(f.subcode.rawValue)\(f.errorType.map { " / \($0.rawValue)" } ?? ""), HTTP \(a.httpStatus))")
+            row("Reason sent", f.reason)
+        }
+        row("Remote address", a.remoteAddress)
+        row("User agent", a.userAgent)
+        row("User", a.facts.upn)
+        row("Credential", a.facts.credential.rawValue)
+        row("Enrollment type", a.facts.enrollmentType?.rawValue)
+        row("Device name", a.facts.deviceName)
+        row("DeviceID", a.facts.deviceID)
+        row("HWDevID", a.facts.hwDevID)
+        row("OS", [a.facts.osVersion, a.facts.osEdition.map { "\(WindowsEdition.name($0)) (OSEdition \($0))" }].compactMap { $0 }.joined(separator: ", "))
+        row("Request version", a.facts.requestVersion)
+        row("Enrollment", a.enrollmentID)
+        if !a.denials.isEmpty {
+            out.append("Denials (the first is what the device saw):")
+            for (i, d) in a.denials.enumerated() { out.append("  \(i + 1). [\(d.rule.rawValue)] \(d.reason) → \(d.fault.code)") }
+        }
+        if !a.notes.isEmpty {
+            out.append("Notes:")
+            out += a.notes.map { "  - \($0)" }
+        }
+        if let x = a.requestExcerpt {
+            out.append("Request (secrets redacted):")
+            out.append(x.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+        }
+        return out.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import MDMCore
+
+/// Options every command shares: where the state lives and where the configuration file is.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory holding the database, certificates and secrets (env WINMDM_DATA_DIR).")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Configuration file (JSON; default <data-dir>/winmdm.json; env WINMDM_CONFIG).")
+    var config: String?
+}
+
+/// The configuration file's keys; every one optional.
+struct ConfigFile: Codable {
+    var listen: String?
+    var publicURL: String?
+    var tlsCert: String?
+    var tlsKey: String?
+    var plainHTTP: Bool?
+    var initialDomain: String?
+    var providerID: String?
+    var maxBodyBytes: Int?
+}
+
+/// Resolved settings: flags win over environment variables, which win over the file, which wins over defaults.
+struct ResolvedConfiguration {
+    var dataDir: URL
+    var listenHost: String
+    var listenPort: Int
+    var publicURL: String
+    var tlsCert: String?
+    var tlsKey: String?
+    var plainHTTP: Bool
+    var initialDomain: String
+    var providerID: String
+    var maxBodyBytes: Int
+
+    struct Overrides {
+        var listen: String?
+        var publicURL: String?
+        var tlsCert: String?
+        var tlsKey: String?
+        var plainHTTP: Bool?
+        var initialDomain: String?
+    }
+
+    static func resolve(_ common: CommonOptions, _ flags: Overrides = .init()) throws -> ResolvedConfiguration {
+        let env = ProcessInfo.processInfo.environment
+        let dataDir = URL(fileURLWithPath: common.dataDir ?? env["WINMDM_DATA_DIR"] ?? "./winmdm-data").standardizedFileURL
+        let configPath = common.config ?? env["WINMDM_CONFIG"] ?? dataDir.appendingPathComponent("winmdm.json").path
+        var file = ConfigFile()
+        if FileManager.default.fileExists(atPath: configPath) {
+            do {
+                file = try JSONDecoder().decode(ConfigFile.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
+            } catch {
+                throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes.")
+            }
+        } else if common.config != nil || env["WINMDM_CONFIG"] != nil {
+            throw ValidationError("The configuration file \(configPath) does not exist.")
+        }
+        let listen = flags.listen ?? env["WINMDM_LISTEN"] ?? file.listen ?? "0.0.0.0:8443"
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen '\(listen)' is not HOST:PORT (for example 0.0.0.0:8443).")
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let plain = flags.plainHTTP ?? env["WINMDM_PLAIN_HTTP"].map { $0 == "1" || $0.lowercased() == "true" } ?? file.plainHTTP ?? false
+        let defaultPublic = "\(plain ? "http" : "https")://\(ProcessInfo.processInfo.hostName.lowercased()):\(port == 0 ? 8443 : port)"
+        let publicURL = (flags.publicURL ?? env["WINMDM_PUBLIC_URL"] ?? file.publicURL ?? defaultPublic).trimmingTrailingSlash()
+        guard let comps = URLComponents(string: publicURL), let scheme = comps.scheme, ["https", "http"].contains(scheme),
+              let publicHost = comps.host, !publicHost.isEmpty else {
+            throw ValidationError("--public-url '\(publicURL)' is not an absolute https URL (for example https://mdm.example.com).")
+        }
+        let domain = flags.initialDomain ?? env["WINMDM_INITIAL_DOMAIN"] ?? file.initialDomain ?? Self.defaultDomain(publicHost)
+        return ResolvedConfiguration(
+            dataDir: dataDir, listenHost: host, listenPort: port, publicURL: publicURL,
+            tlsCert: flags.tlsCert ?? env["WINMDM_TLS_CERT"] ?? file.tlsCert,
+            tlsKey: flags.tlsKey ?? env["WINMDM_TLS_KEY"] ?? file.tlsKey,
+            plainHTTP: plain, initialDomain: domain.lowercased(),
+            providerID: env["WINMDM_PROVIDER_ID"] ?? file.providerID ?? "winmdm",
+            maxBodyBytes: file.maxBodyBytes ?? 256 * 1024)
+    }
+
+    /// The public host name, or `winmdm.test` when that is an IP address or localhost (SCENARIOS.md).
+    static func defaultDomain(_ host: String) -> String {
+        let h = host.lowercased()
+        let isIP = h.allSatisfy { $0.isNumber || $0 == "." } || h.contains(":")
+        if isIP || h == "localhost" || !h.contains(".") { return "winmdm.test" }
+        return h
+    }
+
+    var publicHost: String { URLComponents(string: publicURL)?.host?.lowercased() ?? "localhost" }
+    var databasePath: String { dataDir.appendingPathComponent("winmdm.sqlite").path }
+}

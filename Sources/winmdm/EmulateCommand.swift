@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import MDMCore
+import MDMTesting
+
+struct Emulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Enroll emulated Windows devices into a server, as a smoke test or a load.",
+        discussion: """
+        Each device generates an RSA key and a Windows-style CSR and walks discovery, sign-in (Federated), policy and
+        enrollment over HTTPS. Put {n} in --upn to give every device its own user (load1@…, load2@…).
+        """)
+
+    @Option(help: "Server base URL or full discovery URL, e.g. https://localhost:8443.") var server: String
+    @Option(help: "User principal name; {n} is replaced by the device number (1…count).") var upn: String
+    @Option(help: "Password of the user(s).") var password: String
+    @Option(help: "How many devices to enroll.") var count: Int = 1
+    @Option(help: "How many enrollments run at once.") var concurrency: Int = 4
+    @Option(help: "PEM file of the CA that signed the server's TLS certificate (default: <data-dir>/pki/tls-ca.pem when it exists).")
+    var caFile: String?
+    @Option(help: "Data directory to find tls-ca.pem in.") var dataDir: String = "./winmdm-data"
+    @Flag(help: "Do not verify the server's TLS certificate (throwaway test servers only).") var insecure = false
+    @Option(help: "OSEdition the devices report (48 Pro, 4 Enterprise, 101 Home …).") var osEdition: Int = 48
+    @Option(help: "Windows version the devices report.") var osVersion: String = "10.0.22631.4460"
+    @Option(help: "user (EnrollmentType Full) or device (EnrollmentType Device).") var enrollmentType: String = "user"
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1.") }
+        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 256.") }
+        guard ["user", "device"].contains(enrollmentType.lowercased()) else {
+            throw ValidationError("--enrollment-type must be user or device.")
+        }
+        guard let c = URLComponents(string: server), c.scheme == "https" || c.scheme == "http", c.host != nil else {
+            throw ValidationError("--server '\(server)' is not a URL like https://mdm.example.com:8443.")
+        }
+    }
+
+    var discoveryURL: String {
+        server.contains("/EnrollmentServer/") ? server : server.trimmingTrailingSlash() + "/EnrollmentServer/Discovery.svc"
+    }
+
+    func run() async throws {
+        var ca = caFile
+        if ca == nil, !insecure {
+            let guess = URL(fileURLWithPath: dataDir).appendingPathComponent("pki/tls-ca.pem").path
+            if FileManager.default.fileExists(atPath: guess) { ca = guess }
+        }
+        let transport: HTTPSTransport
+        do { transport = try HTTPSTransport(trustRootsPEM: ca, insecure: insecure, maxConnections: concurrency) } catch {
+            throw ValidationError("Cannot load the CA file \(ca ?? "-"): \(error)")
+        }
+        let type: EnrollmentType = enrollmentType.lowercased() == "device" ? .device : .full
+        let progress = Progress(total: count, quiet: json)
+        let started = Date()
+        let results = await withTaskGroup(of: Result<Void, DeviceFailure>.self) { group in
+            var next = 1
+            var collected: [Result<Void, DeviceFailure>] = []
+            func add(_ n: Int) {
+                let profile = DeviceProfile(upn: upn.replacingOccurrences(of: "{n}", with: String(n)), password: password,
+                                            osEdition: osEdition, osVersion: osVersion, enrollmentType: type)
+                let url = discoveryURL
+                group.addTask {
+                    do {
+                        _ = try await WindowsDevice(profile: profile, transport: transport).enroll(discoveryURL: url)
+                        return .success(())
+                    } catch let failure as DeviceFailure { return .failure(failure) } catch {
+                        return .failure(DeviceFailure(hresult: 0x8018_0008, phase: .discovery, message: "\(error)"))
+                    }
+                }
+            }
+            while next <= min(count, concurrency) { add(next); next += 1 }
+            for await r in group {
+                collected.append(r)
+                progress.tick(failed: { if case .failure = r { return true } else { return false } }())
+                if next <= count { add(next); next += 1 }
+            }
+            return collected
+        }
+        try? await transport.shutdown()
+        let elapsed = Date().timeIntervalSince(started)
+        progress.finish()
+        var byCode: [String: (count: Int, example: DeviceFailure)] = [:]
+        for case .failure(let f) in results { byCode[f.code, default: (0, f)].count += 1 }
+        let enrolled = results.count - byCode.values.reduce(0) { $0 + $1.count }
+        if json {
+            struct Summary: Encodable { var enrolled: Int; var failed: [String: Int]; var seconds: Double; var perSecond: Double }
+            try JSONOutput.print(Summary(enrolled: enrolled, failed: byCode.mapValues(\.count), seconds: elapsed,
+                                         perSecond: Double(count) / max(elapsed, 0.001)))
+        } else {
+            print("Enrolled \(enrolled) of \(count) device(s) in \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", Double(count) / max(elapsed, 0.001)))/s).")
+            for (code, v) in byCode.sorted(by: { $0.value.count > $1.value.count }) {
+                let trace = v.example.traceID.map { " — winmdm attempts show \($0)" } ?? ""
+                print("Failed \(v.count) with \(code) during \(v.example.phase.rawValue): \(v.example.message)\(trace)")
+            }
+        }
+        if enrolled < count { throw ExitCode(1) }
+    }
+}
+
+/// A one-line progress bar on standard error.
+final class Progress: @unchecked Sendable {
+    let total: Int
+    let quiet: Bool
+    var done = 0, failed = 0
+    let lock = NSLock()
+
+    init(total: Int, quiet: Bool) {
+        self.total = total
+        self.quiet = quiet
+    }
+
+    func tick(failed f: Bool) {
+        lock.withLock {
+            done += 1
+            if f { failed += 1 }
+            guard !quiet else { return }
+            let width = 30, filled = width * done / max(total, 1)
+            let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+            FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) enrolled \(done - failed), failed \(failed)".utf8))
+        }
+    }
+
+    func finish() { if !quiet { FileHandle.standardError.write(Data("\n".utf8)) } }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import MDMCore
+import MDMPKI
+import MDMService
+import MDMStorage
+import MDMStorageSQLite
+
+/// What every command opens: the data directory, its database (initialised on first use) and the admin service.
+struct Runtime {
+    let config: ResolvedConfiguration
+    let store: SQLiteStore
+    let admin: AdminService
+    /// Files created by this run, for the first-run message.
+    var created: [String]
+
+    static func open(_ config: ResolvedConfiguration) async throws -> Runtime {
+        let fm = FileManager.default
+        var created: [String] = []
+        if !fm.fileExists(atPath: config.dataDir.path) {
+            do {
+                try fm.createDirectory(at: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ValidationError("Cannot create the data directory \(config.dataDir.path): \(error.localizedDescription)")
+            }
+            created.append(config.dataDir.path)
+        }
+        let dbExisted = fm.fileExists(atPath: config.databasePath)
+        let store: SQLiteStore
+        do { store = try await SQLiteStore.open(path: config.databasePath) } catch {
+            throw ValidationError("Cannot open the database \(config.databasePath): \(error)")
+        }
+        if !dbExisted { created.append(config.databasePath) }
+        let admin = AdminService(store: store)
+        try await admin.bootstrap(initialDomain: config.initialDomain, publicURL: config.publicURL)
+        return Runtime(config: config, store: store, admin: admin, created: created)
+    }
+
+    /// A secret file in the data directory (mode 0600), created with random content when missing.
+    func secret(_ name: String, bytes: Int = 32) throws -> (value: String, path: String, created: Bool) {
+        let url = config.dataDir.appendingPathComponent(name)
+        if let text = try? String(contentsOf: url, encoding: .utf8) {
+            return (text.trimmingCharacters(in: .whitespacesAndNewlines), url.path, false)
+        }
+        let value = Base64URL.encode((0..<bytes).map { _ in UInt8.random(in: 0...255) })
+        try SecureFile.write(value + "\n", to: url, mode: 0o600)
+        return (value, url.path, true)
+    }
+
+    func close() async { try? await store.close() }
+}
+
+/// Prints JSON with dates as ISO 8601.
+enum JSONOutput {
+    static func print<T: Encodable>(_ value: T) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        Swift.print(String(decoding: try e.encode(value), as: UTF8.self))
+    }
+}
+
+extension Date {
+    var short: String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
+        return f.string(from: self)
+    }
+}
+
+/// Left-aligned text columns.
+enum Table {
+    static func render(_ header: [String], _ rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MDMCore
+import MDMPKI
+import MDMServer
+import MDMService
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the enrollment server (HTTPS; creates the database, CAs, TLS certificate and admin token on first run).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Address and port to listen on (env WINMDM_LISTEN; default 0.0.0.0:8443).")
+    var listen: String?
+
+    @Option(help: "Public base URL devices use; every advertised URL is built from it (env WINMDM_PUBLIC_URL; default https://<hostname>:<port>).")
+    var publicURL: String?
+
+    @Option(help: "PEM certificate chain to serve instead of the generated one (env WINMDM_TLS_CERT).")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for --tls-cert (env WINMDM_TLS_KEY).")
+    var tlsKey: String?
+
+    @Flag(help: "Serve plain HTTP, for running behind a TLS-terminating proxy (env WINMDM_PLAIN_HTTP=1).")
+    var plainHTTP = false
+
+    @Option(help: "The verified domain of a new installation (default: the public host name, or winmdm.test for an IP address or localhost).")
+    var initialDomain: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let cfg = try ResolvedConfiguration.resolve(common, .init(
+            listen: listen, publicURL: publicURL, tlsCert: tlsCert, tlsKey: tlsKey,
+            plainHTTP: plainHTTP ? true : nil, initialDomain: initialDomain))
+        if (cfg.tlsCert == nil) != (cfg.tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together: give both, or neither to use the generated certificate.")
+        }
+        var logger = Logger(label: "winmdm")
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error.")
+        }
+        logger.logLevel = level
+
+        var runtime = try await Runtime.open(cfg)
+        let clock = SystemClock()
+        var hosts = [cfg.publicHost, "localhost"]
+        hosts = hosts.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        let ips: [[UInt8]] = [[127, 0, 0, 1]] + (IPv4.parse(cfg.publicHost).map { [$0] } ?? [])
+        let pki = try PKIFiles.loadOrCreate(directory: cfg.dataDir.appendingPathComponent("pki"),
+                                            hostNames: hosts.filter { IPv4.parse($0) == nil }, ipAddresses: ips,
+                                            organization: "winmdm", now: clock.now())
+        runtime.created += pki.created
+        let adminToken = try runtime.secret("admin-token")
+        if adminToken.created { runtime.created.append(adminToken.path) }
+        let tokenKey = try runtime.secret("federation-key")
+        if tokenKey.created { runtime.created.append(tokenKey.path) }
+
+        let server = ServerConfiguration(publicURL: cfg.publicURL, providerID: cfg.providerID, maxBodyBytes: cfg.maxBodyBytes)
+        let tokens = FederatedTokens(key: Array(tokenKey.value.utf8))
+        let authenticator = Authenticator(directory: runtime.store, hasher: .standard, tokens: tokens, clock: clock,
+                                          cacheKey: (0..<32).map { _ in UInt8.random(in: 0...255) })
+        let services = ServerServices(
+            configuration: server,
+            enrollment: EnrollmentService(config: server, store: runtime.store, deviceCA: pki.deviceCA,
+                                          authenticator: authenticator, clock: clock, logger: logger),
+            signIn: SignInService(authenticator: authenticator, tokens: tokens, store: runtime.store, clock: clock))
+        let listenCfg = ListenConfiguration(
+            host: cfg.listenHost, port: cfg.listenPort,
+            tlsCertificatePath: cfg.plainHTTP ? nil : (cfg.tlsCert ?? pki.tlsCertificatePath),
+            tlsKeyPath: cfg.plainHTTP ? nil : (cfg.tlsKey ?? pki.tlsKeyPath))
+
+        let settings = try await runtime.admin.settings()
+        var lines = ["winmdm \(cfg.plainHTTP ? "(plain HTTP)" : "")"]
+        if !runtime.created.isEmpty { lines.append("First run: created " + runtime.created.joined(separator: ", ")) }
+        lines += [
+            "  data directory:   \(cfg.dataDir.path)",
+            "  database:         \(cfg.databasePath)",
+            "  device CA:        \(pki.deviceCAPath)",
+            "  TLS certificate:  \(listenCfg.tlsCertificatePath ?? "none (plain HTTP)")",
+            "  TLS root CA:      \(pki.tlsCAPath)  (install on test devices when using the generated certificate)",
+            "  admin token:      \(adminToken.path)",
+            "  verified domains: \(settings.domains.filter(\.isVerified).map(\.name).joined(separator: ", "))",
+            "  auth policy:      \(settings.authPolicy.rawValue)",
+            "  discovery URL:    \(server.discoveryURL)",
+        ]
+        let banner = lines.joined(separator: "\n")
+        let app = try buildApplication(services, listen: listenCfg, logger: logger) { port in
+            FileHandle.standardOutput.write(Data((banner + "\n  listening on:     \(cfg.listenHost):\(port)\n").utf8))
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await runtime.close()
+    }
+}
+
+enum IPv4 {
+    static func parse(_ s: String) -> [UInt8]? {
+        let parts = s.split(separator: ".")
+        guard parts.count == 4 else { return nil }
+        let bytes = parts.compactMap { UInt8($0) }
+        return bytes.count == 4 ? bytes : nil
+    }
+}
