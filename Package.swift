@@ -76,11 +76,10 @@ let package = Package(
         ]),
         // Tests
         .testTarget(name: "MDMCoreTests", dependencies: ["MDMCore"]),
-        .testTarget(name: "MDMWireTests", dependencies: ["MDMWire"], resources: [.copy("Golden")]),
-        .testTarget(name: "MDMPKITests", dependencies: ["MDMPKI", "MDMCore",
+        .testTarget(name: "MDMWireTests", dependencies: ["MDMWire"]),
+        .testTarget(name: "MDMPKITests", dependencies: ["MDMPKI", "MDMCore", "MDMTesting",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "_CryptoExtras", package: "swift-crypto")]),
-        .testTarget(name: "MDMServiceTests", dependencies: ["MDMService", "MDMStorage", "MDMStorageSQLite", "MDMTesting", "MDMWire", "MDMCore", "MDMPKI"]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQLite", "MDMTesting", "MDMWire", "MDMCore", "MDMPKI",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -70,8 +70,9 @@ public struct PKIFiles: Sendable {
     }
 
     static func coveredNames(_ url: URL) throws -> Set<String> {
-        let pem = try String(contentsOf: url, encoding: .utf8)
-        let cert = try X509Bridge.certificate(pem: pem)
+        // The file holds the leaf then the CA: read the first block only.
+        guard let der = PEM.decode(try String(contentsOf: url, encoding: .utf8)) else { return [] }
+        let cert = try X509Bridge.certificate(der: der)
         return X509Bridge.dnsNames(cert)
     }
 }

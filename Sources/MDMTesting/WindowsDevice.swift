@@ -205,7 +205,7 @@ public struct WindowsDevice: Sendable {
     }
 
     /// POSTs a SOAP message and returns the envelope, or throws what Windows would report for a fault or a bad answer.
-    func soap(_ phase: EnrollmentPhase, _ url: String, _ xml: String) async throws(DeviceFailure) -> SOAPEnvelope {
+    public func soap(_ phase: EnrollmentPhase, _ url: String, _ xml: String) async throws(DeviceFailure) -> SOAPEnvelope {
         let r = try await send(phase, DeviceRequest(method: "POST", url: url, headers: [
             ("Content-Type", "application/soap+xml; charset=utf-8"), ("User-Agent", "ENROLLClient"),
         ], body: Array(xml.utf8)))

@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+/// Runs the built `winmdm` executable the way an administrator does.
+enum CLI {
+    static var binary: String {
+        let beside = Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("winmdm").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/winmdm").path
+    }
+
+    struct Result { var status: Int32; var out: String; var err: String }
+
+    @discardableResult
+    static func run(_ args: [String], stdin: String? = nil, timeout: TimeInterval = 120) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        let deadline = Date() + timeout
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if p.isRunning { p.terminate(); throw CocoaError(.executableLoad) }
+        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A running `winmdm serve`, stopped with SIGTERM.
+    final class Server: @unchecked Sendable {
+        let process = Process()
+        let output = Pipe()
+        var banner = ""
+
+        init(_ args: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = ["serve"] + args
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date() + 60
+            while !banner.contains("listening on"), Date() < deadline, process.isRunning {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { Thread.sleep(forTimeInterval: 0.05) } else { banner += String(decoding: chunk, as: UTF8.self) }
+            }
+        }
+
+        func stop() -> Int32 {
+            process.terminate()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func serveEnrollAndInspectThroughTheCommandLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-cli-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let port = try FreePort.find()
+        let common = ["--data-dir", dir]
+        let server = try CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"])
+        #expect(server.banner.contains("First run: created"), "\(server.banner)")
+        #expect(server.banner.contains("verified domains: winmdm.test"))
+        for secret in ["admin-token", "federation-key", "pki/device-ca-key.pem", "pki/tls-ca-key.pem", "pki/tls-key.pem"] {
+            let mode = try FileManager.default.attributesOfItem(atPath: dir + "/" + secret)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(secret) has mode \(String(mode ?? 0, radix: 8))")
+        }
+
+        // Users are added while the server runs, from another process.
+        let add = try CLI.run(["users", "add", "alice@winmdm.test", "--password", "-"] + common, stdin: "Correct horse 1\n")
+        #expect(add.status == 0 && add.out.contains("Added alice@winmdm.test"), "\(add.err)")
+        let foreign = try CLI.run(["users", "add", "bob@contoso.com", "--password", "Correct horse 1"] + common)
+        #expect(foreign.out.contains("not a verified domain"))
+
+        let server1 = "https://localhost:\(port)"
+        let ok = try CLI.run(["emulate", "--server", server1, "--upn", "alice@winmdm.test", "--password", "Correct horse 1",
+                              "--count", "3", "--concurrency", "2"] + common)
+        #expect(ok.status == 0 && ok.out.contains("Enrolled 3 of 3"), "\(ok.out)\(ok.err)")
+
+        let bad = try CLI.run(["emulate", "--server", server1, "--upn", "alice@winmdm.test", "--password", "wrong password"] + common)
+        #expect(bad.status == 1)
+        #expect(bad.out.contains("Failed 1 with 0x80180002 during policy"), "\(bad.out)")
+
+        let json = try CLI.run(["attempts", "list", "--failed", "--json"] + common)
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [[String: Any]])
+        let failed = try #require(list.first)
+        #expect((failed["fault"] as? [String: Any])?["subcode"] as? String == "Authentication")
+        let id = try #require(failed["id"] as? String)
+        let show = try CLI.run(["attempts", "show", id] + common)
+        #expect(show.out.contains("Device saw        0x80180002"), "\(show.out)")
+        #expect(show.out.contains("The password for alice@winmdm.test is wrong."))
+        #expect(!show.out.contains("wrong password"), "the typed password must not be kept")
+
+        let devices = try CLI.run(["devices", "list", "--user", "alice@winmdm.test", "--json"] + common)
+        #expect((try JSONSerialization.jsonObject(with: Data(devices.out.utf8)) as? [Any])?.count == 3)
+        let users = try CLI.run(["users", "list"] + common)
+        #expect(users.out.contains("alice@winmdm.test") && !users.out.contains("scrypt"))
+
+        #expect(server.stop() == 0, "clean shutdown on SIGTERM")
+
+        // A second run reuses everything.
+        let again = try CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"])
+        #expect(!again.banner.contains("First run"), "\(again.banner)")
+        let more = try CLI.run(["emulate", "--server", server1, "--upn", "alice@winmdm.test", "--password", "Correct horse 1"] + common)
+        #expect(more.status == 0, "\(more.out)")
+        #expect(again.stop() == 0)
+    }
+
+    @Test func wrongCommandsSayWhatWouldBeAccepted() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-cli-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let common = ["--data-dir", dir]
+        let cases: [([String], String)] = [
+            (["users", "add", "alice", "--password", "Correct horse 1"], "expected the form name@domain.example"),
+            (["users", "add", "alice@winmdm.test", "--password", "short"], "at least 8 characters"),
+            (["attempts", "show", "no-such-attempt"], "winmdm attempts list"),
+            (["settings", "auth-policy", "kerberos"], "use OnPremise or Federated"),
+            (["serve", "--listen", "nowhere"], "is not HOST:PORT"),
+            (["serve", "--public-url", "ftp://x"], "is not an absolute https URL"),
+            (["emulate", "--server", "x", "--upn", "a@b.c", "--password", "p"], "is not a URL like https://"),
+            (["attempts", "list", "--limit", "0"], "--limit must be a positive number"),
+        ]
+        for (args, message) in cases {
+            let r = try CLI.run(args + common)
+            #expect(r.status != 0, "\(args) succeeded")
+            #expect((r.err + r.out).contains(message), "\(args): \(r.err)")
+        }
+        try CLI.run(["users", "add", "alice@winmdm.test", "--password", "Correct horse 1"] + common)
+        let dup = try CLI.run(["users", "add", "ALICE@winmdm.test", "--password", "Correct horse 1"] + common)
+        #expect(dup.status != 0 && dup.err.contains("already exists"))
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MDMCore
+import MDMPKI
+import MDMServer
+import MDMService
+import MDMStorage
+import MDMStorageSQLite
+import MDMTesting
+import NIOCore
+import ServiceLifecycle
+
+/// A complete winmdm server over a fresh temporary data directory (SQLite, generated PKI), reachable in-process
+/// through the router or live over HTTPS.
+final class TestServer: @unchecked Sendable {
+    let dir: URL
+    let store: SQLiteStore
+    let admin: AdminService
+    let pki: PKIFiles
+    let services: ServerServices
+    let port: Int
+    /// Fast scrypt parameters for tests; the standard ones are exercised by the CLI tests.
+    static let hasher = PasswordHasher(rounds: 1 << 10, blockSize: 8, parallelism: 1)
+
+    var publicURL: String { services.configuration.publicURL }
+    var discoveryURL: String { services.configuration.discoveryURL }
+
+    static func make(authPolicy: AuthPolicy = .onPremise) async throws -> TestServer {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let port = try FreePort.find()
+        let publicURL = "https://localhost:\(port)"
+        let store = try await SQLiteStore.open(path: dir.appendingPathComponent("winmdm.sqlite").path)
+        let clock = SystemClock()
+        let admin = AdminService(store: store, hasher: hasher, clock: clock)
+        try await admin.bootstrap(initialDomain: "winmdm.test", publicURL: publicURL)
+        if authPolicy != .onPremise { _ = try await admin.setAuthPolicy(authPolicy) }
+        let pki = try PKIFiles.loadOrCreate(directory: dir.appendingPathComponent("pki"), hostNames: ["localhost"],
+                                            ipAddresses: [[127, 0, 0, 1]], organization: "winmdm tests", now: clock.now())
+        let config = ServerConfiguration(publicURL: publicURL, maxBodyBytes: 256 * 1024)
+        let tokens = FederatedTokens(key: Array("test federation key, 32 bytes!!!".utf8))
+        let auth = Authenticator(directory: store, hasher: hasher, tokens: tokens, clock: clock, cacheKey: Array(repeating: 7, count: 32))
+        let services = ServerServices(
+            configuration: config,
+            enrollment: EnrollmentService(config: config, store: store, deviceCA: pki.deviceCA, authenticator: auth, clock: clock),
+            signIn: SignInService(authenticator: auth, tokens: tokens, store: store, clock: clock))
+        return TestServer(dir: dir, store: store, admin: admin, pki: pki, services: services, port: port)
+    }
+
+    init(dir: URL, store: SQLiteStore, admin: AdminService, pki: PKIFiles, services: ServerServices, port: Int) {
+        self.dir = dir
+        self.store = store
+        self.admin = admin
+        self.pki = pki
+        self.services = services
+        self.port = port
+    }
+
+    func close() async {
+        try? await store.close()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    @discardableResult
+    func addUser(_ upn: String, _ password: String = "Correct horse 1") async throws -> User {
+        try await admin.addUser(upn: upn, password: password).user
+    }
+
+    func application() throws -> some ApplicationProtocol {
+        try buildApplication(services, listen: ListenConfiguration(host: "127.0.0.1", port: port,
+            tlsCertificatePath: pki.tlsCertificatePath, tlsKeyPath: pki.tlsKeyPath), logger: Logger(label: "test"))
+    }
+
+    /// Runs `body` with a transport that hands requests to the router in-process (no sockets).
+    func inProcess<T: Sendable>(_ body: @escaping @Sendable (any DeviceTransport) async throws -> T) async throws -> T {
+        let app = Application(router: buildRouter(services))
+        return try await app.test(.router) { client in
+            let transport = ClosureTransport { req in
+                guard let url = URLComponents(string: req.url) else { throw URLError(.badURL) }
+                let uri = url.percentEncodedPath + (url.percentEncodedQuery.map { "?" + $0 } ?? "")
+                var headers = HTTPFields()
+                for (k, v) in req.headers { if let n = HTTPField.Name(k) { headers[n] = v } }
+                let r = try await client.execute(uri: uri, method: HTTPRequest.Method(rawValue: req.method)!,
+                                                 headers: headers, body: req.body.isEmpty ? nil : ByteBuffer(bytes: req.body))
+                return DeviceResponse(status: Int(r.status.code), headers: r.headers.map { ($0.name.rawName, $0.value) },
+                                      body: Array(buffer: r.body))
+            }
+            return try await body(transport)
+        }
+    }
+
+    /// Runs `body` against the real HTTPS server on its port, with a transport trusting the generated TLS CA.
+    func live<T: Sendable>(_ body: @escaping @Sendable (HTTPSTransport) async throws -> T) async throws -> T {
+        let (started, cont) = AsyncStream.makeStream(of: Int.self)
+        let app = try buildApplication(services, listen: ListenConfiguration(host: "127.0.0.1", port: port,
+            tlsCertificatePath: pki.tlsCertificatePath, tlsKeyPath: pki.tlsKeyPath), logger: Logger(label: "test")) { p in
+            cont.yield(p)
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
+        let runner = Task { try await group.run() }
+        _ = await started.first { _ in true }
+        let transport = try HTTPSTransport(trustRootsPEM: pki.tlsCAPath)
+        do {
+            let value = try await body(transport)
+            try await transport.shutdown()
+            await group.triggerGracefulShutdown()
+            try await runner.value
+            return value
+        } catch {
+            try? await transport.shutdown()
+            await group.triggerGracefulShutdown()
+            _ = try? await runner.value
+            throw error
+        }
+    }
+}
+
+enum FreePort {
+    /// Binds port 0 on loopback to learn a free port, then releases it.
+    static func find() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw POSIXError(.EADDRINUSE) }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+/// Posts raw bytes to an enrollment endpoint the way a broken or hostile client would.
+struct RawClient {
+    let transport: any DeviceTransport
+    let base: String
+
+    func post(_ path: String, _ body: [UInt8], headers: [(String, String)] = [("Content-Type", "application/soap+xml; charset=utf-8")]) async throws -> DeviceResponse {
+        try await transport.send(DeviceRequest(method: "POST", url: base + path, headers: headers, body: body))
+    }
+}
