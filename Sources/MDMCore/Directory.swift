@@ -8,15 +8,21 @@ public struct User: Codable, Sendable, Equatable, Identifiable {
     public var passwordHash: String?
     public var enabled: Bool
     public var createdAt: Date
+    /// `skuId`s of the license products assigned to the user.
+    public var assignedLicenses: [String]
+    /// A bulk enrollment package's account: enrolls devices from provisioning packages, not a person.
+    public var isPackageAccount: Bool
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, displayName: String, passwordHash: String?,
-                enabled: Bool = true, createdAt: Date) {
+                enabled: Bool = true, createdAt: Date, assignedLicenses: [String] = [], isPackageAccount: Bool = false) {
         self.id = id
         self.upn = UPN.normalize(upn)
         self.displayName = displayName
         self.passwordHash = passwordHash
         self.enabled = enabled
         self.createdAt = createdAt
+        self.assignedLicenses = assignedLicenses
+        self.isPackageAccount = isPackageAccount
     }
 
     public var domain: String { UPN.domain(of: upn) ?? "" }
@@ -65,58 +71,6 @@ public enum AuthPolicy: String, Codable, Sendable, CaseIterable {
         case "federated": self = .federated
         default: return nil
         }
-    }
-}
-
-/// The Default device type (platform) restriction for Windows.
-public struct PlatformRestriction: Codable, Sendable, Equatable {
-    public var platformBlocked: Bool
-    public var personalDeviceEnrollmentBlocked: Bool
-    public var osMinimumVersion: String?
-    public var osMaximumVersion: String?
-    /// Intune's `windowsHomeSkuRestriction`: whether Home editions may enroll.
-    public var homeAllowed: Bool
-
-    public init(platformBlocked: Bool = false, personalDeviceEnrollmentBlocked: Bool = false,
-                osMinimumVersion: String? = nil, osMaximumVersion: String? = nil, homeAllowed: Bool = false) {
-        self.platformBlocked = platformBlocked
-        self.personalDeviceEnrollmentBlocked = personalDeviceEnrollmentBlocked
-        self.osMinimumVersion = osMinimumVersion
-        self.osMaximumVersion = osMaximumVersion
-        self.homeAllowed = homeAllowed
-    }
-}
-
-/// Tenant-wide settings. A new installation starts from `TenantSettings.newInstallation` (SCENARIOS.md).
-public struct TenantSettings: Codable, Sendable, Equatable {
-    public var organizationName: String
-    public var domains: [Domain]
-    public var authPolicy: AuthPolicy
-    public var maintenance: Bool
-    /// Device limit of the Default device limit restriction (1...15).
-    public var defaultDeviceLimit: Int
-    public var defaultPlatformRestriction: PlatformRestriction
-    /// Device registration quota ("Maximum number of devices per user" for joined devices).
-    public var joinQuota: Int
-    public var termsOfUseURL: String
-
-    public static let deviceLimitRange = 1...15
-
-    public static func newInstallation(initialDomain: String, publicURL: String) -> TenantSettings {
-        TenantSettings(
-            organizationName: "winmdm",
-            domains: [Domain(name: initialDomain, isVerified: true)],
-            authPolicy: .onPremise,
-            maintenance: false,
-            defaultDeviceLimit: 5,
-            defaultPlatformRestriction: PlatformRestriction(),
-            joinQuota: 50,
-            termsOfUseURL: publicURL.trimmingTrailingSlash() + "/EnrollmentServer/TermsOfUse"
-        )
-    }
-
-    public func domain(named name: String) -> Domain? {
-        domains.first { $0.name == name.lowercased() }
     }
 }
 

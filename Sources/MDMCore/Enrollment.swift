@@ -15,6 +15,7 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     public var hwDevID: String
     public var deviceName: String?
     public var enrollmentType: EnrollmentType
+    public var kind: EnrollmentKind
     public var osEdition: Int?
     public var osVersion: String?
     public var state: EnrollmentState
@@ -25,7 +26,7 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     public var lastSeenAt: Date?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, deviceID: String, hwDevID: String,
-                deviceName: String?, enrollmentType: EnrollmentType, osEdition: Int?, osVersion: String?,
+                deviceName: String?, enrollmentType: EnrollmentType, kind: EnrollmentKind? = nil, osEdition: Int?, osVersion: String?,
                 state: EnrollmentState = .active, certificateSerial: String, certificateThumbprint: String,
                 certificateNotAfter: Date, enrolledAt: Date, lastSeenAt: Date? = nil) {
         self.id = id
@@ -34,6 +35,7 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
         self.hwDevID = hwDevID
         self.deviceName = deviceName
         self.enrollmentType = enrollmentType
+        self.kind = kind ?? (enrollmentType == .device ? .device : .user)
         self.osEdition = osEdition
         self.osVersion = osVersion
         self.state = state
@@ -45,6 +47,6 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     }
 
     /// Device limit counts active user enrollments; device enrollments count toward the join quota.
-    public var countsTowardDeviceLimit: Bool { state == .active && enrollmentType == .full }
-    public var countsTowardJoinQuota: Bool { state == .active && enrollmentType == .device }
+    public var countsTowardDeviceLimit: Bool { state == .active && kind == .user }
+    public var countsTowardJoinQuota: Bool { state == .active && kind != .user }
 }

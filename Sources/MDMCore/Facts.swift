@@ -30,6 +30,18 @@ public enum EnrollmentType: String, Codable, Sendable {
     }
 }
 
+/// How a device is being enrolled, as the policy sees it.
+public enum EnrollmentKind: String, Codable, Sendable, CaseIterable {
+    /// EnrollmentType Full by a person: a personal device; counts toward the device limit.
+    case user
+    /// EnrollmentType Device by a person (join): corporate; counts toward the join quota.
+    case device
+    /// By a bulk enrollment package account (provisioning package): corporate; counts toward the join quota.
+    case bulk
+
+    public var isPersonal: Bool { self == .user }
+}
+
 /// What an enrollment request says about who enrolls which device, extracted from the wire.
 ///
 /// Everything comes from what Windows really sends (RST AdditionalContext, the security header, discovery).
@@ -47,13 +59,16 @@ public struct EnrollmentFacts: Codable, Sendable, Equatable {
     public var requestVersion: String?
     public var locale: String?
     public var macAddresses: [String]
+    /// Set once the credential is known (a package account makes it bulk).
+    public var kind: EnrollmentKind?
 
     public init(
         upn: String? = nil, credential: CredentialKind = .none, enrollmentType: EnrollmentType? = nil,
         deviceID: String? = nil, hwDevID: String? = nil, deviceName: String? = nil, deviceType: String? = nil,
         osEdition: Int? = nil, osVersion: String? = nil, requestVersion: String? = nil, locale: String? = nil,
-        macAddresses: [String] = []
+        macAddresses: [String] = [], kind: EnrollmentKind? = nil
     ) {
+        self.kind = kind
         self.upn = upn
         self.credential = credential
         self.enrollmentType = enrollmentType
@@ -68,8 +83,10 @@ public struct EnrollmentFacts: Codable, Sendable, Equatable {
         self.macAddresses = macAddresses
     }
 
-    /// User enrollments are personal devices; device enrollments are corporate (SCENARIOS.md S12).
-    public var isPersonal: Bool { enrollmentType != .device }
+    /// The kind for a credential that is (or is not) a bulk package account.
+    public func kind(packageAccount: Bool) -> EnrollmentKind {
+        packageAccount ? .bulk : (enrollmentType == .device ? .device : .user)
+    }
 }
 
 /// Windows editions by `PRODUCT_*` value (MS-MDE2 §2.2.9.6; GetProductInfo).

@@ -24,11 +24,14 @@ public struct Denial: Codable, Sendable, Equatable {
     public var rule: RuleID
     public var reason: String
     public var fault: EnrollmentFault
+    /// The restriction or setting that said no, when one did (restriction id, "join-policy", "mdm-scope" …).
+    public var source: String?
 
-    public init(rule: RuleID, reason: String, fault: EnrollmentFault) {
+    public init(rule: RuleID, reason: String, fault: EnrollmentFault, source: String? = nil) {
         self.rule = rule
         self.reason = reason
         self.fault = fault
+        self.source = source
     }
 }
 
@@ -46,14 +49,18 @@ public enum EnrollmentDecision: Sendable, Equatable {
 public struct PolicySnapshot: Sendable {
     public var settings: TenantSettings
     public var user: User
+    /// Ids of the groups the user belongs to.
+    public var groupIDs: Set<String>
     /// The user's enrollments (any state); the rules pick the active ones.
     public var userEnrollments: [Enrollment]
     /// Active enrollments of the same hardware (HWDevID), whoever owns them.
     public var deviceEnrollments: [Enrollment]
 
-    public init(settings: TenantSettings, user: User, userEnrollments: [Enrollment], deviceEnrollments: [Enrollment]) {
+    public init(settings: TenantSettings, user: User, groupIDs: Set<String> = [], userEnrollments: [Enrollment],
+                deviceEnrollments: [Enrollment]) {
         self.settings = settings
         self.user = user
+        self.groupIDs = groupIDs
         self.userEnrollments = userEnrollments
         self.deviceEnrollments = deviceEnrollments
     }
@@ -64,80 +71,142 @@ public enum EnrollmentPolicy {
     public static func evaluate(_ facts: EnrollmentFacts, _ s: PolicySnapshot) -> EnrollmentDecision {
         var denials: [Denial] = []
         let upn = s.user.upn
-        let restriction = s.settings.defaultPlatformRestriction
+        let settings = s.settings
+        let kind = facts.kind ?? facts.kind(packageAccount: s.user.isPackageAccount)
 
-        if s.settings.maintenance {
+        if settings.maintenance {
             denials.append(Denial(rule: .maintenance,
                 reason: "Enrollment is paused: an administrator put winmdm in maintenance mode.",
-                fault: .detail(.inMaintenance, "The enrollment service is in maintenance; try again later.")))
+                fault: .detail(.inMaintenance, "The enrollment service is in maintenance; try again later."), source: "maintenance"))
         }
         let domain = s.user.domain
-        if s.settings.domain(named: domain)?.isVerified != true {
-            let known = s.settings.domain(named: domain) != nil
+        if settings.domain(named: domain)?.isVerified != true {
+            let known = settings.domain(named: domain) != nil
             denials.append(Denial(rule: .upnDomainUnverified,
                 reason: "The UPN suffix of \(upn) is \(domain), which is \(known ? "not verified" : "not a domain of this tenant"); only users in verified domains can enroll.",
-                fault: .detail(.notSupported, "The user's domain \(domain) is not a verified domain of this organization.")))
+                fault: .detail(.notSupported, "The user's domain \(domain) is not a verified domain of this organization."),
+                source: "domains"))
         }
-        if restriction.platformBlocked {
+        if kind == .user, !settings.mobility.mdmScope.includes(groupIDs: s.groupIDs) {
+            let scope = settings.mobility.mdmScope
+            let why = scope.kind == .none ? "MDM user scope is None" : "MDM user scope is Some, and \(upn) is in none of its groups"
+            denials.append(Denial(rule: .mdmScope, reason: "\(why), so \(upn) may not enroll devices in MDM.",
+                fault: .detail(.notSupported, "MDM enrollment is not enabled for this user."), source: "mdm-scope"))
+        }
+        if kind.isPersonal, settings.mobility.mamScope.includes(groupIDs: s.groupIDs) {
+            denials.append(Denial(rule: .mamScopePrecedence,
+                reason: "This is a personal device and the MAM user scope includes \(upn); for personal devices MAM wins over MDM, so the device is not MDM-enrolled.",
+                fault: .detail(.notSupported, "App protection (MAM) applies to this user's personal devices instead of MDM."),
+                source: "mam-scope"))
+        }
+        if kind != .bulk, !settings.plans(of: s.user).contains(.mdm) {
+            let held = s.user.assignedLicenses.compactMap { settings.product($0)?.skuPartNumber }
+            let what = held.isEmpty ? "holds no license" : "holds \(held.joined(separator: ", ")), none of which includes the MDM service plan"
+            denials.append(Denial(rule: .noLicense, reason: "\(upn) \(what).",
+                fault: .detail(.userLicense, "The user has no license for device management."), source: "licenses"))
+        }
+        if facts.credential == .federatedToken, let d = termsOfUseDenial(user: s.user, settings: settings) {
+            denials.append(d)
+        }
+        if kind != .user, !settings.joinPolicy.allows(userID: s.user.id, groupIDs: s.groupIDs) {
+            let policy = settings.joinPolicy
+            let why = policy.kind == .none ? "\"Users may join devices\" is None"
+                : "\"Users may join devices\" is Selected, and neither \(upn) nor a group of theirs is selected"
+            denials.append(Denial(rule: .joinNotAllowed,
+                reason: "\(why), so \(upn) may not \(kind == .bulk ? "enroll devices with a provisioning package" : "join devices").",
+                fault: .authorization("The user is not allowed to join devices."), source: "join-policy"))
+        }
+        let platform = settings.applicableRestriction(.platform, groupIDs: s.groupIDs)
+        let windows = platform.windows ?? PlatformRestriction()
+        let named = platform.isDefault ? "the Default device type restriction" : "the device type restriction \"\(platform.displayName)\" (priority \(platform.priority))"
+        if windows.platformBlocked {
             denials.append(Denial(rule: .platformBlocked,
-                reason: "The Default device type restriction blocks Windows (MDM), so no Windows device can enroll.",
-                fault: .detail(.deviceNotSupported, "Windows enrollment is blocked by the device type restriction.")))
+                reason: "\(named.capitalizedFirst) blocks Windows (MDM) for \(upn).",
+                fault: .detail(.deviceNotSupported, "Windows enrollment is blocked by the device type restriction."), source: platform.id))
         }
-        if let sku = facts.osEdition, WindowsEdition.isHome(sku), !restriction.homeAllowed {
+        if let sku = facts.osEdition, WindowsEdition.isHome(sku), !windows.homeAllowed {
             denials.append(Denial(rule: .windowsHome,
-                reason: "The device runs Windows \(WindowsEdition.name(sku)) (OSEdition \(sku)), and the device type restriction does not allow Home editions.",
-                fault: .authorization("Windows Home editions are not allowed to enroll.")))
+                reason: "The device runs Windows \(WindowsEdition.name(sku)) (OSEdition \(sku)), and \(named) does not allow Home editions.",
+                fault: .authorization("Windows Home editions are not allowed to enroll."), source: platform.id))
         }
-        if facts.isPersonal, restriction.personalDeviceEnrollmentBlocked {
+        if kind.isPersonal, windows.personalDeviceEnrollmentBlocked {
             denials.append(Denial(rule: .personalBlocked,
-                reason: "This is a user enrollment, which counts as a personally owned device, and the device type restriction blocks personally owned Windows devices.",
-                fault: .detail(.deviceNotSupported, "Personally owned Windows devices are blocked.")))
+                reason: "This user enrollment counts as a personally owned device, and \(named) blocks personally owned Windows devices.",
+                fault: .detail(.deviceNotSupported, "Personally owned Windows devices are blocked."), source: platform.id))
         }
         if let v = facts.osVersion {
-            if let min = restriction.osMinimumVersion, WindowsVersion.compare(v, min) == .orderedAscending {
+            if let min = windows.osMinimumVersion, !min.isEmpty, WindowsVersion.compare(v, min) == .orderedAscending {
                 denials.append(Denial(rule: .osVersion,
-                    reason: "The device runs Windows \(v), below the minimum \(min) that the device type restriction allows.",
-                    fault: .detail(.deviceNotSupported, "This version of Windows (\(v)) is below the minimum \(min).")))
-            } else if let max = restriction.osMaximumVersion, WindowsVersion.compare(v, max) == .orderedDescending {
+                    reason: "The device runs Windows \(v), below the minimum \(min) that \(named) allows.",
+                    fault: .detail(.deviceNotSupported, "This version of Windows (\(v)) is below the minimum \(min)."), source: platform.id))
+            } else if let max = windows.osMaximumVersion, !max.isEmpty, WindowsVersion.compare(v, max) == .orderedDescending {
                 denials.append(Denial(rule: .osVersion,
-                    reason: "The device runs Windows \(v), above the maximum \(max) that the device type restriction allows.",
-                    fault: .detail(.deviceNotSupported, "This version of Windows (\(v)) is above the maximum \(max).")))
+                    reason: "The device runs Windows \(v), above the maximum \(max) that \(named) allows.",
+                    fault: .detail(.deviceNotSupported, "This version of Windows (\(v)) is above the maximum \(max)."), source: platform.id))
             }
         }
         if let other = s.deviceEnrollments.first(where: { $0.state == .active && $0.upn != upn }) {
             denials.append(Denial(rule: .enrolledByOtherUser,
-                reason: "This device (HWDevID \(other.hwDevID.prefix(12))…) is already enrolled by \(other.upn) (enrollment \(other.id)); it must be retired before \(upn) can enroll it.",
-                fault: .authorization("The device is already enrolled by another user.")))
+                reason: "This device (\(other.deviceName ?? "HWDevID " + String(other.hwDevID.prefix(12)) + "…")) is already enrolled by \(other.upn) (enrollment \(other.id)); retire that enrollment before \(upn) can enroll it.",
+                fault: .authorization("The device is already enrolled by another user."), source: other.id))
         }
-        denials += capacityDenials(facts, user: upn, enrollments: s.userEnrollments, settings: s.settings)
+        denials += capacityDenials(facts, kind: kind, user: upn, enrollments: s.userEnrollments, settings: settings,
+                                   groupIDs: s.groupIDs)
         denials.sort { $0.rule < $1.rule }
         return denials.isEmpty ? .allowed : .denied(denials)
     }
 
+    /// The terms-of-use rule of the Federated sign-in page (S07): a broken terms URL, or only a basic-mobility
+    /// license, stops the sign-in before any token is issued.
+    public static func termsOfUseDenial(user: User, settings: TenantSettings) -> Denial? {
+        let fault = EnrollmentFault.detail(.invalidEnrollmentData, "The MDM terms of use could not be shown.")
+        if !settings.mobility.termsOfUseURLIsValid {
+            let url = settings.mobility.termsOfUseURL
+            return Denial(rule: .termsOfUse,
+                reason: "The MDM terms of use URL is \(url.isEmpty ? "blank" : "'\(url)', not a valid https URL"), so the sign-in page cannot show the terms.",
+                fault: fault, source: "mobility")
+        }
+        let plans = settings.plans(of: user)
+        if plans.contains(.basicMobility) && !plans.contains(.mdm) {
+            return Denial(rule: .termsOfUse,
+                reason: "\(user.upn)'s only license is a basic-mobility one without the MDM plan, so the MDM terms of use are not offered.",
+                fault: fault, source: "licenses")
+        }
+        return nil
+    }
+
     /// The device limit and join quota, alone: re-checked by storage in the transaction that records the
     /// enrollment, so concurrent enrollments never push a user past the limit.
-    public static func capacityDenials(_ facts: EnrollmentFacts, user upn: String, enrollments: [Enrollment],
-                                       settings: TenantSettings) -> [Denial] {
+    public static func capacityDenials(_ facts: EnrollmentFacts, kind: EnrollmentKind, user upn: String,
+                                       enrollments: [Enrollment], settings: TenantSettings,
+                                       groupIDs: Set<String>) -> [Denial] {
         // Re-enrolling the same hardware by the same user replaces the old enrollment: it takes no new slot.
         let others = enrollments.filter { $0.hwDevID != facts.hwDevID }
-        if facts.enrollmentType == .device {
+        if kind == .user {
+            let r = settings.applicableRestriction(.deviceLimit, groupIDs: groupIDs)
+            let limit = r.limit ?? 5
+            let used = others.filter(\.countsTowardDeviceLimit).count
+            if used >= limit {
+                let named = r.isDefault ? "the Default device limit restriction" : "the device limit restriction \"\(r.displayName)\" (priority \(r.priority))"
+                return [Denial(rule: .deviceLimit,
+                    reason: "\(upn) already has \(used) enrolled devices, the limit of \(limit) set by \(named).",
+                    fault: .authorization("The user has reached the device limit (\(limit))."), source: r.id)]
+            }
+        } else {
             let used = others.filter(\.countsTowardJoinQuota).count
             if used >= settings.joinQuota {
                 return [Denial(rule: .joinQuota,
                     reason: "\(upn) already has \(used) device enrollments, the device registration quota of \(settings.joinQuota).",
-                    fault: .detail(.deviceCapReached, "The user has reached the device registration quota (\(settings.joinQuota))."))]
-            }
-        } else {
-            let used = others.filter(\.countsTowardDeviceLimit).count
-            let limit = settings.defaultDeviceLimit
-            if used >= limit {
-                return [Denial(rule: .deviceLimit,
-                    reason: "\(upn) already has \(used) enrolled devices, the limit of \(limit) set by the Default device limit restriction.",
-                    fault: .authorization("The user has reached the device limit (\(limit))."))]
+                    fault: .detail(.deviceCapReached, "The user has reached the device registration quota (\(settings.joinQuota))."),
+                    source: "join-quota")]
             }
         }
         return []
     }
+}
+
+extension String {
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
 
 /// Dotted Windows version numbers (`10.0.19045.2006`) compared field by field.

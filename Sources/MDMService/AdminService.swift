@@ -9,23 +9,30 @@ public struct AdminError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Every administrative change goes through here, whichever front end asks (CLI now; API and console later).
+/// Every administrative change goes through here, whichever front end asks (CLI now; API and console later), and
+/// every change is written to the audit log with the state before and after.
 public struct AdminService: Sendable {
     let store: any MDMStore
     let hasher: PasswordHasher
     let clock: any MDMCore.Clock
+    /// Who is acting, for the audit log (`cli:root@host`, a token name …).
+    public let actor: String
 
-    public init(store: any MDMStore, hasher: PasswordHasher = .standard, clock: any MDMCore.Clock = SystemClock()) {
+    public init(store: any MDMStore, hasher: PasswordHasher = .standard, clock: any MDMCore.Clock = SystemClock(),
+                actor: String = "system") {
         self.store = store
         self.hasher = hasher
         self.clock = clock
+        self.actor = actor
     }
 
     /// Writes the state of a new installation (SCENARIOS.md) when the store has none. Returns true if it did.
     @discardableResult
     public func bootstrap(initialDomain: String, publicURL: String) async throws -> Bool {
         if try await store.tenantSettings() != nil { return false }
-        try await store.saveTenantSettings(.newInstallation(initialDomain: initialDomain, publicURL: publicURL))
+        let settings = TenantSettings.newInstallation(initialDomain: initialDomain, publicURL: publicURL, now: clock.now())
+        try await store.saveTenantSettings(settings)
+        try await audit("tenant.create", "tenant", before: nil as TenantSettings?, after: settings)
         return true
     }
 
@@ -36,39 +43,128 @@ public struct AdminService: Sendable {
         return s
     }
 
-    public struct NewUser: Sendable {
-        public var user: User
-        /// Set when the UPN's domain is not a verified domain: enrollment will be refused until it is.
-        public var warning: String?
+    // MARK: Audit
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
+    static func json<T: Encodable>(_ v: T?) -> String? {
+        guard let v else { return nil }
+        return (try? encoder.encode(v)).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    public func addUser(upn rawUPN: String, password: String, displayName: String? = nil) async throws -> NewUser {
+    func audit<T: Encodable>(_ action: String, _ target: String, before: T?, after: T?) async throws {
+        try await store.appendAudit(AuditEntry(time: clock.now(), actor: actor, action: action, target: target,
+                                               before: Self.json(before), after: Self.json(after)))
+    }
+
+    public func auditEntries(limit: Int) async throws -> [AuditEntry] { try await store.auditEntries(limit: limit) }
+
+    /// Changes the tenant settings in one transaction and audits the change.
+    @discardableResult
+    func changeSettings(_ action: String, _ target: String,
+                        _ change: @escaping @Sendable (inout TenantSettings) throws -> Void) async throws -> TenantSettings {
+        let (before, after) = try await store.updateTenantSettings(change)
+        if before != after { try await audit(action, target, before: before, after: after) }
+        return after
+    }
+
+    // MARK: Users
+
+    public struct NewUser: Sendable {
+        public var user: User
+        /// Set when enrollment will be refused until something else changes (unverified domain, no license).
+        public var warnings: [String]
+    }
+
+    public func addUser(upn rawUPN: String, password: String, displayName: String? = nil,
+                        licenses: [String] = [], packageAccount: Bool = false) async throws -> NewUser {
         let upn = UPN.normalize(rawUPN)
         guard UPN.isValid(upn) else {
             throw AdminError("'\(rawUPN)' is not a user principal name; expected the form name@domain.example (no spaces).")
         }
-        guard password.count >= 8 else {
-            throw AdminError("The password is too short: use at least 8 characters.")
-        }
-        if try await store.user(upn: upn) != nil {
-            throw AdminError("A user \(upn) already exists.")
-        }
+        guard password.count >= 8 else { throw AdminError("The password is too short: use at least 8 characters.") }
+        if try await store.user(upn: upn) != nil { throw AdminError("A user \(upn) already exists.") }
         let settings = try await settings()
+        var skus: [String] = []
+        for l in licenses {
+            let product = try Self.product(l, in: settings)
+            try await checkSeat(product, settings: settings)
+            skus.append(product.skuId)
+        }
         let user = User(upn: upn, displayName: displayName ?? String(upn.prefix { $0 != "@" }),
-                        passwordHash: try hasher.hash(password), createdAt: clock.now())
+                        passwordHash: try hasher.hash(password), createdAt: clock.now(), assignedLicenses: skus,
+                        isPackageAccount: packageAccount)
         do { try await store.insertUser(user) } catch let e as StorageError where e.code == .conflict {
             throw AdminError("A user \(upn) already exists.")
         }
-        var warning: String?
-        let domain = user.domain
-        if settings.domain(named: domain)?.isVerified != true {
+        try await audit("user.create", upn, before: nil as UserRecord?, after: UserRecord(user))
+        return NewUser(user: user, warnings: packageAccount ? [] : Self.enrollmentWarnings(user, settings))
+    }
+
+    public static func enrollmentWarnings(_ user: User, _ settings: TenantSettings) -> [String] {
+        var w: [String] = []
+        if settings.domain(named: user.domain)?.isVerified != true {
             let verified = settings.domains.filter(\.isVerified).map(\.name).joined(separator: ", ")
-            warning = "\(domain) is not a verified domain of this tenant (verified: \(verified)); \(upn) cannot enroll until it is."
+            w.append("\(user.domain) is not a verified domain of this tenant (verified: \(verified)); \(user.upn) cannot enroll until it is (winmdm domains add/verify).")
         }
-        return NewUser(user: user, warning: warning)
+        if !settings.plans(of: user).contains(.mdm) {
+            w.append("\(user.upn) has no license with the MDM plan, so enrollment will be refused (0x80180018); assign one with: winmdm licenses assign \(user.upn) \(settings.licenseProducts.first { $0.servicePlans.contains(.mdm) }?.skuPartNumber ?? "SKU")")
+        }
+        return w
     }
 
     public func users() async throws -> [User] { try await store.users() }
+
+    public func user(_ upnOrID: String) async throws -> User {
+        if let u = try await store.user(upn: upnOrID) { return u }
+        if let u = try await store.users().first(where: { $0.id == upnOrID.lowercased() }) { return u }
+        throw AdminError("No user \(upnOrID). `winmdm users list` shows the users.")
+    }
+
+    public func updateUser(_ upnOrID: String, displayName: String? = nil, enabled: Bool? = nil, newUPN: String? = nil,
+                           password: String? = nil) async throws -> User {
+        let before = try await user(upnOrID)
+        var u = before
+        if let displayName { u.displayName = displayName }
+        if let enabled { u.enabled = enabled }
+        if let password {
+            guard password.count >= 8 else { throw AdminError("The password is too short: use at least 8 characters.") }
+            u.passwordHash = try hasher.hash(password)
+        }
+        if let newUPN {
+            let n = UPN.normalize(newUPN)
+            guard UPN.isValid(n) else { throw AdminError("'\(newUPN)' is not a user principal name; expected name@domain.example.") }
+            if n != u.upn, try await store.user(upn: n) != nil { throw AdminError("A user \(n) already exists.") }
+            u.upn = n
+        }
+        try await store.updateUser(u)
+        if before.upn != u.upn {
+            // Enrollments follow the user to the new UPN.
+            for var e in try await store.enrollments(upn: before.upn) { e.upn = u.upn; try await store.updateEnrollment(e) }
+        }
+        try await audit("user.update", u.upn, before: UserRecord(before), after: UserRecord(u))
+        return u
+    }
+
+    public func deleteUser(_ upnOrID: String) async throws {
+        let u = try await user(upnOrID)
+        if try await store.enrollments(upn: u.upn).contains(where: { $0.state == .active }) {
+            throw AdminError("\(u.upn) still has enrolled devices; retire or delete them first (winmdm devices list --user \(u.upn)).")
+        }
+        for var g in try await store.groups() where g.members.contains(u.id) {
+            g.members.removeAll { $0 == u.id }
+            try await store.updateGroup(g)
+        }
+        try await store.deleteUser(id: u.id)
+        try await audit("user.delete", u.upn, before: UserRecord(u), after: nil as UserRecord?)
+    }
+
+    // MARK: Attempts and devices
 
     public func attempts(_ query: AttemptQuery) async throws -> [EnrollmentAttempt] { try await store.attempts(query) }
 
@@ -80,18 +176,58 @@ public struct AdminService: Sendable {
     }
 
     public func enrollments(upn: String?) async throws -> [Enrollment] {
-        if let upn { return try await store.enrollments(upn: upn) }
+        if let upn { return try await store.enrollments(upn: try await user(upn).upn) }
         return try await store.allEnrollments()
+    }
+
+    public func enrollment(_ id: String) async throws -> Enrollment {
+        if let e = try await store.enrollment(id: id.lowercased()) { return e }
+        // Also accept a device name or DeviceID when it names exactly one active enrollment.
+        let all = try await store.allEnrollments().filter {
+            $0.state == .active && ($0.deviceName?.lowercased() == id.lowercased() || $0.deviceID.lowercased() == id.lowercased())
+        }
+        if all.count == 1 { return all[0] }
+        if all.count > 1 { throw AdminError("\(id) names \(all.count) enrollments; use the enrollment id (winmdm devices list).") }
+        throw AdminError("No enrollment \(id). `winmdm devices list` shows them.")
+    }
+
+    /// Retire: the enrollment stops counting and its device must enroll again; the record stays.
+    public func retireDevice(_ id: String) async throws -> Enrollment {
+        let before = try await enrollment(id)
+        guard before.state == .active else { throw AdminError("Enrollment \(before.id) is already \(before.state.rawValue).") }
+        var e = before
+        e.state = .retired
+        try await store.updateEnrollment(e)
+        try await audit("device.retire", e.id, before: before, after: e)
+        return e
+    }
+
+    /// Delete: the record is removed (the seed's "select devices, Delete").
+    public func deleteDevice(_ id: String) async throws -> Enrollment {
+        let e = try await enrollment(id)
+        try await store.deleteEnrollment(id: e.id)
+        try await audit("device.delete", e.id, before: e, after: nil as Enrollment?)
+        return e
     }
 }
 
-extension AdminService {
-    /// Sets the auth policy devices are told at discovery. Returns the previous one.
-    public func setAuthPolicy(_ policy: AuthPolicy) async throws -> AuthPolicy {
-        var s = try await settings()
-        let old = s.authPolicy
-        s.authPolicy = policy
-        try await store.saveTenantSettings(s)
-        return old
+/// A user as written to the audit log and shown to administrators: never the password hash.
+public struct UserRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var userPrincipalName: String
+    public var displayName: String
+    public var accountEnabled: Bool
+    public var assignedLicenses: [String]
+    public var isPackageAccount: Bool
+    public var createdDateTime: Date
+
+    public init(_ u: User) {
+        id = u.id
+        userPrincipalName = u.upn
+        displayName = u.displayName
+        accountEnabled = u.enabled
+        assignedLicenses = u.assignedLicenses
+        isPackageAccount = u.isPackageAccount
+        createdDateTime = u.createdAt
     }
 }

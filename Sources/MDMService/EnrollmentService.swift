@@ -143,7 +143,9 @@ public struct EnrollmentService: Sendable {
                 attempt.notes.append("CSR DeviceID extension \(ext) differs from the DeviceID context item \(deviceID)")
             }
             // 3. May they.
-            let snapshot = PolicySnapshot(settings: settings, user: user,
+            attempt.facts.kind = attempt.facts.kind(packageAccount: user.isPackageAccount)
+            let groupIDs = try await store.groupIDs(of: user.id)
+            let snapshot = PolicySnapshot(settings: settings, user: user, groupIDs: groupIDs,
                                           userEnrollments: try await store.enrollments(upn: user.upn),
                                           deviceEnrollments: try await store.activeEnrollments(hwDevID: hwDevID))
             let facts = attempt.facts
@@ -154,13 +156,15 @@ public struct EnrollmentService: Sendable {
             let now = clock.now()
             let cert = try deviceCA.issueDeviceCertificate(for: csr, commonName: deviceID, now: now,
                                                            validity: config.certificateValidity)
+            let kind = facts.kind ?? .user
             let enrollment = Enrollment(
                 upn: user.upn, deviceID: deviceID, hwDevID: hwDevID, deviceName: facts.deviceName,
-                enrollmentType: facts.enrollmentType ?? .full, osEdition: facts.osEdition, osVersion: facts.osVersion,
+                enrollmentType: facts.enrollmentType ?? .full, kind: kind, osEdition: facts.osEdition, osVersion: facts.osVersion,
                 certificateSerial: cert.serialHex, certificateThumbprint: cert.thumbprint,
                 certificateNotAfter: cert.notAfter, enrolledAt: now)
             let late = try await store.commitEnrollment(enrollment) { current in
-                EnrollmentPolicy.capacityDenials(facts, user: user.upn, enrollments: current, settings: settings)
+                EnrollmentPolicy.capacityDenials(facts, kind: kind, user: user.upn, enrollments: current, settings: settings,
+                                                 groupIDs: groupIDs)
             }
             if !late.isEmpty {
                 return await deny(&attempt, late, action: action, relatesTo: relatesTo, body: body)

@@ -13,10 +13,10 @@ import MDMWire
 public struct SignInService: Sendable {
     let authenticator: Authenticator
     let tokens: FederatedTokens
-    let store: any AttemptStore
+    let store: any MDMStore
     let clock: any MDMCore.Clock
 
-    public init(authenticator: Authenticator, tokens: FederatedTokens, store: any AttemptStore, clock: any MDMCore.Clock) {
+    public init(authenticator: Authenticator, tokens: FederatedTokens, store: any MDMStore, clock: any MDMCore.Clock) {
         self.authenticator = authenticator
         self.tokens = tokens
         self.store = store
@@ -56,6 +56,18 @@ public struct SignInService: Sendable {
             try? await store.recordAttempt(attempt)
             return .html(self.form(appru: appru!, upn: upn, error: "The user name or password is not right.", action: meta.path), status: 200)
         case .authenticated(let user, _):
+            // Before any token: the MDM terms of use must be offerable to this user (S07).
+            if let settings = try? await store.tenantSettings(),
+               let denial = EnrollmentPolicy.termsOfUseDenial(user: user, settings: settings) {
+                attempt.outcome = .failed
+                attempt.fault = denial.fault
+                attempt.denials = [denial]
+                try? await store.recordAttempt(attempt)
+                return .html(Self.layout(body: """
+                <h1>Can't show the terms of use</h1>
+                <p class="err" role="alert">The MDM terms of use of your organization could not be reached, so this device cannot be set up for work. Give your IT administrator this reference: \(xmlEscape(attempt.id))</p>
+                """))
+            }
             try? await store.recordAttempt(attempt)
             let token = tokens.issue(upn: user.upn, now: clock.now())
             return .html(Self.postBack(appru: appru!, token: token))

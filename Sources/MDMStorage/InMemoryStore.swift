@@ -7,6 +7,8 @@ public actor InMemoryStore: MDMStore {
     var settings: TenantSettings?
     var enrollmentsByID: [String: Enrollment] = [:]
     var attemptsList: [EnrollmentAttempt] = []
+    var groupsByID: [String: Group] = [:]
+    var audit: [AuditEntry] = []
 
     public init() {}
 
@@ -20,8 +22,42 @@ public actor InMemoryStore: MDMStore {
         guard usersByUPN[user.upn] != nil else { throw StorageError(.notFound, "No user \(user.upn).") }
         usersByUPN[user.upn] = user
     }
+    public func deleteUser(id: String) throws {
+        guard let u = usersByUPN.values.first(where: { $0.id == id }) else { throw StorageError(.notFound, "No user \(id).") }
+        usersByUPN[u.upn] = nil
+    }
+    public func groups() -> [Group] { groupsByID.values.sorted { $0.displayName.lowercased() < $1.displayName.lowercased() } }
+    public func insertGroup(_ group: Group) throws {
+        guard !groupsByID.values.contains(where: { $0.displayName.lowercased() == group.displayName.lowercased() }) else {
+            throw StorageError(.conflict, "A group named \(group.displayName) already exists.")
+        }
+        groupsByID[group.id] = group
+    }
+    public func updateGroup(_ group: Group) throws {
+        guard groupsByID[group.id] != nil else { throw StorageError(.notFound, "No group \(group.id).") }
+        groupsByID[group.id] = group
+    }
+    public func deleteGroup(id: String) throws {
+        guard groupsByID.removeValue(forKey: id) != nil else { throw StorageError(.notFound, "No group \(id).") }
+    }
     public func tenantSettings() -> TenantSettings? { settings }
     public func saveTenantSettings(_ settings: TenantSettings) { self.settings = settings }
+    public func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void) throws -> (before: TenantSettings, after: TenantSettings) {
+        guard let before = settings else { throw StorageError(.notFound, "The tenant settings are missing.") }
+        var after = before
+        try change(&after)
+        settings = after
+        return (before, after)
+    }
+    public func appendAudit(_ entry: AuditEntry) { audit.append(entry) }
+    public func auditEntries(limit: Int) -> [AuditEntry] { Array(audit.reversed().prefix(limit)) }
+    public func updateEnrollment(_ e: Enrollment) throws {
+        guard enrollmentsByID[e.id] != nil else { throw StorageError(.notFound, "No enrollment \(e.id).") }
+        enrollmentsByID[e.id] = e
+    }
+    public func deleteEnrollment(id: String) throws {
+        guard enrollmentsByID.removeValue(forKey: id) != nil else { throw StorageError(.notFound, "No enrollment \(id).") }
+    }
 
     public func enrollments(upn: String) -> [Enrollment] {
         enrollmentsByID.values.filter { $0.upn == UPN.normalize(upn) }.sorted { $0.enrolledAt < $1.enrolledAt }

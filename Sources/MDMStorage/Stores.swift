@@ -8,8 +8,24 @@ public protocol DirectoryStore: Sendable {
     /// Throws `StorageError.conflict` when the UPN exists.
     func insertUser(_ user: User) async throws
     func updateUser(_ user: User) async throws
+    func deleteUser(id: String) async throws
+    func groups() async throws -> [Group]
+    /// Throws `StorageError.conflict` when a group has the same display name (case-insensitive).
+    func insertGroup(_ group: Group) async throws
+    func updateGroup(_ group: Group) async throws
+    func deleteGroup(id: String) async throws
     func tenantSettings() async throws -> TenantSettings?
     func saveTenantSettings(_ settings: TenantSettings) async throws
+    /// Read-modify-write of the settings in one transaction, so concurrent administrators (other processes
+    /// included) never lose each other's changes. Returns the settings before and after.
+    func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void) async throws -> (before: TenantSettings, after: TenantSettings)
+}
+
+extension DirectoryStore {
+    /// The ids of the groups a user belongs to.
+    public func groupIDs(of userID: String) async throws -> Set<String> {
+        Set(try await groups().filter { $0.members.contains(userID) }.map(\.id))
+    }
 }
 
 /// Enrolled devices.
@@ -19,6 +35,8 @@ public protocol EnrollmentStore: Sendable {
     func activeEnrollments(hwDevID: String) async throws -> [Enrollment]
     func enrollment(id: String) async throws -> Enrollment?
     func allEnrollments() async throws -> [Enrollment]
+    func updateEnrollment(_ enrollment: Enrollment) async throws
+    func deleteEnrollment(id: String) async throws
     /// Records an enrollment atomically with its capacity check.
     ///
     /// In one transaction: reads the user's enrollments, calls `check` with them, and when it returns no denial
@@ -49,8 +67,15 @@ public protocol AttemptStore: Sendable {
     func attempts(_ query: AttemptQuery) async throws -> [EnrollmentAttempt]
 }
 
+/// Administrative changes, newest last.
+public protocol AuditStore: Sendable {
+    func appendAudit(_ entry: AuditEntry) async throws
+    /// Newest first.
+    func auditEntries(limit: Int) async throws -> [AuditEntry]
+}
+
 /// Everything a winmdm server needs, composed from the role protocols.
-public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore
+public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore
 
 public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable { case conflict, notFound, backend }

@@ -52,6 +52,11 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
             "CREATE INDEX attempts_time ON attempts(time)",
             "CREATE INDEX attempts_upn_time ON attempts(upn, time)",
         ],
+        [
+            "CREATE TABLE groups (id TEXT PRIMARY KEY, name_key TEXT NOT NULL UNIQUE, doc TEXT NOT NULL)",
+            "CREATE TABLE audit (id TEXT PRIMARY KEY, time REAL NOT NULL, doc TEXT NOT NULL)",
+            "CREATE INDEX audit_time ON audit(time)",
+        ],
     ]
 
     func migrate() async throws {
@@ -138,6 +143,75 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
         try await lock.run {
             try await db.raw("UPDATE users SET doc = \(bind: doc), upn = \(bind: user.upn) WHERE id = \(bind: user.id)").run()
         }
+    }
+
+    public func deleteUser(id: String) async throws {
+        try await lock.run { try await db.raw("DELETE FROM users WHERE id = \(bind: id)").run() }
+    }
+
+    public func groups() async throws -> [Group] {
+        try await many("SELECT doc FROM groups ORDER BY name_key", Group.self)
+    }
+
+    public func insertGroup(_ group: Group) async throws {
+        let doc = try Self.doc(group)
+        let key = group.displayName.lowercased()
+        try await lock.run {
+            try await transaction {
+                if try await db.raw("SELECT id FROM groups WHERE name_key = \(bind: key)").first() != nil {
+                    throw StorageError(.conflict, "A group named \(group.displayName) already exists.")
+                }
+                try await db.raw("INSERT INTO groups (id, name_key, doc) VALUES (\(bind: group.id), \(bind: key), \(bind: doc))").run()
+            }
+        }
+    }
+
+    public func updateGroup(_ group: Group) async throws {
+        let doc = try Self.doc(group)
+        try await lock.run {
+            try await db.raw("UPDATE groups SET doc = \(bind: doc), name_key = \(bind: group.displayName.lowercased()) WHERE id = \(bind: group.id)").run()
+        }
+    }
+
+    public func deleteGroup(id: String) async throws {
+        try await lock.run { try await db.raw("DELETE FROM groups WHERE id = \(bind: id)").run() }
+    }
+
+    public func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void) async throws -> (before: TenantSettings, after: TenantSettings) {
+        try await lock.run {
+            try await transaction {
+                guard let row = try await db.raw("SELECT doc FROM settings WHERE key = 'tenant'").first() else {
+                    throw StorageError(.notFound, "The tenant settings are missing.")
+                }
+                let before = try Self.value(row, TenantSettings.self)
+                var after = before
+                try change(&after)
+                try await db.raw("UPDATE settings SET doc = \(bind: try Self.doc(after)) WHERE key = 'tenant'").run()
+                return (before, after)
+            }
+        }
+    }
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        let doc = try Self.doc(entry)
+        try await lock.run {
+            try await db.raw("INSERT INTO audit (id, time, doc) VALUES (\(bind: entry.id), \(bind: entry.time.timeIntervalSince1970), \(bind: doc))").run()
+        }
+    }
+
+    public func auditEntries(limit: Int) async throws -> [AuditEntry] {
+        try await many("SELECT doc FROM audit ORDER BY time DESC, rowid DESC LIMIT \(bind: limit)", AuditEntry.self)
+    }
+
+    public func updateEnrollment(_ e: Enrollment) async throws {
+        let doc = try Self.doc(e)
+        try await lock.run {
+            try await db.raw("UPDATE enrollments SET state = \(bind: e.state.rawValue), doc = \(bind: doc) WHERE id = \(bind: e.id)").run()
+        }
+    }
+
+    public func deleteEnrollment(id: String) async throws {
+        try await lock.run { try await db.raw("DELETE FROM enrollments WHERE id = \(bind: id)").run() }
     }
 
     public func tenantSettings() async throws -> TenantSettings? {

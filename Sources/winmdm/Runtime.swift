@@ -31,7 +31,7 @@ struct Runtime {
             throw ValidationError("Cannot open the database \(config.databasePath): \(error)")
         }
         if !dbExisted { created.append(config.databasePath) }
-        let admin = AdminService(store: store)
+        let admin = AdminService(store: store, actor: Self.actor)
         try await admin.bootstrap(initialDomain: config.initialDomain, publicURL: config.publicURL)
         return Runtime(config: config, store: store, admin: admin, created: created)
     }
@@ -48,6 +48,29 @@ struct Runtime {
     }
 
     func close() async { try? await store.close() }
+
+    /// `cli:<user>@<host>` for the audit log.
+    static var actor: String {
+        let env = ProcessInfo.processInfo.environment
+        return "cli:\(env["SUDO_USER"] ?? env["USER"] ?? "uid\(getuid())")@\(ProcessInfo.processInfo.hostName)"
+    }
+
+    /// Opens the data directory, runs `body` with the admin service, closes, and turns an `AdminError` into the
+    /// command-line error that says what was wrong.
+    static func withAdmin<T>(_ common: CommonOptions, _ body: (AdminService, Runtime) async throws -> T) async throws -> T {
+        let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
+        do {
+            let value = try await body(runtime.admin, runtime)
+            await runtime.close()
+            return value
+        } catch let e as AdminError {
+            await runtime.close()
+            throw ValidationError(e.message)
+        } catch {
+            await runtime.close()
+            throw error
+        }
+    }
 }
 
 /// Prints JSON with dates as ISO 8601.

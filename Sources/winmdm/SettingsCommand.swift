@@ -17,15 +17,14 @@ struct Settings: AsyncParsableCommand {
             defer { Task { await runtime.close() } }
             let s = try await runtime.admin.settings()
             if json { return try JSONOutput.print(s) }
-            let r = s.defaultPlatformRestriction
             print("""
-            Auth policy:                 \(s.authPolicy.rawValue)
-            Domains:                     \(s.domains.map { "\($0.name)\($0.isVerified ? " (verified)" : " (unverified)")" }.joined(separator: ", "))
-            Maintenance:                 \(s.maintenance ? "on" : "off")
-            Device limit (Default):      \(s.defaultDeviceLimit)
-            Windows (MDM) (Default):     \(r.platformBlocked ? "Block" : "Allow"); personally owned \(r.personalDeviceEnrollmentBlocked ? "Block" : "Allow"); Home \(r.homeAllowed ? "allowed" : "not allowed"); versions \(r.osMinimumVersion ?? "any")–\(r.osMaximumVersion ?? "any")
-            Device registration quota:   \(s.joinQuota)
-            MDM terms of use URL:        \(s.termsOfUseURL)
+            Organization:   \(s.organizationName) (tenant \(s.tenantID))
+            Auth policy:    \(s.authPolicy.rawValue)
+            Domains:        \(s.domains.map { "\($0.name)\($0.isVerified ? " (verified)" : " (unverified)")" }.joined(separator: ", "))
+            Maintenance:    \(s.maintenance ? "on" : "off")
+            \(try await TenantText.join(s, runtime.admin))
+            \(try await TenantText.mobility(s, runtime.admin))
+            Restrictions:   winmdm restrictions list
             """)
         }
     }

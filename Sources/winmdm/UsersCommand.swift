@@ -5,53 +5,121 @@ import MDMService
 
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage directory users (safe while the server runs).",
-        subcommands: [Add.self, List.self])
+        abstract: "Users > All users: add, list, show, change and delete directory users.",
+        subcommands: [Add.self, List.self, Show.self, Set.self, Delete.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user who can enroll devices.")
         @OptionGroup var common: CommonOptions
         @Argument(help: "User principal name, e.g. alice@winmdm.test.") var upn: String
-        @Option(help: "Initial password (at least 8 characters). Use --password - to read it from standard input.")
-        var password: String
+        @Option(help: "Initial password (at least 8 characters); - reads it from standard input.") var password: String
         @Option(help: "Display name (default: the part before @).") var displayName: String?
-        @Flag(help: "Print the result as JSON.") var json = false
+        @Option(help: "License product to assign (SKU part number or id); repeat for several. Users are created unlicensed otherwise.")
+        var license: [String] = []
+        @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
-            defer { Task { await runtime.close() } }
             var pw = password
             if pw == "-" { pw = readLine(strippingNewline: true) ?? "" }
-            do {
-                let result = try await runtime.admin.addUser(upn: upn, password: pw, displayName: displayName)
-                if json {
-                    try JSONOutput.print(UserView(result.user, warning: result.warning))
-                } else {
-                    print("Added \(result.user.upn) (\(result.user.displayName)).")
-                    if let w = result.warning { print("Warning: \(w)") }
-                }
-            } catch let e as AdminError {
-                throw ValidationError(e.message)
+            try await Runtime.withAdmin(common) { admin, _ in
+                let r = try await admin.addUser(upn: upn, password: pw, displayName: displayName, licenses: license)
+                if json { return try JSONOutput.print(UserView(r.user, settings: try await admin.settings(), warnings: r.warnings)) }
+                print("Added \(r.user.upn) (\(r.user.displayName)).")
+                for w in r.warnings { print("Warning: \(w)") }
             }
         }
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List users and their enrolled devices.")
+        static let configuration = CommandConfiguration(abstract: "List users with their licenses and enrolled devices.")
         @OptionGroup var common: CommonOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
-            defer { Task { await runtime.close() } }
-            let users = try await runtime.admin.users()
-            var counts: [String: Int] = [:]
-            for e in try await runtime.admin.enrollments(upn: nil) where e.state == .active { counts[e.upn, default: 0] += 1 }
-            if json { return try JSONOutput.print(users.map { UserView($0, devices: counts[$0.upn] ?? 0) }) }
-            guard !users.isEmpty else { return print("No users yet. Add one with: winmdm users add alice@<domain> --password …") }
-            print(Table.render(["UPN", "DISPLAY NAME", "ENABLED", "DEVICES", "CREATED"], users.map {
-                [$0.upn, $0.displayName, $0.enabled ? "yes" : "no", String(counts[$0.upn] ?? 0), $0.createdAt.short]
-            }))
+            try await Runtime.withAdmin(common) { admin, _ in
+                let users = try await admin.users(), settings = try await admin.settings()
+                var counts: [String: Int] = [:]
+                for e in try await admin.enrollments(upn: nil) where e.state == .active { counts[e.upn, default: 0] += 1 }
+                if json { return try JSONOutput.print(users.map { UserView($0, settings: settings, devices: counts[$0.upn] ?? 0) }) }
+                guard !users.isEmpty else { return print("No users yet. Add one with: winmdm users add alice@<domain> --password …") }
+                print(Table.render(["UPN", "DISPLAY NAME", "ENABLED", "LICENSES", "DEVICES"], users.map {
+                    [$0.upn, $0.displayName + ($0.isPackageAccount ? " (package account)" : ""), $0.enabled ? "yes" : "no",
+                     $0.assignedLicenses.compactMap { settings.product($0)?.skuPartNumber }.joined(separator: ",").nonEmpty ?? "-",
+                     String(counts[$0.upn] ?? 0)]
+                }))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a user: groups, licenses, devices, and what applies to them.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "UPN or id.") var user: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let u = try await admin.user(user), s = try await admin.settings()
+                let groups = try await admin.groups().filter { $0.members.contains(u.id) }
+                let devices = try await admin.enrollments(upn: u.upn)
+                let ids = Swift.Set(groups.map(\.id))
+                let limit = s.applicableRestriction(.deviceLimit, groupIDs: ids), platform = s.applicableRestriction(.platform, groupIDs: ids)
+                if json {
+                    struct Detail: Encodable { var user: UserView; var groups: [String]; var devices: [Enrollment]
+                        var deviceLimitRestriction: String; var deviceLimit: Int; var platformRestriction: String }
+                    return try JSONOutput.print(Detail(user: UserView(u, settings: s, devices: devices.filter { $0.state == .active }.count),
+                        groups: groups.map(\.displayName), devices: devices, deviceLimitRestriction: limit.displayName,
+                        deviceLimit: limit.limit ?? 5, platformRestriction: platform.displayName))
+                }
+                print("""
+                \(u.upn) — \(u.displayName)\(u.isPackageAccount ? " (bulk enrollment package account)" : "")
+                  enabled:            \(u.enabled ? "yes" : "no")
+                  groups:             \(groups.map(\.displayName).joined(separator: ", ").nonEmpty ?? "none")
+                  licenses:           \(u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", ").nonEmpty ?? "none")
+                  device limit:       \(limit.limit ?? 5) (\(limit.isDefault ? "Default" : limit.displayName))
+                  device type rules:  \(platform.isDefault ? "Default" : platform.displayName)
+                  devices:            \(devices.filter { $0.state == .active }.count) active
+                """)
+                for w in AdminService.enrollmentWarnings(u, s) where !u.isPackageAccount { print("  warning: \(w)") }
+                if !devices.isEmpty { print(DeviceTable.render(devices)) }
+            }
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a user's display name, UPN, password or sign-in state.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "UPN or id.") var user: String
+        @Option(help: "New display name.") var displayName: String?
+        @Option(help: "New UPN (for example to move from contoso.local to a verified domain).") var upn: String?
+        @Option(help: "New password; - reads it from standard input.") var password: String?
+        @Option(help: "true or false: whether the account may sign in.") var enabled: Bool?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            guard displayName != nil || upn != nil || password != nil || enabled != nil else {
+                throw ValidationError("Nothing to change: give --display-name, --upn, --password or --enabled.")
+            }
+            var pw = password
+            if pw == "-" { pw = readLine(strippingNewline: true) ?? "" }
+            try await Runtime.withAdmin(common) { admin, _ in
+                let u = try await admin.updateUser(user, displayName: displayName, enabled: enabled, newUPN: upn, password: pw)
+                if json { return try JSONOutput.print(UserView(u, settings: try await admin.settings())) }
+                print("Updated \(u.upn).")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a user who has no enrolled devices.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "UPN or id.") var user: String
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                try await admin.deleteUser(user)
+                print("Deleted \(user).")
+            }
         }
     }
 }
@@ -62,17 +130,25 @@ struct UserView: Encodable {
     var userPrincipalName: String
     var displayName: String
     var accountEnabled: Bool
+    var assignedLicenses: [String]
+    var isPackageAccount: Bool
     var createdDateTime: Date
     var enrolledDevices: Int?
-    var warning: String?
+    var warnings: [String]?
 
-    init(_ u: User, devices: Int? = nil, warning: String? = nil) {
+    init(_ u: User, settings: TenantSettings, devices: Int? = nil, warnings: [String]? = nil) {
         id = u.id
         userPrincipalName = u.upn
         displayName = u.displayName
         accountEnabled = u.enabled
+        assignedLicenses = u.assignedLicenses.map { settings.product($0)?.skuPartNumber ?? $0 }
+        isPackageAccount = u.isPackageAccount
         createdDateTime = u.createdAt
         enrolledDevices = devices
-        self.warning = warning
+        self.warnings = warnings
     }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
 }

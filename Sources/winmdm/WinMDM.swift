@@ -5,6 +5,8 @@ struct WinMDM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "winmdm",
         abstract: "A self-hosted Windows MDM server: enrollment, directory, troubleshooting.",
-        subcommands: [Serve.self, Users.self, Attempts.self, Devices.self, Settings.self, Emulate.self]
+        subcommands: [Serve.self, Users.self, Groups.self, Domains.self, Licenses.self, DeviceSettings.self, Mobility.self,
+                      Restrictions.self, Devices.self, Bulk.self, Autopilot.self, Maintenance.self, Settings.self,
+                      Attempts.self, Audit.self, Emulate.self]
     )
 }

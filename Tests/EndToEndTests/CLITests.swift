@@ -73,7 +73,7 @@ enum CLI {
         }
 
         // Users are added while the server runs, from another process.
-        let add = try CLI.run(["users", "add", "alice@winmdm.test", "--password", "-"] + common, stdin: "Correct horse 1\n")
+        let add = try CLI.run(["users", "add", "alice@winmdm.test", "--password", "-", "--license", "WINMDM_STANDARD"] + common, stdin: "Correct horse 1\n")
         #expect(add.status == 0 && add.out.contains("Added alice@winmdm.test"), "\(add.err)")
         let foreign = try CLI.run(["users", "add", "bob@contoso.com", "--password", "Correct horse 1"] + common)
         #expect(foreign.out.contains("not a verified domain"))

@@ -65,8 +65,8 @@ final class TestServer: @unchecked Sendable {
     }
 
     @discardableResult
-    func addUser(_ upn: String, _ password: String = "Correct horse 1") async throws -> User {
-        try await admin.addUser(upn: upn, password: password).user
+    func addUser(_ upn: String, _ password: String = "Correct horse 1", licensed: Bool = true) async throws -> User {
+        try await admin.addUser(upn: upn, password: password, licenses: licensed ? [TenantSettings.defaultLicenseSKU] : []).user
     }
 
     func application() throws -> some ApplicationProtocol {

@@ -5,7 +5,8 @@ import Testing
 @Suite struct PolicyTests {
     static let now = Date(timeIntervalSince1970: 1_795_000_000)
     static let settings = TenantSettings.newInstallation(initialDomain: "winmdm.test", publicURL: "https://mdm.winmdm.test")
-    static let alice = User(upn: "Alice@WinMDM.test", displayName: "Alice", passwordHash: nil, createdAt: now)
+    static let alice = User(upn: "Alice@WinMDM.test", displayName: "Alice", passwordHash: nil, createdAt: now,
+                            assignedLicenses: [settings.licenseProducts[0].skuId])
 
     static func facts(hw: String = "HW-NEW", edition: Int = 48, version: String = "10.0.22631.1", type: EnrollmentType = .full) -> EnrollmentFacts {
         EnrollmentFacts(upn: alice.upn, credential: .password, enrollmentType: type, deviceID: "D", hwDevID: hw,
@@ -33,7 +34,7 @@ import Testing
         #expect(d.map(\.rule) == [.windowsHome])
         #expect(d[0].fault.hresult == 0x8018_0003)
         var s = Self.settings
-        s.defaultPlatformRestriction.homeAllowed = true
+        s.restrictions[1].windows?.homeAllowed = true
         #expect(EnrollmentPolicy.evaluate(Self.facts(edition: sku), Self.snapshot(s)) == .allowed)
     }
 
@@ -63,9 +64,10 @@ import Testing
     @Test func everyDenialIsReturnedInPrecedenceOrder() {
         var s = Self.settings
         s.maintenance = true
-        s.defaultPlatformRestriction = PlatformRestriction(platformBlocked: true, personalDeviceEnrollmentBlocked: true,
-                                                           osMinimumVersion: "10.0.26100", homeAllowed: false)
-        let bob = User(upn: "bob@contoso.local", displayName: "Bob", passwordHash: nil, createdAt: Self.now)
+        s.restrictions[1].windows = PlatformRestriction(platformBlocked: true, personalDeviceEnrollmentBlocked: true,
+                                                        osMinimumVersion: "10.0.26100", homeAllowed: false)
+        let bob = User(upn: "bob@contoso.local", displayName: "Bob", passwordHash: nil, createdAt: Self.now,
+                       assignedLicenses: Self.alice.assignedLicenses)
         let five = (1...5).map { Self.enrollment(bob.upn, hw: "HW\($0)") }
         let other = Self.enrollment("carol@winmdm.test", hw: "HW-NEW")
         let d = EnrollmentPolicy.evaluate(Self.facts(edition: 101, version: "10.0.19045.1"),

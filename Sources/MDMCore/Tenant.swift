@@ -1,0 +1,283 @@
+import Foundation
+
+/// A group of users; restrictions, scopes and the join policy target groups.
+public struct Group: Codable, Sendable, Equatable, Identifiable {
+    public var id: String
+    public var displayName: String
+    public var description: String
+    /// User ids.
+    public var members: [String]
+    public var createdAt: Date
+
+    public init(id: String = UUID().uuidString.lowercased(), displayName: String, description: String = "",
+                members: [String] = [], createdAt: Date) {
+        self.id = id
+        self.displayName = displayName
+        self.description = description
+        self.members = members
+        self.createdAt = createdAt
+    }
+}
+
+/// A service plan inside a license product.
+public enum ServicePlan: String, Codable, Sendable, CaseIterable {
+    /// Full device management: what enrollment needs.
+    case mdm
+    /// Basic mobility and security (Office 365's MDM): not enough to enroll Windows.
+    case basicMobility = "basic-mobility"
+}
+
+/// A license product ("subscribed SKU") with a number of seats.
+public struct LicenseProduct: Codable, Sendable, Equatable {
+    public var skuId: String
+    public var skuPartNumber: String
+    public var displayName: String
+    public var servicePlans: [ServicePlan]
+    /// nil: unlimited.
+    public var seats: Int?
+
+    public init(skuId: String = UUID().uuidString.lowercased(), skuPartNumber: String, displayName: String,
+                servicePlans: [ServicePlan], seats: Int?) {
+        self.skuId = skuId
+        self.skuPartNumber = skuPartNumber.uppercased()
+        self.displayName = displayName
+        self.servicePlans = servicePlans
+        self.seats = seats
+    }
+}
+
+/// "Users may join devices": All, Selected (users and groups), or None.
+public struct JoinPolicy: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable { case all, selected, none }
+    public var kind: Kind
+    public var users: [String]
+    public var groups: [String]
+
+    public init(kind: Kind, users: [String] = [], groups: [String] = []) {
+        self.kind = kind
+        self.users = users
+        self.groups = groups
+    }
+
+    public func allows(userID: String, groupIDs: Set<String>) -> Bool {
+        switch kind {
+        case .all: true
+        case .none: false
+        case .selected: users.contains(userID) || !groupIDs.isDisjoint(with: groups)
+        }
+    }
+}
+
+/// MDM or MAM user scope: None, Some (groups) or All.
+public struct UserScope: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable { case none, some, all }
+    public var kind: Kind
+    public var groups: [String]
+
+    public init(kind: Kind, groups: [String] = []) {
+        self.kind = kind
+        self.groups = groups
+    }
+
+    public func includes(groupIDs: Set<String>) -> Bool {
+        switch kind {
+        case .all: true
+        case .none: false
+        case .some: !groupIDs.isDisjoint(with: groups)
+        }
+    }
+}
+
+/// Mobility (MDM and MAM): who is in scope, and the URLs Windows is given.
+public struct MobilitySettings: Codable, Sendable, Equatable {
+    public var mdmScope: UserScope
+    public var mamScope: UserScope
+    public var termsOfUseURL: String
+    public var discoveryURL: String
+    public var complianceURL: String
+
+    public static func defaults(publicURL: String) -> MobilitySettings {
+        let base = publicURL.trimmingTrailingSlash()
+        return MobilitySettings(mdmScope: UserScope(kind: .all), mamScope: UserScope(kind: .none),
+                                termsOfUseURL: base + "/EnrollmentServer/TermsOfUse",
+                                discoveryURL: base + "/EnrollmentServer/Discovery.svc",
+                                complianceURL: base + "/compliance")
+    }
+
+    /// Valid means an absolute https URL with a host.
+    public var termsOfUseURLIsValid: Bool {
+        guard let u = URLComponents(string: termsOfUseURL.trimmingCharacters(in: .whitespaces)) else { return false }
+        return u.scheme?.lowercased() == "https" && !(u.host ?? "").isEmpty
+    }
+}
+
+/// Windows settings of a device type (platform) restriction (Graph `deviceEnrollmentPlatformRestriction`).
+public struct PlatformRestriction: Codable, Sendable, Equatable {
+    public var platformBlocked: Bool
+    public var personalDeviceEnrollmentBlocked: Bool
+    public var osMinimumVersion: String?
+    public var osMaximumVersion: String?
+    /// Intune's `windowsHomeSkuRestriction`: whether Home editions may enroll.
+    public var homeAllowed: Bool
+
+    public init(platformBlocked: Bool = false, personalDeviceEnrollmentBlocked: Bool = false,
+                osMinimumVersion: String? = nil, osMaximumVersion: String? = nil, homeAllowed: Bool = false) {
+        self.platformBlocked = platformBlocked
+        self.personalDeviceEnrollmentBlocked = personalDeviceEnrollmentBlocked
+        self.osMinimumVersion = osMinimumVersion
+        self.osMaximumVersion = osMaximumVersion
+        self.homeAllowed = homeAllowed
+    }
+}
+
+public enum RestrictionType: String, Codable, Sendable, CaseIterable {
+    case deviceLimit = "device-limit"
+    case platform
+}
+
+/// An enrollment restriction: the Default (applies to everyone, evaluated last) or a group-targeted one with a
+/// priority (1 is highest).
+public struct Restriction: Codable, Sendable, Equatable, Identifiable {
+    public var id: String
+    public var type: RestrictionType
+    public var displayName: String
+    public var description: String
+    /// 0 for the Default; 1…n for the others, 1 first.
+    public var priority: Int
+    public var assignedGroups: [String]
+    public var isDefault: Bool
+    /// Device limit restrictions: 1…15.
+    public var limit: Int?
+    /// Platform restrictions.
+    public var windows: PlatformRestriction?
+    public var createdAt: Date
+    public var lastModifiedAt: Date
+
+    public init(id: String, type: RestrictionType, displayName: String, description: String = "", priority: Int,
+                assignedGroups: [String] = [], isDefault: Bool = false, limit: Int? = nil,
+                windows: PlatformRestriction? = nil, createdAt: Date, lastModifiedAt: Date? = nil) {
+        self.id = id
+        self.type = type
+        self.displayName = displayName
+        self.description = description
+        self.priority = priority
+        self.assignedGroups = assignedGroups
+        self.isDefault = isDefault
+        self.limit = limit
+        self.windows = windows
+        self.createdAt = createdAt
+        self.lastModifiedAt = lastModifiedAt ?? createdAt
+    }
+}
+
+/// A bulk enrollment package: provisioning packages carry its account and secret to enroll devices.
+public struct BulkPackage: Codable, Sendable, Equatable, Identifiable {
+    public var id: String
+    public var displayName: String
+    public var accountUPN: String
+    public var createdAt: Date
+
+    public init(id: String = UUID().uuidString.lowercased(), displayName: String, accountUPN: String, createdAt: Date) {
+        self.id = id
+        self.displayName = displayName
+        self.accountUPN = accountUPN
+        self.createdAt = createdAt
+    }
+}
+
+public enum AutopilotJoinType: String, Codable, Sendable, CaseIterable {
+    case entra
+    case hybrid
+}
+
+public struct AutopilotProfile: Codable, Sendable, Equatable, Identifiable {
+    public var id: String
+    public var displayName: String
+    public var description: String
+    public var joinType: AutopilotJoinType
+    public var deviceNameTemplate: String?
+    public var assignedGroups: [String]
+    public var createdAt: Date
+
+    public init(id: String = UUID().uuidString.lowercased(), displayName: String, description: String = "",
+                joinType: AutopilotJoinType, deviceNameTemplate: String?, assignedGroups: [String] = [], createdAt: Date) {
+        self.id = id
+        self.displayName = displayName
+        self.description = description
+        self.joinType = joinType
+        self.deviceNameTemplate = deviceNameTemplate
+        self.assignedGroups = assignedGroups
+        self.createdAt = createdAt
+    }
+}
+
+/// Tenant-wide settings, kept as one document. A new installation starts from `newInstallation` (SCENARIOS.md).
+public struct TenantSettings: Codable, Sendable, Equatable {
+    public var tenantID: String
+    public var organizationName: String
+    public var domains: [Domain]
+    public var authPolicy: AuthPolicy
+    public var maintenance: Bool
+    public var licenseProducts: [LicenseProduct]
+    /// "Users may join devices".
+    public var joinPolicy: JoinPolicy
+    /// Device registration quota: device (and bulk) enrollments per user.
+    public var joinQuota: Int
+    public var mobility: MobilitySettings
+    /// Both types, Defaults included.
+    public var restrictions: [Restriction]
+    public var bulkPackages: [BulkPackage]
+    public var autopilotProfiles: [AutopilotProfile]
+
+    public static let deviceLimitRange = 1...15
+    public static let defaultLicenseSKU = "WINMDM_STANDARD"
+
+    public static func newInstallation(initialDomain: String, publicURL: String, now: Date = Date(),
+                                       tenantID: String = UUID().uuidString.lowercased()) -> TenantSettings {
+        TenantSettings(
+            tenantID: tenantID,
+            organizationName: "winmdm",
+            domains: [Domain(name: initialDomain, isVerified: true)],
+            authPolicy: .onPremise,
+            maintenance: false,
+            licenseProducts: [LicenseProduct(skuPartNumber: defaultLicenseSKU, displayName: "winmdm Standard (device management)",
+                                             servicePlans: [.mdm], seats: nil)],
+            joinPolicy: JoinPolicy(kind: .all),
+            joinQuota: 50,
+            mobility: .defaults(publicURL: publicURL),
+            restrictions: [
+                Restriction(id: "\(tenantID)_DefaultLimit", type: .deviceLimit, displayName: "All users and all devices",
+                            description: "Default device limit restriction, applied last to every user.", priority: 0,
+                            isDefault: true, limit: 5, createdAt: now),
+                Restriction(id: "\(tenantID)_DefaultPlatformRestrictions", type: .platform, displayName: "All users and all devices",
+                            description: "Default device type restriction, applied last to every user.", priority: 0,
+                            isDefault: true, windows: PlatformRestriction(), createdAt: now),
+            ],
+            bulkPackages: [],
+            autopilotProfiles: [])
+    }
+
+    public func domain(named name: String) -> Domain? {
+        domains.first { $0.name == name.lowercased() }
+    }
+
+    public func defaultRestriction(_ type: RestrictionType) -> Restriction {
+        restrictions.first { $0.type == type && $0.isDefault }!
+    }
+
+    /// The restriction of this type that applies to a member of these groups: the best-priority (lowest number)
+    /// group-targeted one, else the Default.
+    public func applicableRestriction(_ type: RestrictionType, groupIDs: Set<String>) -> Restriction {
+        restrictions.filter { $0.type == type && !$0.isDefault && !groupIDs.isDisjoint(with: $0.assignedGroups) }
+            .min { $0.priority < $1.priority } ?? defaultRestriction(type)
+    }
+
+    public func product(_ skuOrPartNumber: String) -> LicenseProduct? {
+        licenseProducts.first { $0.skuId == skuOrPartNumber.lowercased() || $0.skuPartNumber == skuOrPartNumber.uppercased() }
+    }
+
+    /// Service plans a user's licenses give.
+    public func plans(of user: User) -> Set<ServicePlan> {
+        Set(user.assignedLicenses.compactMap { product($0) }.flatMap(\.servicePlans))
+    }
+}

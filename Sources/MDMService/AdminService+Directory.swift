@@ -1,0 +1,268 @@
+import Foundation
+import MDMCore
+import MDMStorage
+
+// Groups, domains and licenses.
+extension AdminService {
+    public func groups() async throws -> [Group] { try await store.groups() }
+
+    public func group(_ nameOrID: String) async throws -> Group {
+        let all = try await store.groups()
+        if let g = all.first(where: { $0.id == nameOrID.lowercased() || $0.displayName.lowercased() == nameOrID.lowercased() }) {
+            return g
+        }
+        throw AdminError("No group \(nameOrID). `winmdm groups list` shows the groups; `winmdm groups create NAME` adds one.")
+    }
+
+    public func createGroup(_ name: String, description: String = "") async throws -> Group {
+        let n = name.trimmingCharacters(in: .whitespaces)
+        guard !n.isEmpty, n.count <= 256 else { throw AdminError("A group name must be 1 to 256 characters.") }
+        let g = Group(displayName: n, description: description, createdAt: clock.now())
+        do { try await store.insertGroup(g) } catch let e as StorageError where e.code == .conflict {
+            throw AdminError("A group named \(n) already exists.")
+        }
+        try await audit("group.create", n, before: nil as Group?, after: g)
+        return g
+    }
+
+    public func addMember(group: String, user upn: String) async throws -> Group {
+        let before = try await self.group(group)
+        let u = try await user(upn)
+        guard !before.members.contains(u.id) else { return before }
+        var g = before
+        g.members.append(u.id)
+        try await store.updateGroup(g)
+        try await audit("group.addMember", g.displayName, before: before, after: g)
+        return g
+    }
+
+    public func removeMember(group: String, user upn: String) async throws -> Group {
+        let before = try await self.group(group)
+        let u = try await user(upn)
+        guard before.members.contains(u.id) else { throw AdminError("\(u.upn) is not a member of \(before.displayName).") }
+        var g = before
+        g.members.removeAll { $0 == u.id }
+        try await store.updateGroup(g)
+        try await audit("group.removeMember", g.displayName, before: before, after: g)
+        return g
+    }
+
+    public func deleteGroup(_ nameOrID: String) async throws {
+        let g = try await group(nameOrID)
+        let s = try await settings()
+        var uses: [String] = []
+        for r in s.restrictions where r.assignedGroups.contains(g.id) { uses.append("restriction \"\(r.displayName)\"") }
+        if s.joinPolicy.groups.contains(g.id) { uses.append("Users may join devices") }
+        if s.mobility.mdmScope.groups.contains(g.id) { uses.append("MDM user scope") }
+        if s.mobility.mamScope.groups.contains(g.id) { uses.append("MAM user scope") }
+        for p in s.autopilotProfiles where p.assignedGroups.contains(g.id) { uses.append("Autopilot profile \"\(p.displayName)\"") }
+        guard uses.isEmpty else { throw AdminError("\(g.displayName) is still used by: \(uses.joined(separator: ", ")). Remove it there first.") }
+        try await store.deleteGroup(id: g.id)
+        try await audit("group.delete", g.displayName, before: g, after: nil as Group?)
+    }
+
+    func resolveGroups(_ refs: [String]) async throws -> [String] {
+        var ids: [String] = []
+        for g in refs { ids.append(try await group(g).id) }
+        return ids
+    }
+
+    func resolveUsers(_ refs: [String]) async throws -> [String] {
+        var ids: [String] = []
+        for u in refs { ids.append(try await user(u).id) }
+        return ids
+    }
+
+    /// The display names of group ids, for messages and listings.
+    public func groupNames(_ ids: [String]) async throws -> [String] {
+        let all = try await store.groups()
+        return ids.map { id in all.first { $0.id == id }?.displayName ?? id }
+    }
+
+    // MARK: Domains
+
+    public func addDomain(_ name: String) async throws -> Domain {
+        let n = name.lowercased().trimmingCharacters(in: .whitespaces)
+        guard n.contains("."), !n.hasPrefix("."), !n.hasSuffix("."), n.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }) else {
+            throw AdminError("'\(name)' is not a domain name; expected something like contoso.com.")
+        }
+        try await changeSettings("domain.add", n) { s in
+            guard s.domain(named: n) == nil else { throw AdminError("The domain \(n) is already added.") }
+            s.domains.append(Domain(name: n, isVerified: false))
+        }
+        return Domain(name: n, isVerified: false)
+    }
+
+    public func verifyDomain(_ name: String) async throws -> Domain {
+        let n = name.lowercased()
+        try await changeSettings("domain.verify", n) { s in
+            guard let i = s.domains.firstIndex(where: { $0.name == n }) else {
+                throw AdminError("No domain \(n); add it first with: winmdm domains add \(n)")
+            }
+            s.domains[i].isVerified = true
+        }
+        return Domain(name: n, isVerified: true)
+    }
+
+    public func removeDomain(_ name: String) async throws {
+        let n = name.lowercased()
+        let users = try await store.users().filter { $0.domain == n }
+        guard users.isEmpty else { throw AdminError("\(users.count) user(s) still use \(n) (for example \(users[0].upn)); change their UPN first.") }
+        try await changeSettings("domain.remove", n) { s in
+            guard s.domain(named: n) != nil else { throw AdminError("No domain \(n).") }
+            s.domains.removeAll { $0.name == n }
+            guard s.domains.contains(where: \.isVerified) else { throw AdminError("\(n) is the last verified domain; add and verify another first.") }
+        }
+    }
+
+    // MARK: Licenses
+
+    static func product(_ sku: String, in s: TenantSettings) throws -> LicenseProduct {
+        guard let p = s.product(sku) else {
+            throw AdminError("No license product \(sku); products: \(s.licenseProducts.map(\.skuPartNumber).joined(separator: ", ")).")
+        }
+        return p
+    }
+
+    /// How many users hold each product.
+    public func licenseUsage() async throws -> [String: Int] {
+        var used: [String: Int] = [:]
+        for u in try await store.users() { for sku in u.assignedLicenses { used[sku, default: 0] += 1 } }
+        return used
+    }
+
+    func checkSeat(_ p: LicenseProduct, settings: TenantSettings) async throws {
+        guard let seats = p.seats else { return }
+        let used = try await licenseUsage()[p.skuId] ?? 0
+        if used >= seats {
+            throw AdminError("All \(seats) seats of \(p.skuPartNumber) are assigned; unassign one or raise the seats (winmdm licenses products set-seats \(p.skuPartNumber) N).")
+        }
+    }
+
+    public func addProduct(partNumber: String, displayName: String?, plans: [ServicePlan], seats: Int?) async throws -> LicenseProduct {
+        guard !partNumber.isEmpty, partNumber.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+            throw AdminError("A SKU part number is letters, digits, '_' and '-' (like INTUNE_A).")
+        }
+        if let seats, seats < 0 { throw AdminError("Seats must be 0 or more (leave it out for unlimited).") }
+        guard !plans.isEmpty else { throw AdminError("Give at least one service plan: mdm or basic-mobility.") }
+        let p = LicenseProduct(skuPartNumber: partNumber, displayName: displayName ?? partNumber, servicePlans: plans, seats: seats)
+        try await changeSettings("license.product.add", p.skuPartNumber) { s in
+            guard s.product(p.skuPartNumber) == nil else { throw AdminError("A product \(p.skuPartNumber) already exists.") }
+            s.licenseProducts.append(p)
+        }
+        return p
+    }
+
+    public func setSeats(_ sku: String, seats: Int?) async throws -> LicenseProduct {
+        if let seats, seats < 0 { throw AdminError("Seats must be 0 or more (leave it out for unlimited).") }
+        let p = try Self.product(sku, in: try await settings())
+        let used = try await licenseUsage()[p.skuId] ?? 0
+        if let seats, seats < used { throw AdminError("\(used) users hold \(p.skuPartNumber); unassign some before lowering the seats to \(seats).") }
+        let after = try await changeSettings("license.product.seats", p.skuPartNumber) { s in
+            if let i = s.licenseProducts.firstIndex(where: { $0.skuId == p.skuId }) { s.licenseProducts[i].seats = seats }
+        }
+        return after.product(p.skuId)!
+    }
+
+    public func assignLicense(_ upn: String, sku: String) async throws -> User {
+        let before = try await user(upn)
+        let s = try await settings()
+        let p = try Self.product(sku, in: s)
+        guard !before.assignedLicenses.contains(p.skuId) else { return before }
+        try await checkSeat(p, settings: s)
+        var u = before
+        u.assignedLicenses.append(p.skuId)
+        try await store.updateUser(u)
+        try await audit("user.assignLicense", u.upn, before: UserRecord(before), after: UserRecord(u))
+        return u
+    }
+
+    public func unassignLicense(_ upn: String, sku: String) async throws -> User {
+        let before = try await user(upn)
+        let p = try Self.product(sku, in: try await settings())
+        guard before.assignedLicenses.contains(p.skuId) else { throw AdminError("\(before.upn) does not hold \(p.skuPartNumber).") }
+        var u = before
+        u.assignedLicenses.removeAll { $0 == p.skuId }
+        try await store.updateUser(u)
+        try await audit("user.removeLicense", u.upn, before: UserRecord(before), after: UserRecord(u))
+        return u
+    }
+}
+
+// Device settings, mobility, maintenance, auth policy.
+extension AdminService {
+    public func setAuthPolicy(_ policy: AuthPolicy) async throws -> AuthPolicy {
+        let (before, _) = try await store.updateTenantSettings { $0.authPolicy = policy }
+        if before.authPolicy != policy { try await audit("tenant.authPolicy", "tenant", before: before.authPolicy, after: policy) }
+        return before.authPolicy
+    }
+
+    public func setMaintenance(_ on: Bool) async throws -> TenantSettings {
+        try await changeSettings("tenant.maintenance", "tenant") { $0.maintenance = on }
+    }
+
+    /// "Users may join devices": All, Selected (with users and groups), or None.
+    public func setJoinPolicy(_ kind: JoinPolicy.Kind, users: [String] = [], groups: [String] = []) async throws -> TenantSettings {
+        let userIDs = try await resolveUsers(users), groupIDs = try await resolveGroups(groups)
+        if kind == .selected && userIDs.isEmpty && groupIDs.isEmpty {
+            throw AdminError("Selected needs at least one --user or --group; use none to let nobody join.")
+        }
+        if kind != .selected && !(userIDs.isEmpty && groupIDs.isEmpty) {
+            throw AdminError("--user and --group go with selected only.")
+        }
+        let policy = JoinPolicy(kind: kind, users: userIDs, groups: groupIDs)
+        return try await changeSettings("deviceSettings.usersMayJoin", "deviceRegistrationPolicy") { $0.joinPolicy = policy }
+    }
+
+    /// Adds users or groups to a Selected join policy (the seed's "Add Members").
+    public func addJoinMembers(users: [String], groups: [String]) async throws -> TenantSettings {
+        let userIDs = try await resolveUsers(users), groupIDs = try await resolveGroups(groups)
+        return try await changeSettings("deviceSettings.usersMayJoin", "deviceRegistrationPolicy") { s in
+            guard s.joinPolicy.kind == .selected else {
+                throw AdminError("Users may join devices is \(s.joinPolicy.kind.rawValue.capitalized), not Selected; set it with: winmdm device-settings users-may-join selected --user …")
+            }
+            s.joinPolicy.users += userIDs.filter { !s.joinPolicy.users.contains($0) }
+            s.joinPolicy.groups += groupIDs.filter { !s.joinPolicy.groups.contains($0) }
+        }
+    }
+
+    public func setJoinQuota(_ quota: Int) async throws -> TenantSettings {
+        guard (0...1000).contains(quota) else { throw AdminError("The device registration quota must be between 0 and 1000 (default 50).") }
+        return try await changeSettings("deviceSettings.quota", "deviceRegistrationPolicy") { $0.joinQuota = quota }
+    }
+
+    public enum ScopeTarget: String, Sendable { case mdm, mam }
+
+    public func setScope(_ which: ScopeTarget, _ kind: UserScope.Kind, groups: [String]) async throws -> TenantSettings {
+        let ids = try await resolveGroups(groups)
+        if kind == .some && ids.isEmpty { throw AdminError("Some needs at least one --group; use none or all otherwise.") }
+        if kind != .some && !ids.isEmpty { throw AdminError("--group goes with some only.") }
+        let scope = UserScope(kind: kind, groups: ids)
+        return try await changeSettings("mobility.\(which.rawValue)Scope", "mobility") { s in
+            if which == .mdm { s.mobility.mdmScope = scope } else { s.mobility.mamScope = scope }
+        }
+    }
+
+    public func setMobilityURLs(termsOfUse: String?, discovery: String?, compliance: String?) async throws -> TenantSettings {
+        for (name, v) in [("terms of use", termsOfUse), ("discovery", discovery), ("compliance", compliance)] {
+            if let v, !v.isEmpty, URLComponents(string: v)?.scheme?.lowercased() != "https" {
+                throw AdminError("The \(name) URL '\(v)' must be an absolute https URL (or empty to clear it).")
+            }
+        }
+        return try await changeSettings("mobility.urls", "mobility") { s in
+            if let termsOfUse { s.mobility.termsOfUseURL = termsOfUse }
+            if let discovery { s.mobility.discoveryURL = discovery }
+            if let compliance { s.mobility.complianceURL = compliance }
+        }
+    }
+
+    /// "Restore default MDM URLs": winmdm's own terms, discovery and compliance URLs.
+    public func restoreDefaultMobilityURLs(publicURL: String) async throws -> TenantSettings {
+        let d = MobilitySettings.defaults(publicURL: publicURL)
+        return try await changeSettings("mobility.restoreDefaultUrls", "mobility") { s in
+            s.mobility.termsOfUseURL = d.termsOfUseURL
+            s.mobility.discoveryURL = d.discoveryURL
+            s.mobility.complianceURL = d.complianceURL
+        }
+    }
+}

@@ -1,0 +1,239 @@
+import ArgumentParser
+import Foundation
+import MDMCore
+import MDMService
+
+struct Groups: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Groups: create them and manage members; restrictions and scopes target groups.",
+        subcommands: [Create.self, List.self, Show.self, AddMember.self, RemoveMember.self, Delete.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a group.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Group name.") var name: String
+        @Option(help: "Description.") var description: String = ""
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let g = try await admin.createGroup(name, description: description)
+                if json { return try JSONOutput.print(g) }
+                print("Created group \(g.displayName) (\(g.id)).")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List groups.")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let gs = try await admin.groups()
+                if json { return try JSONOutput.print(gs) }
+                guard !gs.isEmpty else { return print("No groups yet. Create one with: winmdm groups create NAME") }
+                print(Table.render(["NAME", "MEMBERS", "ID"], gs.map { [$0.displayName, String($0.members.count), $0.id] }))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a group's members.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Group name or id.") var group: String
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let g = try await admin.group(group)
+                let users = try await admin.users().filter { g.members.contains($0.id) }
+                if json { return try JSONOutput.print(["group": AnyEncodable(g.displayName), "members": AnyEncodable(users.map(\.upn))]) }
+                print("\(g.displayName): \(users.isEmpty ? "no members" : users.map(\.upn).joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct AddMember: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add-member", abstract: "Add users to a group.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Group name or id.") var group: String
+        @Argument(help: "UPNs to add.") var users: [String]
+        func run() async throws {
+            guard !users.isEmpty else { throw ValidationError("Name at least one user to add.") }
+            try await Runtime.withAdmin(common) { admin, _ in
+                for u in users { _ = try await admin.addMember(group: group, user: u) }
+                print("Added \(users.joined(separator: ", ")) to \(group).")
+            }
+        }
+    }
+
+    struct RemoveMember: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "remove-member", abstract: "Remove users from a group.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Group name or id.") var group: String
+        @Argument(help: "UPNs to remove.") var users: [String]
+        func run() async throws {
+            guard !users.isEmpty else { throw ValidationError("Name at least one user to remove.") }
+            try await Runtime.withAdmin(common) { admin, _ in
+                for u in users { _ = try await admin.removeMember(group: group, user: u) }
+                print("Removed \(users.joined(separator: ", ")) from \(group).")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a group no restriction, scope or profile uses.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Group name or id.") var group: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                try await admin.deleteGroup(group)
+                print("Deleted group \(group).")
+            }
+        }
+    }
+}
+
+struct Domains: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Domains: only users whose UPN suffix is a verified domain can enroll.",
+        subcommands: [List.self, Add.self, Verify.self, Remove.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List domains.")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let ds = try await admin.settings().domains
+                if json { return try JSONOutput.print(ds.map { ["id": AnyEncodable($0.name), "isVerified": AnyEncodable($0.isVerified)] }) }
+                print(Table.render(["DOMAIN", "VERIFIED"], ds.map { [$0.name, $0.isVerified ? "yes" : "no"] }))
+            }
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a domain (unverified until `winmdm domains verify`).")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Domain name, e.g. contoso.com.") var domain: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let d = try await admin.addDomain(domain)
+                print("Added \(d.name) (unverified). Verify it with: winmdm domains verify \(d.name)")
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Mark a domain verified: its users can enroll.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Domain name.") var domain: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let d = try await admin.verifyDomain(domain)
+                print("\(d.name) is verified.")
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a domain no user uses.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Domain name.") var domain: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                try await admin.removeDomain(domain)
+                print("Removed \(domain).")
+            }
+        }
+    }
+}
+
+struct Licenses: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Licenses: products with seats and service plans; users need one with the MDM plan.",
+        subcommands: [List.self, AddProduct.self, SetSeats.self, Assign.self, Unassign.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List license products and how many seats are used.")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let ps = try await admin.settings().licenseProducts, used = try await admin.licenseUsage()
+                if json {
+                    struct P: Encodable { var skuId: String; var skuPartNumber: String; var displayName: String
+                        var servicePlans: [String]; var seats: Int?; var consumedUnits: Int }
+                    return try JSONOutput.print(ps.map { P(skuId: $0.skuId, skuPartNumber: $0.skuPartNumber, displayName: $0.displayName,
+                        servicePlans: $0.servicePlans.map(\.rawValue), seats: $0.seats, consumedUnits: used[$0.skuId] ?? 0) })
+                }
+                print(Table.render(["SKU", "NAME", "PLANS", "SEATS USED"], ps.map {
+                    [$0.skuPartNumber, $0.displayName, $0.servicePlans.map(\.rawValue).joined(separator: ","),
+                     "\(used[$0.skuId] ?? 0) of \($0.seats.map(String.init) ?? "unlimited")"]
+                }))
+            }
+        }
+    }
+
+    struct AddProduct: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add-product", abstract: "Add a license product.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "SKU part number, e.g. INTUNE_A or O365_BASIC.") var sku: String
+        @Option(help: "Service plan it includes: mdm or basic-mobility; repeat for several.") var plan: [ServicePlan] = []
+        @Option(help: "Number of seats (default unlimited).") var seats: Int?
+        @Option(help: "Display name.") var displayName: String?
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.addProduct(partNumber: sku, displayName: displayName, plans: plan, seats: seats)
+                print("Added \(p.skuPartNumber) (\(p.servicePlans.map(\.rawValue).joined(separator: ", ")), \(p.seats.map { "\($0) seats" } ?? "unlimited")).")
+            }
+        }
+    }
+
+    struct SetSeats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-seats", abstract: "Change a product's seats.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "SKU part number or id.") var sku: String
+        @Argument(help: "Seats, or 'unlimited'.") var seats: String
+        func run() async throws {
+            let n: Int?
+            if seats.lowercased() == "unlimited" { n = nil } else {
+                guard let v = Int(seats) else { throw ValidationError("Seats must be a number or 'unlimited'.") }
+                n = v
+            }
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.setSeats(sku, seats: n)
+                print("\(p.skuPartNumber) now has \(p.seats.map { "\($0) seats" } ?? "unlimited seats").")
+            }
+        }
+    }
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Assign a license to a user.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "UPN.") var user: String
+        @Argument(help: "SKU part number or id.") var sku: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let u = try await admin.assignLicense(user, sku: sku)
+                print("\(u.upn) now holds \(sku.uppercased()).")
+            }
+        }
+    }
+
+    struct Unassign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a license from a user.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "UPN.") var user: String
+        @Argument(help: "SKU part number or id.") var sku: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let u = try await admin.unassignLicense(user, sku: sku)
+                print("Removed \(sku.uppercased()) from \(u.upn).")
+            }
+        }
+    }
+}
+
+/// Wraps any encodable value for heterogeneous JSON dictionaries.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: Encoder) throws { try value.encode(to: encoder) }
+}

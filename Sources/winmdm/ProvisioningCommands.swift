@@ -1,0 +1,214 @@
+import ArgumentParser
+import Foundation
+import MDMCore
+import MDMPKI
+import MDMService
+
+struct Bulk: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bulk enrollment packages for provisioning packages (Windows Configuration Designer).",
+                                                    subcommands: [Create.self, List.self, Delete.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a package account and secret, print what to enter in Windows Configuration Designer, and write its customizations XML.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Package name, e.g. \"Kiosks 2026\".") var name: String
+        @Option(help: "Where to write the customizations XML (default ./<name>-customizations.xml; mode 0600: it holds the secret).")
+        var out: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, rt in
+                let made = try await admin.createBulkPackage(name: name)
+                let settings = try await admin.settings()
+                let base = rt.config.publicURL
+                let discovery = base + "/EnrollmentServer/Discovery.svc", policy = base + "/EnrollmentServer/Policy.svc"
+                let enrollment = base + "/EnrollmentServer/Enrollment.svc"
+                let xml = AdminService.customizationsXML(package: made.package, secret: made.secret, discoveryURL: discovery,
+                                                         policyURL: policy, enrollmentURL: enrollment, authPolicy: .onPremise)
+                let slug = name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
+                let path = out ?? "./\(String(slug))-customizations.xml"
+                try SecureFile.write(xml, to: URL(fileURLWithPath: path), mode: 0o600)
+                if json {
+                    return try JSONOutput.print(["id": made.package.id, "name": made.package.displayName, "upn": made.package.accountUPN,
+                        "secret": made.secret, "authPolicy": "OnPremise", "discoveryServiceFullURL": discovery,
+                        "policyServiceFullURL": policy, "enrollmentServiceFullURL": enrollment, "customizationsFile": path])
+                }
+                print("""
+                Created bulk enrollment package "\(made.package.displayName)".
+                In Windows Configuration Designer (Advanced provisioning › Runtime settings › Workplace › Enrollments), enter:
+                  UPN:                       \(made.package.accountUPN)
+                  AuthPolicy:                OnPremise
+                  DiscoveryServiceFullURL:   \(discovery)
+                  PolicyServiceFullURL:      \(policy)
+                  EnrollmentServiceFullURL:  \(enrollment)
+                  Secret:                    \(made.secret)
+                The same settings are in \(path) (File › Import into a new project). The secret is shown only now.
+                """)
+                if settings.joinPolicy.kind != .all {
+                    print("Note: Users may join devices is \(settings.joinPolicy.kind.rawValue.capitalized); add the package account with: winmdm device-settings add-members --user \(made.package.accountUPN)")
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List bulk enrollment packages.")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let ps = try await admin.bulkPackages()
+                if json { return try JSONOutput.print(ps) }
+                guard !ps.isEmpty else { return print("No bulk enrollment packages. Create one with: winmdm bulk create NAME") }
+                print(Table.render(["NAME", "ACCOUNT", "CREATED"], ps.map { [$0.displayName, $0.accountUPN, $0.createdAt.short] }))
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a package; its account can no longer enroll devices.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Package name or id.") var package: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                try await admin.deleteBulkPackage(package)
+                print("Deleted \(package); devices it enrolled stay enrolled.")
+            }
+        }
+    }
+}
+
+struct Autopilot: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Windows Autopilot deployment profiles and device name templates.",
+        subcommands: [Create.self, List.self, Assign.self, Unassign.self, Delete.self, Preview.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a deployment profile; the name template is checked against every rule.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Profile name.") var name: String
+        @Option(help: "entra or hybrid.") var join: AutopilotJoinType = .entra
+        @Option(help: "Device name template, e.g. CONTOSO-%SERIAL% or KIOSK-%RAND:4% (Entra join only).") var template: String?
+        @Option(help: "Assign to this group; repeat for several.") var group: [String] = []
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.createAutopilotProfile(name: name, joinType: join, template: template, groups: group)
+                if json { return try JSONOutput.print(p) }
+                print("Created Autopilot profile \(p.displayName) (\(p.joinType.rawValue) join\(p.deviceNameTemplate.map { ", names \($0)" } ?? "")).")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List deployment profiles, oldest first (the oldest wins when two target a device).")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let ps = try await admin.autopilotProfiles().sorted { $0.createdAt < $1.createdAt }
+                if json { return try JSONOutput.print(ps) }
+                guard !ps.isEmpty else { return print("No Autopilot profiles.") }
+                var rows: [[String]] = []
+                for p in ps {
+                    rows.append([p.displayName, p.joinType.rawValue, p.deviceNameTemplate ?? "-",
+                                 try await admin.groupNames(p.assignedGroups).joined(separator: ",").nonEmpty ?? "-", p.createdAt.short])
+                }
+                print(Table.render(["NAME", "JOIN", "NAME TEMPLATE", "GROUPS", "CREATED"], rows))
+            }
+        }
+    }
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Assign a profile to groups.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        @Option(help: "Group; repeat for several.") var group: [String] = []
+        func run() async throws {
+            guard !group.isEmpty else { throw ValidationError("Give at least one --group.") }
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.assignAutopilotProfile(profile, groups: group)
+                print("\(p.displayName) is assigned to \(try await admin.groupNames(p.assignedGroups).joined(separator: ", ")).")
+            }
+        }
+    }
+
+    struct Unassign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove groups from a profile.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        @Option(help: "Group; repeat for several.") var group: [String] = []
+        func run() async throws {
+            guard !group.isEmpty else { throw ValidationError("Give at least one --group.") }
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.assignAutopilotProfile(profile, groups: group, remove: true)
+                print("\(p.displayName) is assigned to \(try await admin.groupNames(p.assignedGroups).joined(separator: ", ").nonEmpty ?? "no groups").")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a profile.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                try await admin.deleteAutopilotProfile(profile)
+                print("Deleted \(profile).")
+            }
+        }
+    }
+
+    struct Preview: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check a device name template and show the name a device would get.")
+        @Argument(help: "Template, e.g. CONTOSO-%SERIAL%.") var template: String
+        @Option(help: "Sample serial number.") var serial: String = "PF3X9K2L7Q8R"
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            let parsed: Result<DeviceNameTemplate, TemplateProblems>
+            do throws(TemplateProblems) { parsed = .success(try DeviceNameTemplate(template)) } catch { parsed = .failure(error) }
+            switch parsed {
+            case .success(let t):
+                let name = t.expand(serial: serial)
+                if json { return try JSONOutput.print(["template": AnyEncodable(template), "valid": AnyEncodable(true), "preview": AnyEncodable(name)]) }
+                print("\(template) is valid. A device with serial \(serial) would be named \(name).")
+            case .failure(let error):
+                if json {
+                    try JSONOutput.print(["template": AnyEncodable(template), "valid": AnyEncodable(false), "problems": AnyEncodable(error.problems)])
+                    throw ExitCode(1)
+                }
+                throw ValidationError("\(template) is not a valid device name template:\n" + error.problems.map { "  - " + $0 }.joined(separator: "\n"))
+            }
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The audit log: every administrative change, who made it, before and after.",
+                                                    subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List changes, newest first.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "How many (default 50).") var limit: Int = 50
+        @Flag(help: "Include the before and after states.") var verbose = false
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            guard limit > 0 else { throw ValidationError("--limit must be a positive number.") }
+            try await Runtime.withAdmin(common) { admin, _ in
+                let entries = try await admin.auditEntries(limit: limit)
+                if json { return try JSONOutput.print(entries) }
+                guard !entries.isEmpty else { return print("No changes recorded.") }
+                if verbose {
+                    for e in entries {
+                        print("\(e.time.short)  \(e.actor)  \(e.action)  \(e.target)")
+                        if let b = e.before { print("  before: \(b)") }
+                        if let a = e.after { print("  after:  \(a)") }
+                    }
+                } else {
+                    print(Table.render(["TIME", "ACTOR", "ACTION", "TARGET"], entries.map { [$0.time.short, $0.actor, $0.action, $0.target] }))
+                }
+            }
+        }
+    }
+}
