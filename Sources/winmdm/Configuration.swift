@@ -23,6 +23,13 @@ struct ConfigFile: Codable {
     var maxBodyBytes: Int?
 }
 
+/// What `serve` records about itself in the data directory, for the other commands.
+struct ServerRecord: Codable {
+    var publicURL: String
+    var listen: String
+    var startedAt: Date
+}
+
 /// Resolved settings: flags win over environment variables, which win over the file, which wins over defaults.
 struct ResolvedConfiguration {
     var dataDir: URL
@@ -67,7 +74,10 @@ struct ResolvedConfiguration {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let plain = flags.plainHTTP ?? env["WINMDM_PLAIN_HTTP"].map { $0 == "1" || $0.lowercased() == "true" } ?? file.plainHTTP ?? false
         let defaultPublic = "\(plain ? "http" : "https")://\(ProcessInfo.processInfo.hostName.lowercased()):\(port == 0 ? 8443 : port)"
-        let publicURL = (flags.publicURL ?? env["WINMDM_PUBLIC_URL"] ?? file.publicURL ?? defaultPublic).trimmingTrailingSlash()
+        // Commands other than serve fall back to the URL the server last ran with (recorded in the data directory).
+        let recorded = (try? Data(contentsOf: dataDir.appendingPathComponent("server.json")))
+            .flatMap { try? JSONDecoder().decode(ServerRecord.self, from: $0) }?.publicURL
+        let publicURL = (flags.publicURL ?? env["WINMDM_PUBLIC_URL"] ?? file.publicURL ?? recorded ?? defaultPublic).trimmingTrailingSlash()
         guard let comps = URLComponents(string: publicURL), let scheme = comps.scheme, ["https", "http"].contains(scheme),
               let publicHost = comps.host, !publicHost.isEmpty else {
             throw ValidationError("--public-url '\(publicURL)' is not an absolute https URL (for example https://mdm.example.com).")

@@ -75,6 +75,8 @@ struct Serve: AsyncParsableCommand {
             tlsCertificatePath: cfg.plainHTTP ? nil : (cfg.tlsCert ?? pki.tlsCertificatePath),
             tlsKeyPath: cfg.plainHTTP ? nil : (cfg.tlsKey ?? pki.tlsKeyPath))
 
+        let record = ServerRecord(publicURL: cfg.publicURL, listen: "\(cfg.listenHost):\(cfg.listenPort)", startedAt: clock.now())
+        try? JSONEncoder().encode(record).write(to: cfg.dataDir.appendingPathComponent("server.json"))
         let settings = try await runtime.admin.settings()
         var lines = ["winmdm \(cfg.plainHTTP ? "(plain HTTP)" : "")"]
         if !runtime.created.isEmpty { lines.append("First run: created " + runtime.created.joined(separator: ", ")) }

@@ -33,6 +33,8 @@ final class TestServer: @unchecked Sendable {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let port = try FreePort.find()
         let publicURL = "https://localhost:\(port)"
+        // CLI commands run against the same data directory find the public URL here.
+        try Data(#"{"publicURL": "\#(publicURL)"}"#.utf8).write(to: dir.appendingPathComponent("winmdm.json"))
         let store = try await SQLiteStore.open(path: dir.appendingPathComponent("winmdm.sqlite").path)
         let clock = SystemClock()
         let admin = AdminService(store: store, hasher: hasher, clock: clock)
