@@ -67,7 +67,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "MDMTesting", dependencies: [
-            "MDMWire", "MDMPKI", "MDMCore",
+            "MDMWire", "MDMPKI", "MDMCore", "MDMStorage",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -32,7 +32,9 @@ struct Runtime {
         }
         if !dbExisted { created.append(config.databasePath) }
         let admin = AdminService(store: store, actor: Self.actor)
-        try await admin.bootstrap(initialDomain: config.initialDomain, publicURL: config.publicURL)
+        if try await admin.bootstrap(initialDomain: config.initialDomain, publicURL: config.publicURL) {
+            FileHandle.standardError.write(Data("Initialised a new installation in \(config.dataDir.path) (verified domain \(config.initialDomain), public URL \(config.publicURL)).\n".utf8))
+        }
         return Runtime(config: config, store: store, admin: admin, created: created)
     }
 

@@ -75,7 +75,7 @@ import Testing
     }
 
     /// V02: a device limit outside 1…15 is refused, saying what is accepted, and nothing changes.
-    @Test(arguments: [0, -1, 16, 100])
+    @Test("V02 device limit outside 1...15 is refused", arguments: [0, -1, 16, 100])
     func V02_deviceLimitOutsideOneToFifteen(_ limit: Int) async throws {
         let server = try await TestServer.make()
         await #expect(throws: AdminError.self) {
@@ -113,7 +113,7 @@ import Testing
 
 /// V01: Autopilot device name templates; every broken rule is listed, and the preview cuts serials from the front.
 @Suite struct DeviceNameTemplateTests {
-    @Test(arguments: [
+    @Test("V01 valid templates and their preview", arguments: [
         ("CONTOSO-%SERIAL%", "PF3X9K2L7Q8R", "CONTOSO-K2L7Q8R"),
         ("MYPC-%RAND:6%", "ANY", nil),
         ("Test-Device-%SERIAL%", "123456", "Test-Device-456"),
@@ -128,7 +128,7 @@ import Testing
         if let expected { #expect(name == expected) } else { #expect(name.contains("7")) }
     }
 
-    @Test(arguments: [
+    @Test("V01 invalid templates list every broken rule", arguments: [
         ("contoso-%serial%", ["upper case"]),
         ("MY PC-%SERIAL%", ["spaces"]),
         ("ABCDEFGHIJ-%RAND:6%", ["17 characters"]),

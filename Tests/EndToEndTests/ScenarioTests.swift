@@ -73,7 +73,7 @@ struct Scenario: @unchecked Sendable {
 }
 
 @Suite(.serialized) struct ScenarioTests {
-    @Test func S01_deviceLimit() async throws {
+    @Test("S01 device limit: delete a device or raise the limit") func S01_deviceLimit() async throws {
         try await Scenario.run { s in
             var ids: [EnrolledIdentity] = []
             for _ in 1...5 { if let id = try await s.succeeds(s.device()) { ids.append(id) } }
@@ -88,7 +88,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S02_platformBlocked() async throws {
+    @Test("S02 Windows (MDM) blocked by the device type restriction") func S02_platformBlocked() async throws {
         try await Scenario.run { s in
             try s.admin("restrictions", "edit", "Default", "--type", "platform", "--windows", "block")
             try await s.fails(s.device(), code: 0x8018_0014, rule: .platformBlocked, mentions: "blocks Windows (MDM)")
@@ -97,7 +97,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S03_windowsHome() async throws {
+    @Test("S03 Windows Home not allowed") func S03_windowsHome() async throws {
         try await Scenario.run { s in
             try await s.fails(s.device(edition: 101), code: 0x8018_0003, rule: .windowsHome, mentions: "OSEdition 101")
             try await s.succeeds(s.device(edition: 48)) // upgraded to Pro
@@ -106,7 +106,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S04_joinNotAllowed() async throws {
+    @Test("S04 Users may join devices is None") func S04_joinNotAllowed() async throws {
         try await Scenario.run { s in
             try s.admin("device-settings", "users-may-join", "none")
             try await s.fails(s.device(type: .device), code: 0x8018_0003, rule: .joinNotAllowed, mentions: "is None")
@@ -115,7 +115,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S05_enrolledByOtherUser() async throws {
+    @Test("S05 device already enrolled by another user") func S05_enrolledByOtherUser() async throws {
         try await Scenario.run { s in
             try s.admin("users", "add", "bob@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
             let hw = DeviceProfile.randomHex(32)
@@ -126,7 +126,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S06_noLicense() async throws {
+    @Test("S06 no license with the MDM plan") func S06_noLicense() async throws {
         try await Scenario.run { s in
             try s.admin("users", "add", "dave@winmdm.test", "--password", "Correct horse 1")
             try await s.fails(s.device("dave@winmdm.test"), code: 0x8018_0018, rule: .noLicense, mentions: "holds no license")
@@ -135,7 +135,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S07_termsOfUse() async throws {
+    @Test("S07 MDM terms of use not reachable") func S07_termsOfUse() async throws {
         try await Scenario.run(authPolicy: .federated) { s in
             try s.admin("mobility", "urls", "--terms-of-use", "")
             try await s.termsOfUseFails(s.device(), mentions: "blank")
@@ -150,7 +150,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S08_bulkEnrollment() async throws {
+    @Test("S08 bulk enrollment package account may not join") func S08_bulkEnrollment() async throws {
         try await Scenario.run { s in
             let made = try #require(try s.json("bulk", "create", "Kiosks", "--out", s.server.dir.appendingPathComponent("k.xml").path) as? [String: String])
             let upn = try #require(made["upn"]), secret = try #require(made["secret"])
@@ -168,7 +168,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S09_upnSuffixNotVerified() async throws {
+    @Test("S09 UPN suffix not a verified domain") func S09_upnSuffixNotVerified() async throws {
         try await Scenario.run { s in
             try s.admin("users", "add", "carol@contoso.local", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
             try await s.fails(s.device("carol@contoso.local"), code: 0x8018_0015, rule: .upnDomainUnverified, mentions: "contoso.local")
@@ -184,7 +184,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S10_mdmUserScope() async throws {
+    @Test("S10 MDM user scope excludes the user") func S10_mdmUserScope() async throws {
         try await Scenario.run { s in
             try s.admin("mobility", "mdm-scope", "none")
             try await s.fails(s.device(), code: 0x8018_0015, rule: .mdmScope, mentions: "MDM user scope is None")
@@ -195,7 +195,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S11_mamScopeWinsForPersonalDevices() async throws {
+    @Test("S11 MAM user scope wins for personal devices") func S11_mamScopeWinsForPersonalDevices() async throws {
         try await Scenario.run { s in
             try s.admin("mobility", "mam-scope", "all")
             try await s.fails(s.device(), code: 0x8018_0015, rule: .mamScopePrecedence, mentions: "MAM wins")
@@ -205,7 +205,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S12_personalDevicesBlocked() async throws {
+    @Test("S12 personally owned devices blocked") func S12_personalDevicesBlocked() async throws {
         try await Scenario.run { s in
             try s.admin("restrictions", "edit", "Default", "--personal", "block")
             try await s.fails(s.device(), code: 0x8018_0014, rule: .personalBlocked, mentions: "personally owned")
@@ -215,7 +215,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S13_osVersionOutOfRange() async throws {
+    @Test("S13 Windows version outside the allowed range") func S13_osVersionOutOfRange() async throws {
         try await Scenario.run { s in
             try s.admin("restrictions", "edit", "Default", "--min-version", "10.0.22631")
             try await s.fails(s.device(version: "10.0.19045.2006"), code: 0x8018_0014, rule: .osVersion, mentions: "below the minimum 10.0.22631")
@@ -227,7 +227,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S14_joinQuota() async throws {
+    @Test("S14 device registration quota reached") func S14_joinQuota() async throws {
         try await Scenario.run { s in
             try s.admin("device-settings", "quota", "1")
             try await s.succeeds(s.device(type: .device))
@@ -237,7 +237,7 @@ struct Scenario: @unchecked Sendable {
         }
     }
 
-    @Test func S15_maintenance() async throws {
+    @Test("S15 maintenance mode") func S15_maintenance() async throws {
         try await Scenario.run { s in
             try s.admin("maintenance", "on")
             try await s.fails(s.device(), code: 0x8018_0017, rule: .maintenance, mentions: "maintenance mode")

@@ -47,7 +47,8 @@ final class TestServer: @unchecked Sendable {
         let auth = Authenticator(directory: store, hasher: hasher, tokens: tokens, clock: clock, cacheKey: Array(repeating: 7, count: 32))
         let services = ServerServices(
             configuration: config,
-            enrollment: EnrollmentService(config: config, store: store, deviceCA: pki.deviceCA, authenticator: auth, clock: clock),
+            enrollment: EnrollmentService(config: config, store: store, deviceCA: pki.deviceCA, authenticator: auth, clock: clock,
+                                          logger: quietLogger),
             signIn: SignInService(authenticator: auth, tokens: tokens, store: store, clock: clock))
         return TestServer(dir: dir, store: store, admin: admin, pki: pki, services: services, port: port)
     }
@@ -73,7 +74,7 @@ final class TestServer: @unchecked Sendable {
 
     func application() throws -> some ApplicationProtocol {
         try buildApplication(services, listen: ListenConfiguration(host: "127.0.0.1", port: port,
-            tlsCertificatePath: pki.tlsCertificatePath, tlsKeyPath: pki.tlsKeyPath), logger: Logger(label: "test"))
+            tlsCertificatePath: pki.tlsCertificatePath, tlsKeyPath: pki.tlsKeyPath), logger: quietLogger)
     }
 
     /// Runs `body` with a transport that hands requests to the router in-process (no sockets).
@@ -98,10 +99,10 @@ final class TestServer: @unchecked Sendable {
     func live<T: Sendable>(_ body: @escaping @Sendable (HTTPSTransport) async throws -> T) async throws -> T {
         let (started, cont) = AsyncStream.makeStream(of: Int.self)
         let app = try buildApplication(services, listen: ListenConfiguration(host: "127.0.0.1", port: port,
-            tlsCertificatePath: pki.tlsCertificatePath, tlsKeyPath: pki.tlsKeyPath), logger: Logger(label: "test")) { p in
+            tlsCertificatePath: pki.tlsCertificatePath, tlsKeyPath: pki.tlsKeyPath), logger: quietLogger) { p in
             cont.yield(p)
         }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
+        let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
         let runner = Task { try await group.run() }
         _ = await started.first { _ in true }
         let transport = try HTTPSTransport(trustRootsPEM: pki.tlsCAPath)
@@ -119,6 +120,13 @@ final class TestServer: @unchecked Sendable {
         }
     }
 }
+
+/// Warnings and errors only, so test output stays readable.
+let quietLogger: Logger = {
+    var l = Logger(label: "winmdm.test")
+    l.logLevel = .warning
+    return l
+}()
 
 enum FreePort {
     /// Binds port 0 on loopback to learn a free port, then releases it.

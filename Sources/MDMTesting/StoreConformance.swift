@@ -1,0 +1,124 @@
+import Foundation
+import MDMCore
+import MDMStorage
+
+/// One behavioural suite for every storage backend (STYLE.md §9). Each backend's test calls `run` with a fresh
+/// store; a mismatch throws `ConformanceFailure` naming the check. The suite runs twice over the same store, the
+/// second pass with new ids, so state left behind by the first shows up.
+public enum StoreConformance {
+    public struct ConformanceFailure: Error, CustomStringConvertible {
+        public let check: String
+        public var description: String { "storage conformance: \(check)" }
+    }
+
+    static func check(_ ok: Bool, _ what: String) throws {
+        if !ok { throw ConformanceFailure(check: what) }
+    }
+
+    public static func run(_ store: any MDMStore) async throws {
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        if try await store.tenantSettings() == nil {
+            try await store.saveTenantSettings(.newInstallation(initialDomain: "conformance.test", publicURL: "https://c.test", now: now))
+        }
+        for pass in 1...2 { try await onePass(store, tag: "p\(pass)-\(UUID().uuidString.prefix(6).lowercased())", now: now) }
+    }
+
+    static func onePass(_ store: any MDMStore, tag: String, now: Date) async throws {
+        // Users.
+        let u = User(upn: "Ann.\(tag)@Conformance.test", displayName: "Ann", passwordHash: "h", createdAt: now)
+        try await store.insertUser(u)
+        try check(try await store.user(upn: "ann.\(tag)@conformance.test")?.id == u.id, "users are found case-insensitively")
+        do {
+            try await store.insertUser(User(upn: u.upn, displayName: "Again", passwordHash: nil, createdAt: now))
+            try check(false, "a duplicate UPN is refused")
+        } catch let e as StorageError { try check(e.code == .conflict, "a duplicate UPN is a conflict") }
+        var changed = u
+        changed.displayName = "Ann B"
+        changed.assignedLicenses = ["sku-1"]
+        try await store.updateUser(changed)
+        try check(try await store.user(upn: u.upn) == changed, "updates are read back whole")
+
+        // Groups.
+        let g = Group(displayName: "Group \(tag)", members: [u.id], createdAt: now)
+        try await store.insertGroup(g)
+        do {
+            try await store.insertGroup(Group(displayName: g.displayName.uppercased(), createdAt: now))
+            try check(false, "a duplicate group name is refused")
+        } catch let e as StorageError { try check(e.code == .conflict, "a duplicate group name is a conflict") }
+        try check(try await store.groupIDs(of: u.id) == [g.id], "group membership is found")
+        var g2 = g
+        g2.members = []
+        try await store.updateGroup(g2)
+        try check(try await store.groupIDs(of: u.id).isEmpty, "membership changes are read back")
+        try await store.deleteGroup(id: g.id)
+        try check(!(try await store.groups().contains { $0.id == g.id }), "deleted groups are gone")
+
+        // Settings: a throwing change leaves nothing behind.
+        let before = try await store.tenantSettings()
+        do {
+            _ = try await store.updateTenantSettings { s in
+                s.maintenance = true
+                throw ConformanceFailure(check: "deliberate")
+            }
+        } catch is ConformanceFailure {}
+        try check(try await store.tenantSettings() == before, "a failed settings change writes nothing")
+        let (old, new) = try await store.updateTenantSettings { $0.joinQuota += 1 }
+        let reread = try await store.tenantSettings()
+        try check(new.joinQuota == old.joinQuota + 1 && reread == new, "settings changes are committed")
+
+        // Enrollments: a denial writes nothing; re-enrollment of the same hardware replaces the old one.
+        func enrollment(_ hw: String) -> Enrollment {
+            Enrollment(upn: u.upn, deviceID: "D-\(hw)", hwDevID: hw, deviceName: "PC-\(hw)", enrollmentType: .full, osEdition: 48,
+                       osVersion: "10.0.22631.1", certificateSerial: "01", certificateThumbprint: "T-\(hw)",
+                       certificateNotAfter: now + 86400, enrolledAt: now)
+        }
+        let hw1 = "HW1-\(tag)", hw2 = "HW2-\(tag)"
+        let denied = try await store.commitEnrollment(enrollment(hw1)) { _ in
+            [Denial(rule: .deviceLimit, reason: "test", fault: .authorization("test"))]
+        }
+        let afterDenial = try await store.enrollments(upn: u.upn)
+        try check(denied.count == 1 && afterDenial.isEmpty, "a denied commit writes nothing")
+        let first = enrollment(hw1)
+        try check((try await store.commitEnrollment(first) { $0.isEmpty ? [] : [Denial(rule: .deviceLimit, reason: "x", fault: .authorization("x"))] }).isEmpty,
+                  "the check sees the user's current enrollments")
+        let again = enrollment(hw1)
+        _ = try await store.commitEnrollment(again) { _ in [] }
+        let mine = try await store.enrollments(upn: u.upn)
+        try check(mine.count == 2 && mine.filter { $0.state == .active }.map(\.id) == [again.id], "re-enrollment supersedes the old enrollment")
+        try check(try await store.activeEnrollments(hwDevID: hw1).map(\.id) == [again.id], "active enrollments by hardware")
+        _ = try await store.commitEnrollment(enrollment(hw2)) { _ in [] }
+        var retired = again
+        retired.state = .retired
+        try await store.updateEnrollment(retired)
+        try check(try await store.activeEnrollments(hwDevID: hw1).isEmpty, "retired enrollments are not active")
+        try check(try await store.enrollment(id: again.id)?.state == .retired, "enrollment updates are read back")
+        try await store.deleteEnrollment(id: again.id)
+        try check(try await store.enrollment(id: again.id) == nil, "deleted enrollments are gone")
+        try check(try await store.allEnrollments().contains { $0.hwDevID == hw2 }, "all enrollments are listed")
+
+        // Attempts: newest first, filters.
+        let a1 = EnrollmentAttempt(time: now, phase: .enroll, facts: EnrollmentFacts(upn: u.upn), outcome: .succeeded)
+        let a2 = EnrollmentAttempt(time: now + 1, phase: .policy, facts: EnrollmentFacts(upn: u.upn), outcome: .failed,
+                                   fault: .authentication("no"))
+        try await store.recordAttempt(a1)
+        try await store.recordAttempt(a2)
+        try check(try await store.attempt(id: a2.id) == a2, "attempts are read back whole")
+        let mineAttempts = try await store.attempts(AttemptQuery(limit: 10, upn: u.upn))
+        try check(mineAttempts.map(\.id) == [a2.id, a1.id], "attempts come newest first")
+        try check(try await store.attempts(AttemptQuery(limit: 10, failedOnly: true, upn: u.upn)).map(\.id) == [a2.id], "failed-only filter")
+        try check(try await store.attempts(AttemptQuery(limit: 1, upn: u.upn)).count == 1, "limit")
+        try check(try await store.attempts(AttemptQuery(limit: 10, upn: u.upn, since: now + 0.5)).map(\.id) == [a2.id], "since filter")
+
+        // Audit.
+        let e1 = AuditEntry(time: now, actor: "t", action: "a.\(tag)", target: "x", before: nil, after: "{}")
+        let e2 = AuditEntry(time: now + 1, actor: "t", action: "b.\(tag)", target: "x", before: "{}", after: nil)
+        try await store.appendAudit(e1)
+        try await store.appendAudit(e2)
+        let audit = try await store.auditEntries(limit: 2)
+        try check(audit.first == e2, "audit entries come newest first")
+
+        try await store.deleteEnrollment(id: (try await store.activeEnrollments(hwDevID: hw2)).first!.id)
+        try await store.deleteUser(id: u.id)
+        try check(try await store.user(upn: u.upn) == nil, "deleted users are gone")
+    }
+}
