@@ -38,6 +38,7 @@ let package = Package(
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ]),
         .target(name: "MDMStorage", dependencies: ["MDMCore"]),
+        .target(name: "MDMTroubleshoot", dependencies: ["MDMCore"], resources: [.copy("Resources/kb")]),
         // L2
         .target(name: "MDMStorageSQLite", dependencies: [
             "MDMStorage", "MDMCore",
@@ -45,7 +46,7 @@ let package = Package(
             .product(name: "SQLKit", package: "sql-kit"),
         ]),
         .target(name: "MDMService", dependencies: [
-            "MDMCore", "MDMWire", "MDMPKI", "MDMStorage",
+            "MDMCore", "MDMWire", "MDMPKI", "MDMStorage", "MDMTroubleshoot",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -62,6 +63,7 @@ let package = Package(
         // L4
         .executableTarget(name: "winmdm", dependencies: [
             "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQLite", "MDMPKI", "MDMCore", "MDMWire", "MDMTesting",
+            "MDMTroubleshoot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -76,12 +78,14 @@ let package = Package(
         ]),
         // Tests
         .testTarget(name: "MDMCoreTests", dependencies: ["MDMCore"]),
+        .testTarget(name: "MDMTroubleshootTests", dependencies: ["MDMTroubleshoot", "MDMCore"]),
         .testTarget(name: "MDMWireTests", dependencies: ["MDMWire"]),
         .testTarget(name: "MDMPKITests", dependencies: ["MDMPKI", "MDMCore", "MDMTesting",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQLite", "MDMTesting", "MDMWire", "MDMCore", "MDMPKI",
+            "MDMTroubleshoot",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

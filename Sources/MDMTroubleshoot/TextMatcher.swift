@@ -1,0 +1,117 @@
+import Foundation
+
+/// Matches pasted text (dialog text, screenshots, paraphrases) against the messages the knowledge base knows,
+/// tolerating typos, British spellings and word order.
+///
+/// Each known phrase is a bag of content words weighted by rarity (IDF). A phrase scores the weighted share of its
+/// words found in the input; a word matches exactly, through a spelling variant, or within one edit (two for long
+/// words). The best-scoring entries above the threshold win.
+public struct TextMatcher: Sendable {
+    struct Phrase: Sendable {
+        let entry: Int
+        let words: [String]
+    }
+
+    let phrases: [Phrase]
+    let idf: [String: Double]
+    public var threshold = 0.62
+
+    static let stopwords: Set<String> = [
+        "the", "a", "an", "to", "is", "are", "this", "that", "and", "or", "of", "for", "your", "you", "can", "do",
+        "with", "on", "in", "it", "be", "please", "contact", "system", "administrator", "again", "try", "error",
+        "code", "i", "my", "me", "we", "our", "got", "get", "getting", "have", "has", "when", "while", "after",
+        "at", "as", "by", "from", "with", "so", "but", "its", "it's", "there", "was", "were", "am", "any", "some",
+        "hi", "hello", "help", "anyone", "know", "why", "what", "how", "says", "said", "shows", "message", "screen",
+    ]
+
+    static let variants: [String: String] = [
+        "authorised": "authorized", "authorise": "authorize", "authorisation": "authorization", "enrol": "enroll",
+        "enrolment": "enrollment", "enrolling": "enroll", "enrolled": "enroll", "enrollment": "enroll", "enrolments": "enroll",
+        "enrollments": "enroll", "organisation": "organization", "organisations": "organization", "licence": "license",
+        "licences": "license", "licensed": "license", "licenses": "license", "isn't": "not", "isnt": "not", "can't": "not",
+        "cant": "not", "cannot": "not", "doesn't": "not", "doesnt": "not", "don't": "not", "dont": "not", "wasn't": "not",
+        "aren't": "not", "won't": "not", "unable": "not", "allowed": "allow", "allowing": "allow", "devices": "device",
+        "users": "user", "accounts": "account", "authorized": "authorize", "authorization": "authorize",
+        "permitted": "allow", "permission": "allow", "failed": "fail", "failure": "fail", "fails": "fail",
+        "pc": "device", "laptop": "device", "computer": "device", "phone": "device",
+        "timed": "timeout", "times": "timeout", "timeout": "timeout", "configured": "configure", "registering": "register",
+        "registration": "register", "registered": "register", "installed": "install", "installation": "install",
+        "terms": "term", "urls": "url",
+    ]
+
+    public init(kb: KnowledgeBase) {
+        var phrases: [Phrase] = []
+        for (i, e) in kb.entries.enumerated() {
+            for text in e.messages + e.matches + [e.title] {
+                let w = Self.words(text)
+                if w.count >= 2 { phrases.append(Phrase(entry: i, words: Array(Set(w)))) }
+            }
+        }
+        var df: [String: Int] = [:]
+        for p in phrases { for w in p.words { df[w, default: 0] += 1 } }
+        let n = Double(phrases.count)
+        idf = df.mapValues { log(1 + n / Double($0)) }
+        self.phrases = phrases
+    }
+
+    /// Lower-cased content words with spelling variants folded.
+    public static func words(_ text: String) -> [String] {
+        var out: [String] = []
+        var current = ""
+        func flush() {
+            guard !current.isEmpty else { return }
+            let w = variants[current] ?? current
+            if !stopwords.contains(w), w.count > 1 || w == "x" { out.append(w) }
+            current = ""
+        }
+        for ch in text.lowercased() {
+            if ch.isLetter || ch.isNumber || ch == "'" { current.append(ch) } else { flush() }
+        }
+        flush()
+        return out
+    }
+
+    /// Entries whose phrases the text matches, best first, with their scores.
+    public func match(_ text: String, limit: Int = 3) -> [(entry: Int, score: Double)] {
+        let input = Set(Self.words(text))
+        guard !input.isEmpty else { return [] }
+        var best: [Int: Double] = [:]
+        for p in phrases {
+            var total = 0.0, got = 0.0, matched = 0
+            for w in p.words {
+                let weight = idf[w] ?? 1
+                total += weight
+                if input.contains(w) || input.contains(where: { Self.close($0, w) }) { got += weight; matched += 1 }
+            }
+            guard matched >= 2, total > 0 else { continue }
+            let score = got / total
+            if score >= threshold, score > best[p.entry] ?? 0 { best[p.entry] = score }
+        }
+        let ranked = best.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        guard let top = ranked.first?.value else { return [] }
+        return ranked.filter { $0.value >= top - 0.08 }.prefix(limit).map { ($0.key, $0.value) }
+    }
+
+    /// Within one edit for words of 5+ letters, two for 9+.
+    static func close(_ a: String, _ b: String) -> Bool {
+        let la = a.count, lb = b.count
+        guard min(la, lb) >= 5, abs(la - lb) <= 2 else { return false }
+        let limit = min(la, lb) >= 9 ? 2 : 1
+        return distance(Array(a.utf8), Array(b.utf8), limit: limit) <= limit
+    }
+
+    static func distance(_ a: [UInt8], _ b: [UInt8], limit: Int) -> Int {
+        var prev = Array(0...b.count), cur = Array(repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            cur[0] = i
+            var rowMin = cur[0]
+            for j in 1...b.count {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                rowMin = min(rowMin, cur[j])
+            }
+            if rowMin > limit { return limit + 1 }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
+    }
+}
