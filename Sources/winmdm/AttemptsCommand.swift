@@ -3,6 +3,7 @@ import Foundation
 import MDMCore
 import MDMService
 import MDMStorage
+import MDMTroubleshoot
 
 struct Attempts: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,18 +34,47 @@ struct Attempts: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show everything recorded about one attempt (the TraceId a device logged).")
+        static let configuration = CommandConfiguration(
+            abstract: "Show everything recorded about one attempt (the TraceId a device logged), why it failed and how to fix it.")
         @OptionGroup var common: CommonOptions
         @Argument(help: "Attempt id.") var id: String
+        @Flag(help: "Apply the fix for what still denies this enrollment (asks first; see --yes).") var fix = false
+        @Flag(help: "Do not ask before applying fixes.") var yes = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
-            defer { Task { await runtime.close() } }
-            let a: EnrollmentAttempt
-            do { a = try await runtime.admin.attempt(id: id) } catch let e as AdminError { throw ValidationError(e.message) }
-            if json { return try JSONOutput.print(a) }
-            print(AttemptReport.render(a))
+            try await Runtime.withAdmin(common) { admin, rt in
+                let a = try await admin.attempt(id: id)
+                let t = TroubleshootService(store: rt.store, admin: admin, publicURL: rt.config.publicURL)
+                let (recorded, now) = try await t.diagnose(a)
+                if json && !fix {
+                    struct Out: Encodable { var attempt: EnrollmentAttempt; var explanation: [DiagnosisItem]; var now: Diagnosis? }
+                    return try JSONOutput.print(Out(attempt: a, explanation: recorded, now: now))
+                }
+                print(AttemptReport.render(a))
+                if !recorded.isEmpty {
+                    print("Why, and the fix:")
+                    for (n, i) in recorded.enumerated() {
+                        print("  \(n + 1). [\(i.rule)] \(i.title ?? i.reason)")
+                        if let c = i.confirm { print("     check: \(c)") }
+                        print("     fix:   \(i.fix)")
+                        if let tune = i.intune { print("     Intune: \(tune)") }
+                    }
+                } else if a.outcome == .failed, let code = a.fault?.code {
+                    let e = Explainer().explain(code)
+                    if let m = e.matches.first {
+                        print("Known causes of \(code) (\(m.title)):")
+                        for c in e.causes.prefix(3) { print("  - \(c.title): \(c.fix)") }
+                    }
+                }
+                if let now {
+                    print("")
+                    DiagnosisText.print(now, heading: "If this device tried again now:")
+                    if fix { try await FixRunner.run(t, now, yes: yes) }
+                } else if fix {
+                    print("Nothing winmdm can change fixes this attempt; see the reason above.")
+                }
+            }
         }
     }
 }

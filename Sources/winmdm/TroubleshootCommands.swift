@@ -1,0 +1,215 @@
+import ArgumentParser
+import Foundation
+import MDMCore
+import MDMService
+import MDMTroubleshoot
+
+struct Explain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Explain any Windows enrollment error: a code, dialog text, an event, a log (works offline).",
+        discussion: """
+        Finds every code in any spelling (0x80180003, 80180003, 2149056522, -2145910774, the mistyped 0x80180002b),
+        event ids, symbolic names, and dialog text even with typos. Pass the text, or - to read standard input:
+          winmdm explain 80180003
+          winmdm explain "This user is not authorised to enrol"
+          dsregcmd /status | winmdm explain -
+        """)
+
+    @Argument(help: "Text to explain; - (or nothing) reads standard input.") var text: [String] = []
+    @Flag(help: "Print JSON: {codes, causes, unrecognized, …}.") var json = false
+    @Flag(help: "Show the Intune / Entra ID equivalent of each fix.") var intune = false
+
+    func run() async throws {
+        var input = text.joined(separator: " ")
+        if input.isEmpty || input == "-" {
+            input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        let e = Explainer().explain(input)
+        if json {
+            struct Out: Encodable { var codes: [String]; var events: [Int]; var causes: [C]; var unrecognized: [String]; var matches: [Explanation.Match] }
+            struct C: Encodable { var id, title, confirm, fix: String; var scenario: String?; var code: String; var intune: String; var rule: String? }
+            try JSONOutput.print(Out(codes: e.codes, events: e.events, causes: e.causes.map {
+                C(id: $0.id, title: $0.title, confirm: $0.confirm, fix: $0.fix, scenario: $0.scenario, code: $0.code, intune: $0.intune, rule: $0.rule)
+            }, unrecognized: e.unrecognized, matches: e.matches))
+            if e.matches.isEmpty { throw ExitCode(1) }
+            return
+        }
+        guard !e.matches.isEmpty else {
+            print("Nothing recognised\(e.unrecognized.isEmpty ? "." : ": " + e.unrecognized.joined(separator: ", ")).")
+            print("Paste the whole message, the code as shown (for example 0x80180003 or 80180003), or an event's text.")
+            throw ExitCode(1)
+        }
+        for m in e.matches {
+            print("\(m.code)\(m.name.map { " \($0)" } ?? "") — \(m.title)")
+            if let msg = m.messages.first { print("  Windows shows: \"\(msg)\"") }
+            let causes = e.causes.filter { $0.entry == m.entry }
+            for (n, c) in causes.enumerated() {
+                print("  \(n + 1). \(c.title)\(c.scenario.map { " [\($0)]" } ?? "")")
+                print("     check: \(c.confirm)")
+                print("     fix:   \(c.fix)")
+                if intune { print("     Intune: \(c.intune)") }
+            }
+            print("")
+        }
+        if !e.unrecognized.isEmpty { print("Not recognised: \(e.unrecognized.joined(separator: ", "))") }
+    }
+}
+
+extension EnrollmentKind: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Would this user be able to enroll this device now? Every rule that says no, and the fix for each.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "The user.") var user: String
+    @Option(help: "The device's HWDevID (to check whether another user enrolled it).") var hwdevid: String?
+    @Option(help: "OSEdition the device reports (48 Pro, 101 Home …).") var osEdition: Int?
+    @Option(help: "Windows version, e.g. 10.0.19045.2006.") var osVersion: String?
+    @Option(help: "user, device or bulk.") var enrollmentType: EnrollmentKind = .user
+    @Flag(help: "Apply the fixes winmdm can make (asks first; see --yes).") var fix = false
+    @Flag(help: "Do not ask before applying fixes.") var yes = false
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        try await Runtime.withAdmin(common) { admin, rt in
+            let t = TroubleshootService(store: rt.store, admin: admin, publicURL: rt.config.publicURL)
+            let d = try await t.doctor(upn: user, hwDevID: hwdevid, osEdition: osEdition, osVersion: osVersion, kind: enrollmentType)
+            if json && !fix { return try JSONOutput.print(d) }
+            DiagnosisText.print(d, heading: "If \(d.upn) enrolled this device now (\(enrollmentType.rawValue) enrollment):")
+            if fix { try await FixRunner.run(t, d, yes: yes) }
+        }
+    }
+}
+
+enum DiagnosisText {
+    static func print(_ d: Diagnosis, heading: String) {
+        Swift.print(heading)
+        guard !d.allowed else { return Swift.print("  allowed: no rule says no.") }
+        for (n, i) in d.items.enumerated() {
+            Swift.print("  \(n + 1). [\(i.rule)] \(i.reason)\(n == 0 ? " (the device is told \(i.code))" : "")")
+            if let c = i.confirm { Swift.print("     check: \(c)") }
+            Swift.print("     fix:   \(i.fix)")
+            if let a = i.action { Swift.print("     --fix would: \(a)") }
+        }
+    }
+}
+
+enum FixRunner {
+    /// Applies each available fix after confirmation; every change goes through AdminService and is audited.
+    static func run(_ t: TroubleshootService, _ d: Diagnosis, yes: Bool) async throws {
+        let fixes = try await t.fixes(for: d)
+        guard !fixes.isEmpty else {
+            return print(d.allowed ? "Nothing to fix." : "No fix can be applied automatically; follow the fix lines above.")
+        }
+        for f in fixes {
+            if !yes {
+                print("\(f.description)\n  ($ \(f.command)) Apply? [y/N] ", terminator: "")
+                guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else { print("  skipped."); continue }
+            }
+            try await f.apply()
+            print("Applied: \(f.description)")
+        }
+    }
+}
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Reports from recorded attempts.", subcommands: [Failures.self])
+
+    struct Failures: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrollment failures: which codes, where, since when, who and how many, which Windows, which method, which licenses.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Window, like 24h, 7d, 90m (default 24h).") var since: String = "24h"
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            guard let seconds = Duration.parse(since) else { throw ValidationError("--since '\(since)' is not a duration like 90m, 24h or 7d.") }
+            try await Runtime.withAdmin(common) { _, rt in
+                let r = try await FailureReport.build(store: rt.store, since: Date() - seconds)
+                if json { return try JSONOutput.print(r) }
+                print("Enrollment failures since \(r.since.short): \(r.failedAttempts) failed, \(r.succeededAttempts) succeeded.")
+                guard r.failedAttempts > 0 else { return }
+                print("Started: \(r.firstFailure?.short ?? "-")   last: \(r.lastFailure?.short ?? "-")")
+                print("Who: \(r.scope); devices affected: \(r.affectedDevices) (\(r.devicesEverWorked) of them enrolled at some point)")
+                print("Where: " + r.phases.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                print("Method: " + r.enrollmentMethods.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                print("Windows: " + r.windowsVersions.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                print("Editions: " + r.windowsEditions.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                print("")
+                print(Table.render(["COUNT", "CODE", "RULE", "FIRST", "LAST", "EXAMPLE"], r.codes.map {
+                    [String($0.count), $0.code, $0.rule ?? "-", $0.firstSeen.short, $0.lastSeen.short, String($0.reason.prefix(70))]
+                }))
+                print("")
+                print(Table.render(["USER", "FAILURES", "CODES", "EVER WORKED", "LICENSES"], r.users.map {
+                    [$0.upn, String($0.failures), $0.codes.joined(separator: ","), $0.everWorked ? "yes" : "no",
+                     $0.licenses.joined(separator: ",").nonEmpty ?? "none"]
+                }))
+            }
+        }
+    }
+}
+
+enum Duration {
+    static func parse(_ s: String) -> TimeInterval? {
+        guard let unit = s.last, let n = Double(s.dropLast()), n > 0 else { return nil }
+        switch unit {
+        case "m": return n * 60
+        case "h": return n * 3600
+        case "d": return n * 86400
+        case "w": return n * 7 * 86400
+        default: return nil
+        }
+    }
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure performance.", subcommands: [ExplainBench.self])
+
+    struct ExplainBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "explain",
+            abstract: "Throughput of explain over a large synthetic event log (goal: 50 MB/s; build with -c release).")
+        @Option(help: "Size of the log in megabytes.") var megabytes: Int = 64
+        @Option(help: "Read this file instead of generating one.") var file: String?
+
+        func run() async throws {
+            let text: String
+            if let file { text = try String(contentsOfFile: file, encoding: .utf8) } else { text = SyntheticLog.make(megabytes: megabytes) }
+            let explainer = Explainer()
+            _ = explainer.explain(String(text.prefix(100_000)))
+            let start = DispatchTime.now().uptimeNanoseconds
+            let e = explainer.explain(text)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let mb = Double(text.utf8.count) / 1_048_576
+            print(String(format: "explain: %.1f MB in %.2f s = %.1f MB/s; found %d codes, %d events", mb, seconds, mb / seconds, e.codes.count, e.events.count))
+        }
+    }
+}
+
+/// A log shaped like exported event logs and MDM diagnostics: GUIDs, timestamps, paths, and a few codes.
+enum SyntheticLog {
+    static func make(megabytes: Int) -> String {
+        let lines = [
+            "2026-11-27T10:15:02.123Z Information DeviceManagement-Enterprise-Diagnostics-Provider 813 MDM PolicyManager: Set policy int, Policy: (AllowTelemetry), Area: (System), EnrollmentID requesting merge: (748132EC-A575-4329-B01B-6171A9CF8478), Current User: (Device), Int: (0x1), Enrollment Type: (0x6), Scope: (0x0).",
+            "<Event><System><Provider Name=\"Microsoft-Windows-User Device Registration\"/><EventID>304</EventID><TimeCreated SystemTime=\"2026-11-27T10:15:03.5123456Z\"/></System><EventData><Data Name=\"ServerRequestId\">b2c9ef0e-5d1a-4e0f-9a3b-19f1c3a8d7e2</Data></EventData></Event>",
+            "[2026-11-27 10:15:04] OmaDmClient: Session 0x1A started, server https://mdm.example.com/ManagementServer/MDM.svc, msgid 3, cmdid 14, status 200 after 1795000000 ms",
+            "{\"time\":\"2026-11-27T10:15:05Z\",\"level\":\"info\",\"component\":\"EnrollmentClient\",\"message\":\"ContextItem DeviceName=DESKTOP-28FGAI6 OSEdition=48 build 22631.4460\"}",
+        ]
+        let rare = [
+            "2026-11-27T10:16:00Z Error DeviceManagement-Enterprise-Diagnostics-Provider 76 Auto MDM Enroll: Failed (Unknown Win32 Error code: 0x8018002b)",
+            "MENROLL: enrollment failed hr=0x80180003 (This user is not authorized to enroll.)",
+            "dsregcmd: Client ErrorCode : 0x801c03f2",
+        ]
+        var out = ""
+        out.reserveCapacity(megabytes << 20)
+        var i = 0
+        while out.utf8.count < megabytes << 20 {
+            out += lines[i % lines.count]
+            out += "\n"
+            if i % 5000 == 4999 { out += rare[(i / 5000) % rare.count] + "\n" }
+            i += 1
+        }
+        return out
+    }
+}
