@@ -22,7 +22,7 @@ import Testing
             #expect(kb.entry(hresult: v) != nil, "no entry for \(HexFormat.code(v))")
         }
         let required: [UInt32] = [0x8019_00C8, 0x8019_0190, 0x801C_0003, 0x801C_000E, 0x801C_03EA, 0x8007_05B4, 0x8007_0774, 0x8018_0022,
-                                  0x8103_9001, 0x8103_9023, 0x8103_9024, 0x80CF_4017, 0x8018_0026, 0x8018_002B, 0xCAA7_0004, 0xCAA9_001F,
+                                  0x8103_9001, 0x8103_9023, 0x8103_9024, 0x80CF_4017, 0x8018_0026, 0x8018_002B, 0xCAA7_0004, 0xCAA9_001F, 0xCAA3_0194,
                                   0x8007_2EE2, 0x8007_2EFD, 0x8007_2F8F]
         for v in required { #expect(kb.entry(hresult: v) != nil, "no entry for \(HexFormat.code(v))") }
         for id in ["import:806", "import:808", "ZtdDeviceDuplicated", "InvalidZtdHardwareHash", "OOBEIDPS"] {
