@@ -211,6 +211,34 @@ public struct AutopilotProfile: Codable, Sendable, Equatable, Identifiable {
     }
 }
 
+/// What an API token may do.
+public enum APIRole: String, Codable, Sendable, CaseIterable {
+    /// Everything.
+    case admin
+    /// Read, troubleshoot, and act on devices; no policy changes.
+    case helpdesk
+    /// Read only.
+    case reader
+}
+
+/// An API bearer token: only its SHA-256 is kept.
+public struct APIToken: Codable, Sendable, Equatable, Identifiable {
+    public var id: String
+    public var name: String
+    public var role: APIRole
+    /// Lower-case hex SHA-256 of the token.
+    public var sha256: String
+    public var createdAt: Date
+
+    public init(id: String = UUID().uuidString.lowercased(), name: String, role: APIRole, sha256: String, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.sha256 = sha256
+        self.createdAt = createdAt
+    }
+}
+
 /// Tenant-wide settings, kept as one document. A new installation starts from `newInstallation` (SCENARIOS.md).
 public struct TenantSettings: Codable, Sendable, Equatable {
     public var tenantID: String
@@ -228,6 +256,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
     public var restrictions: [Restriction]
     public var bulkPackages: [BulkPackage]
     public var autopilotProfiles: [AutopilotProfile]
+    public var apiTokens: [APIToken]
 
     public static let deviceLimitRange = 1...15
     public static let defaultLicenseSKU = "WINMDM_STANDARD"
@@ -259,6 +288,48 @@ public struct TenantSettings: Codable, Sendable, Equatable {
 
     public func domain(named name: String) -> Domain? {
         domains.first { $0.name == name.lowercased() }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tenantID, organizationName, domains, authPolicy, maintenance, licenseProducts, joinPolicy, joinQuota, mobility,
+             restrictions, bulkPackages, autopilotProfiles, apiTokens
+    }
+
+    /// Documents written by older versions lack newer keys: those take their new-installation defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tenantID = try c.decode(String.self, forKey: .tenantID)
+        organizationName = try c.decodeIfPresent(String.self, forKey: .organizationName) ?? "winmdm"
+        domains = try c.decode([Domain].self, forKey: .domains)
+        authPolicy = try c.decodeIfPresent(AuthPolicy.self, forKey: .authPolicy) ?? .onPremise
+        maintenance = try c.decodeIfPresent(Bool.self, forKey: .maintenance) ?? false
+        licenseProducts = try c.decodeIfPresent([LicenseProduct].self, forKey: .licenseProducts) ?? []
+        joinPolicy = try c.decodeIfPresent(JoinPolicy.self, forKey: .joinPolicy) ?? JoinPolicy(kind: .all)
+        joinQuota = try c.decodeIfPresent(Int.self, forKey: .joinQuota) ?? 50
+        mobility = try c.decode(MobilitySettings.self, forKey: .mobility)
+        restrictions = try c.decode([Restriction].self, forKey: .restrictions)
+        bulkPackages = try c.decodeIfPresent([BulkPackage].self, forKey: .bulkPackages) ?? []
+        autopilotProfiles = try c.decodeIfPresent([AutopilotProfile].self, forKey: .autopilotProfiles) ?? []
+        apiTokens = try c.decodeIfPresent([APIToken].self, forKey: .apiTokens) ?? []
+    }
+
+    public init(tenantID: String, organizationName: String, domains: [Domain], authPolicy: AuthPolicy, maintenance: Bool,
+                licenseProducts: [LicenseProduct], joinPolicy: JoinPolicy, joinQuota: Int, mobility: MobilitySettings,
+                restrictions: [Restriction], bulkPackages: [BulkPackage], autopilotProfiles: [AutopilotProfile],
+                apiTokens: [APIToken] = []) {
+        self.tenantID = tenantID
+        self.organizationName = organizationName
+        self.domains = domains
+        self.authPolicy = authPolicy
+        self.maintenance = maintenance
+        self.licenseProducts = licenseProducts
+        self.joinPolicy = joinPolicy
+        self.joinQuota = joinQuota
+        self.mobility = mobility
+        self.restrictions = restrictions
+        self.bulkPackages = bulkPackages
+        self.autopilotProfiles = autopilotProfiles
+        self.apiTokens = apiTokens
     }
 
     public func defaultRestriction(_ type: RestrictionType) -> Restriction {

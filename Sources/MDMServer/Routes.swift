@@ -9,11 +9,18 @@ public struct ServerServices: Sendable {
     public var configuration: ServerConfiguration
     public var enrollment: EnrollmentService
     public var signIn: SignInService
+    /// The admin API; nil serves no `/graph` routes.
+    public var graph: GraphService?
+    /// Authenticates API tokens.
+    public var admin: AdminService?
 
-    public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService) {
+    public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService,
+                graph: GraphService? = nil, admin: AdminService? = nil) {
         self.configuration = configuration
         self.enrollment = enrollment
         self.signIn = signIn
+        self.graph = graph
+        self.admin = admin
     }
 }
 
@@ -50,6 +57,14 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
     router.get(RouterPath(stringLiteral: Paths.termsOfUse)) { _, _ in
         response(.html(TermsPage.html))
     }
+    if let graph = s.graph, let admin = s.admin {
+        let handler: @Sendable (Request, MDMRequestContext) async -> Response = { req, _ in
+            await graphRoute(req, graph: graph, admin: admin, publicURL: s.configuration.publicURL)
+        }
+        for method in [HTTPRequest.Method.get, .post, .patch, .put, .delete] {
+            router.on("/graph/:version/**", method: method, use: handler)
+        }
+    }
     router.get("/health") { _, _ in
         response(ServiceResponse(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8)))
     }
@@ -83,6 +98,35 @@ func response(_ r: ServiceResponse) -> Response {
     headers[.contentLength] = String(r.body.count)
     for (k, v) in r.headers { if let name = HTTPField.Name(k) { headers[name] = v } }
     return Response(status: .init(code: r.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
+}
+
+/// `/graph/{v1.0|beta}/…`: bearer token, body within 1 MiB, then the Graph service.
+func graphRoute(_ req: Request, graph: GraphService, admin: AdminService, publicURL: String) async -> Response {
+    var req = req
+    func json(_ r: GraphResponse) -> Response {
+        response(ServiceResponse(status: r.status, contentType: "application/json", body: r.body))
+    }
+    let segments = req.uri.path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+    guard segments.count >= 2, ["v1.0", "beta"].contains(segments[1]) else {
+        return json(.error(404, "Request_UnsupportedQuery", "Use /graph/v1.0/… or /graph/beta/…."))
+    }
+    guard let auth = req.headers[.authorization], auth.lowercased().hasPrefix("bearer "),
+          let token = try? await admin.authenticateToken(String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+        var r = json(.error(401, "InvalidAuthenticationToken", "A valid bearer token is required (winmdm tokens create --role admin|helpdesk|reader)."))
+        r.headers[.wwwAuthenticate] = "Bearer realm=\"winmdm\""
+        return r
+    }
+    let body: ByteBuffer
+    do { body = try await req.collectBody(upTo: 1 << 20) } catch {
+        return json(.error(413, "Request_EntityTooLarge", "The request body is larger than 1 MiB."))
+    }
+    var query: [String: String] = [:]
+    for (k, v) in req.uri.queryParameters {
+        query[String(k).removingPercentEncoding ?? String(k)] = String(v).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(v)
+    }
+    let request = GraphRequest(method: req.method.rawValue, version: segments[1], path: Array(segments.dropFirst(2)), query: query,
+                               body: Array(buffer: body), token: token, baseURL: publicURL + "/graph/" + segments[1])
+    return json(await graph.handle(request))
 }
 
 enum FormDecoding {

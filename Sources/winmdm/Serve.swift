@@ -58,6 +58,7 @@ struct Serve: AsyncParsableCommand {
         runtime.created += pki.created
         let adminToken = try runtime.secret("admin-token")
         if adminToken.created { runtime.created.append(adminToken.path) }
+        try await runtime.admin.registerToken(secret: adminToken.value, name: "initial admin token", role: .admin)
         let tokenKey = try runtime.secret("federation-key")
         if tokenKey.created { runtime.created.append(tokenKey.path) }
 
@@ -69,7 +70,9 @@ struct Serve: AsyncParsableCommand {
             configuration: server,
             enrollment: EnrollmentService(config: server, store: runtime.store, deviceCA: pki.deviceCA,
                                           authenticator: authenticator, clock: clock, logger: logger),
-            signIn: SignInService(authenticator: authenticator, tokens: tokens, store: runtime.store, clock: clock))
+            signIn: SignInService(authenticator: authenticator, tokens: tokens, store: runtime.store, clock: clock),
+            graph: GraphService(store: runtime.store, admin: runtime.admin, publicURL: cfg.publicURL),
+            admin: runtime.admin)
         let listenCfg = ListenConfiguration(
             host: cfg.listenHost, port: cfg.listenPort,
             tlsCertificatePath: cfg.plainHTTP ? nil : (cfg.tlsCert ?? pki.tlsCertificatePath),
@@ -90,6 +93,7 @@ struct Serve: AsyncParsableCommand {
             "  verified domains: \(settings.domains.filter(\.isVerified).map(\.name).joined(separator: ", "))",
             "  auth policy:      \(settings.authPolicy.rawValue)",
             "  discovery URL:    \(server.discoveryURL)",
+            "  admin API:        \(server.publicURL)/graph/v1.0 (bearer token in the admin-token file)",
         ]
         let banner = lines.joined(separator: "\n")
         let app = try buildApplication(services, listen: listenCfg, logger: logger) { port in

@@ -49,7 +49,8 @@ final class TestServer: @unchecked Sendable {
             configuration: config,
             enrollment: EnrollmentService(config: config, store: store, deviceCA: pki.deviceCA, authenticator: auth, clock: clock,
                                           logger: quietLogger),
-            signIn: SignInService(authenticator: auth, tokens: tokens, store: store, clock: clock))
+            signIn: SignInService(authenticator: auth, tokens: tokens, store: store, clock: clock),
+            graph: GraphService(store: store, admin: admin, publicURL: publicURL), admin: admin)
         return TestServer(dir: dir, store: store, admin: admin, pki: pki, services: services, port: port)
     }
 

@@ -1,0 +1,62 @@
+import Crypto
+import Foundation
+import MDMCore
+
+// API tokens: created by an administrator, shown once, kept as SHA-256.
+extension AdminService {
+    public struct NewToken: Sendable {
+        public var token: APIToken
+        public var secret: String
+    }
+
+    static func sha256Hex(_ s: String) -> String {
+        SHA256.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func createToken(name: String, role: APIRole) async throws -> NewToken {
+        let n = name.trimmingCharacters(in: .whitespaces)
+        guard !n.isEmpty else { throw AdminError("Give the token a name (who or what uses it).") }
+        let secret = "wmdm_" + Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
+        let token = APIToken(name: n, role: role, sha256: Self.sha256Hex(secret), createdAt: clock.now())
+        try await changeSettings("token.create", n) { s in
+            guard !s.apiTokens.contains(where: { $0.name.lowercased() == n.lowercased() }) else {
+                throw AdminError("A token named \(n) already exists; revoke it first or pick another name.")
+            }
+            s.apiTokens.append(token)
+        }
+        return NewToken(token: token, secret: secret)
+    }
+
+    /// Registers an existing secret (the first-run `admin-token` file) as an admin token, once.
+    public func registerToken(secret: String, name: String, role: APIRole) async throws {
+        let hash = Self.sha256Hex(secret)
+        let now = clock.now()
+        try await changeSettings("token.register", name) { s in
+            guard !s.apiTokens.contains(where: { $0.sha256 == hash }) else { return }
+            s.apiTokens.append(APIToken(name: name, role: role, sha256: hash, createdAt: now))
+        }
+    }
+
+    public func tokens() async throws -> [APIToken] { try await settings().apiTokens }
+
+    public func revokeToken(_ ref: String) async throws {
+        let s = try await settings()
+        guard let t = s.apiTokens.first(where: { $0.id == ref.lowercased() || $0.name.lowercased() == ref.lowercased() }) else {
+            throw AdminError("No token \(ref). `winmdm tokens list` shows them.")
+        }
+        try await changeSettings("token.revoke", t.name) { $0.apiTokens.removeAll { $0.id == t.id } }
+    }
+
+    /// The token a bearer secret belongs to; compared in constant time.
+    public func authenticateToken(_ secret: String) async throws -> APIToken? {
+        let hash = Array(Self.sha256Hex(secret).utf8)
+        var found: APIToken?
+        for t in try await settings().apiTokens where ConstantTime.equal(Array(t.sha256.utf8), hash) { found = t }
+        return found
+    }
+
+    /// The same service acting for another actor (an API token).
+    public func acting(as actor: String) -> AdminService {
+        AdminService(store: store, hasher: hasher, clock: clock, actor: actor)
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import MDMCore
+
+/// winmdm values in Microsoft Graph's resource shapes and property names.
+enum GraphMapping {
+    static func user(_ u: User) -> JSONObject {
+        ["id": u.id, "userPrincipalName": u.upn, "displayName": u.displayName, "accountEnabled": u.enabled,
+         "assignedLicenses": u.assignedLicenses.map { ["skuId": $0, "disabledPlans": [String]()] },
+         "createdDateTime": GraphDate.string(u.createdAt), "mail": u.upn]
+    }
+
+    static func group(_ g: Group) -> JSONObject {
+        ["id": g.id, "displayName": g.displayName, "description": g.description, "createdDateTime": GraphDate.string(g.createdAt),
+         "securityEnabled": true, "mailEnabled": false]
+    }
+
+    static func domain(_ d: Domain, initial: Bool) -> JSONObject {
+        ["id": d.name, "isVerified": d.isVerified, "isDefault": initial, "isInitial": initial, "authenticationType": "Managed",
+         "supportedServices": ["Intune"]]
+    }
+
+    static func planName(_ p: ServicePlan) -> String { p == .mdm ? "WINMDM_MDM" : "BASIC_MOBILITY" }
+
+    static func sku(_ p: LicenseProduct, used: Int) -> JSONObject {
+        ["id": p.skuId, "skuId": p.skuId, "skuPartNumber": p.skuPartNumber, "displayName": p.displayName,
+         "appliesTo": "User", "capabilityStatus": "Enabled", "consumedUnits": used,
+         "prepaidUnits": ["enabled": p.seats ?? 1_000_000, "suspended": 0, "warning": 0],
+         "servicePlans": p.servicePlans.map { ["servicePlanId": $0.rawValue, "servicePlanName": planName($0), "provisioningStatus": "Success", "appliesTo": "User"] }]
+    }
+
+    static func membership(_ kind: String, users: [String], groups: [String]) -> JSONObject {
+        switch kind {
+        case "all": ["@odata.type": "#microsoft.graph.allDeviceRegistrationMembership"]
+        case "none": ["@odata.type": "#microsoft.graph.noDeviceRegistrationMembership"]
+        default: ["@odata.type": "#microsoft.graph.enumeratedDeviceRegistrationMembership", "users": users, "groups": groups]
+        }
+    }
+
+    static func deviceRegistrationPolicy(_ s: TenantSettings) -> JSONObject {
+        ["id": "deviceRegistrationPolicy", "displayName": "Device Registration Policy",
+         "description": "Who may join devices, and how many devices each user may join.",
+         "userDeviceQuota": s.joinQuota, "multiFactorAuthConfiguration": "notRequired",
+         "azureADJoin": ["isAdminConfigurable": true,
+                         "allowedToJoin": membership(s.joinPolicy.kind.rawValue, users: s.joinPolicy.users, groups: s.joinPolicy.groups)],
+         "azureADRegistration": ["isAdminConfigurable": false, "allowedToRegister": membership("all", users: [], groups: [])]]
+    }
+
+    static let mdmPolicyID = "0000000a-0000-0000-c000-0000000000aa"
+    static let mamPolicyID = "0000000a-0000-0000-c000-0000000000ab"
+
+    static func mobilityPolicy(_ s: TenantSettings, mam: Bool, groups: [Group], expand: Bool) -> JSONObject {
+        let scope = mam ? s.mobility.mamScope : s.mobility.mdmScope
+        var o: JSONObject = [
+            "id": mam ? mamPolicyID : mdmPolicyID, "displayName": "winmdm", "description": mam ? "App protection (MAM) user scope" : "MDM user scope",
+            "appliesTo": scope.kind == .some ? "selected" : scope.kind.rawValue, "isValid": true,
+            "termsOfUseUrl": s.mobility.termsOfUseURL, "discoveryUrl": s.mobility.discoveryURL, "complianceUrl": s.mobility.complianceURL,
+        ]
+        if expand { o["includedGroups"] = groups.filter { scope.groups.contains($0.id) }.map { group($0) } }
+        return o
+    }
+
+    static func restriction(_ r: Restriction) -> JSONObject {
+        var o: JSONObject = [
+            "id": r.id, "displayName": r.displayName, "description": r.description, "priority": r.priority,
+            "createdDateTime": GraphDate.string(r.createdAt), "lastModifiedDateTime": GraphDate.string(r.lastModifiedAt), "version": 1,
+        ]
+        switch r.type {
+        case .deviceLimit:
+            o["@odata.type"] = "#microsoft.graph.deviceEnrollmentLimitConfiguration"
+            o["limit"] = r.limit ?? 5
+            o["deviceEnrollmentConfigurationType"] = "limit"
+        case .platform:
+            let w = r.windows ?? PlatformRestriction()
+            o["@odata.type"] = "#microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration"
+            o["deviceEnrollmentConfigurationType"] = r.isDefault ? "defaultPlatformRestrictions" : "platformRestrictions"
+            o["windowsRestriction"] = ["platformBlocked": w.platformBlocked, "personalDeviceEnrollmentBlocked": w.personalDeviceEnrollmentBlocked,
+                                       "osMinimumVersion": w.osMinimumVersion ?? "", "osMaximumVersion": w.osMaximumVersion ?? ""]
+            o["windowsHomeSkuRestriction"] = ["platformBlocked": !w.homeAllowed, "personalDeviceEnrollmentBlocked": false,
+                                              "osMinimumVersion": "", "osMaximumVersion": ""]
+        }
+        return o
+    }
+
+    static func assignments(_ r: Restriction) -> [JSONObject] {
+        r.assignedGroups.map { ["id": "\(r.id)_\($0)", "target": ["@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": $0]] }
+    }
+
+    static func enrollmentType(_ k: EnrollmentKind) -> String {
+        switch k {
+        case .user: "userEnrollment"
+        case .device: "windowsAzureADJoin"
+        case .bulk: "windowsBulkUserless"
+        }
+    }
+
+    static func managedDevice(_ e: Enrollment, userID: String?) -> JSONObject {
+        ["id": e.id, "deviceName": e.deviceName ?? e.deviceID, "userPrincipalName": e.upn, "userId": userID ?? "",
+         "operatingSystem": "Windows", "osVersion": e.osVersion ?? "", "managedDeviceOwnerType": e.kind.isPersonal ? "personal" : "company",
+         "deviceEnrollmentType": enrollmentType(e.kind), "enrolledDateTime": GraphDate.string(e.enrolledAt),
+         "lastSyncDateTime": GraphDate.string(e.lastSeenAt ?? e.enrolledAt), "managementAgent": "mdm",
+         "managementState": e.state == .active ? "managed" : (e.state == .retired ? "retirePending" : "unhealthy"),
+         "azureADDeviceId": e.deviceID, "serialNumber": "", "hardwareId": e.hwDevID]
+    }
+
+    static func failureCategory(_ a: EnrollmentAttempt) -> String {
+        if let rule = a.denials.first?.rule {
+            switch rule {
+            case .maintenance: return "inMaintenance"
+            case .upnDomainUnverified: return "accountValidation"
+            case .noLicense, .termsOfUse: return "userValidation"
+            case .mdmScope, .mamScopePrecedence: return "featureNotSupported"
+            case .platformBlocked, .osVersion, .personalBlocked: return "deviceNotSupported"
+            case .windowsHome, .deviceLimit, .joinQuota, .joinNotAllowed, .enrolledByOtherUser: return "enrollmentRestrictionsEnforced"
+            }
+        }
+        switch a.fault?.subcode {
+        case .authentication?: return "authentication"
+        case .messageFormat?: return "badRequest"
+        case .authorization?: return "authorization"
+        default: return "unknown"
+        }
+    }
+
+    static func troubleshootingEvent(_ a: EnrollmentAttempt, userID: String?) -> JSONObject {
+        ["@odata.type": "#microsoft.graph.enrollmentTroubleshootingEvent", "id": a.id, "eventDateTime": GraphDate.string(a.time),
+         "correlationId": a.id, "operatingSystem": "Windows", "osVersion": a.facts.osVersion ?? "", "userId": userID ?? "",
+         "userPrincipalName": a.facts.upn ?? "", "deviceId": a.facts.deviceID ?? "", "managedDeviceIdentifier": a.facts.hwDevID ?? "",
+         "enrollmentType": a.facts.kind.map(enrollmentType) ?? "unknown", "failureCategory": failureCategory(a),
+         "failureReason": a.denials.first?.reason ?? a.fault?.reason ?? "", "errorCode": a.code ?? "", "phase": a.phase.rawValue]
+    }
+
+    static func autopilotProfile(_ p: AutopilotProfile) -> JSONObject {
+        ["@odata.type": p.joinType == .entra ? "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile"
+                                             : "#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile",
+         "id": p.id, "displayName": p.displayName, "description": p.description, "deviceNameTemplate": p.deviceNameTemplate ?? "",
+         "createdDateTime": GraphDate.string(p.createdAt), "lastModifiedDateTime": GraphDate.string(p.createdAt), "deviceType": "windowsPc"]
+    }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import MDMCore
+import MDMStorage
+import MDMTroubleshoot
+
+extension GraphService {
+    // MARK: /policies
+
+    func policies(_ r: GraphRequest, _ admin: AdminService) async throws -> GraphResponse {
+        let p = r.path, m = r.method
+        guard p.count >= 2 else { throw GraphError.notFound("/policies") }
+        if p[1] == "deviceRegistrationPolicy" && p.count == 2 {
+            if m == "GET" { return .json(GraphMapping.deviceRegistrationPolicy(try await admin.settings())) }
+            guard m == "PUT" else { throw GraphError(405, "Request_BadRequest", "Use GET or PUT.") }
+            let b = try JSONBody.object(r.body)
+            // PUT replaces: a missing quota means no joins at all, as in Graph.
+            let quota = try b.int("userDeviceQuota") ?? 0
+            if let join = try b.object("azureADJoin")?.object("allowedToJoin") {
+                let type = try join.string("@odata.type") ?? ""
+                switch type {
+                case "#microsoft.graph.allDeviceRegistrationMembership": _ = try await admin.setJoinPolicy(.all)
+                case "#microsoft.graph.noDeviceRegistrationMembership": _ = try await admin.setJoinPolicy(.none)
+                case "#microsoft.graph.enumeratedDeviceRegistrationMembership":
+                    _ = try await admin.setJoinPolicy(.selected, users: try join.strings("users") ?? [], groups: try join.strings("groups") ?? [])
+                default:
+                    throw GraphError.badRequest("Unknown allowedToJoin @odata.type '\(type)'; use #microsoft.graph.allDeviceRegistrationMembership, …enumeratedDeviceRegistrationMembership or …noDeviceRegistrationMembership.")
+                }
+            }
+            return .json(GraphMapping.deviceRegistrationPolicy(try await admin.setJoinQuota(quota)))
+        }
+        let mam: Bool
+        switch p[1] {
+        case "mobileDeviceManagementPolicies": mam = false
+        case "mobileAppManagementPolicies": mam = true
+        default: throw GraphError.notFound("/policies/\(p[1])")
+        }
+        let id = mam ? GraphMapping.mamPolicyID : GraphMapping.mdmPolicyID
+        let expand = r.query["$expand"]?.contains("includedGroups") == true
+        if p.count == 2 && m == "GET" {
+            return try page(r, [GraphMapping.mobilityPolicy(try await admin.settings(), mam: mam, groups: try await admin.groups(), expand: expand)])
+        }
+        guard p.count >= 3, p[2] == id else { throw GraphError.notFound("Policy \(p.count >= 3 ? p[2] : "")") }
+        let which: AdminService.ScopeTarget = mam ? .mam : .mdm
+        switch (m, p.count) {
+        case ("GET", 3):
+            return .json(GraphMapping.mobilityPolicy(try await admin.settings(), mam: mam, groups: try await admin.groups(), expand: expand))
+        case ("PATCH", 3):
+            let b = try JSONBody.object(r.body)
+            if let applies = try b.string("appliesTo") {
+                let current = try await admin.settings()
+                let scope = mam ? current.mobility.mamScope : current.mobility.mdmScope
+                switch applies {
+                case "none": _ = try await admin.setScope(which, .none, groups: [])
+                case "all": _ = try await admin.setScope(which, .all, groups: [])
+                case "selected":
+                    guard !scope.groups.isEmpty else {
+                        throw GraphError.badRequest("appliesTo selected needs included groups; add them with POST …/includedGroups/$ref first.")
+                    }
+                    _ = try await admin.setScope(which, .some, groups: scope.groups)
+                default: throw GraphError.badRequest("appliesTo must be none, all or selected.")
+                }
+            }
+            let tou = try b.string("termsOfUseUrl"), disc = try b.string("discoveryUrl"), comp = try b.string("complianceUrl")
+            if tou != nil || disc != nil || comp != nil {
+                _ = try await admin.setMobilityURLs(termsOfUse: tou, discovery: disc, compliance: comp)
+            }
+            return .noContent
+        case ("GET", 4) where p[3] == "includedGroups":
+            let s = try await admin.settings()
+            let scope = mam ? s.mobility.mamScope : s.mobility.mdmScope
+            return try page(r, try await admin.groups().filter { scope.groups.contains($0.id) }.map(GraphMapping.group))
+        case ("POST", 5) where p[3] == "includedGroups" && p[4] == "$ref":
+            guard let ref = try JSONBody.object(r.body).string("@odata.id"), let gid = ref.split(separator: "/").last else {
+                throw GraphError.badRequest("Give the group as {\"@odata.id\": \"…/groups/{id}\"}.")
+            }
+            let g = try await group(String(gid), admin)
+            let s = try await admin.settings()
+            let scope = mam ? s.mobility.mamScope : s.mobility.mdmScope
+            _ = try await admin.setScope(which, .some, groups: Array(Set(scope.groups + [g.id])))
+            return .noContent
+        case ("DELETE", 6) where p[3] == "includedGroups" && p[5] == "$ref":
+            let g = try await group(p[4], admin)
+            let s = try await admin.settings()
+            let remaining = (mam ? s.mobility.mamScope : s.mobility.mdmScope).groups.filter { $0 != g.id }
+            _ = try await admin.setScope(which, remaining.isEmpty ? .none : .some, groups: remaining)
+            return .noContent
+        case ("POST", 4) where p[3] == "restoreDefaultUrls":
+            _ = try await admin.restoreDefaultMobilityURLs(publicURL: publicURL)
+            return .noContent
+        default: throw GraphError(405, "Request_BadRequest", "\(m) is not supported on this policy path.")
+        }
+    }
+
+    // MARK: /deviceManagement
+
+    func deviceManagement(_ r: GraphRequest, _ admin: AdminService) async throws -> GraphResponse {
+        let p = r.path, m = r.method
+        guard p.count >= 2 else { throw GraphError.notFound("/deviceManagement") }
+        switch p[1] {
+        case "deviceEnrollmentConfigurations": return try await configurations(r, admin)
+        case "managedDevices":
+            let users = try await admin.users()
+            let uid = { (upn: String) in users.first { $0.upn == upn }?.id }
+            switch (m, p.count) {
+            case ("GET", 2): return try page(r, try await admin.enrollments(upn: nil).map { GraphMapping.managedDevice($0, userID: uid($0.upn)) })
+            case ("GET", 3): let e = try await enrollment(p[2], admin); return .json(GraphMapping.managedDevice(e, userID: uid(e.upn)))
+            case ("DELETE", 3): _ = try await admin.deleteDevice(try await enrollment(p[2], admin).id); return .noContent
+            case ("POST", 4) where p[3] == "retire": _ = try await admin.retireDevice(try await enrollment(p[2], admin).id); return .noContent
+            default: throw GraphError(405, "Request_BadRequest", "\(m) is not supported on managedDevices.")
+            }
+        case "troubleshootingEvents" where m == "GET":
+            let users = try await admin.users()
+            let attempts = try await admin.attempts(AttemptQuery(limit: 5000, failedOnly: true))
+            return try page(r, attempts.map { a in GraphMapping.troubleshootingEvent(a, userID: users.first { $0.upn == a.facts.upn }?.id) })
+        case "windowsAutopilotDeploymentProfiles" where r.version == "beta":
+            switch (m, p.count) {
+            case ("GET", 2): return try page(r, try await admin.autopilotProfiles().map(GraphMapping.autopilotProfile))
+            case ("POST", 2):
+                let b = try JSONBody.object(r.body)
+                let join: AutopilotJoinType
+                switch try b.string("@odata.type") {
+                case "#microsoft.graph.azureADWindowsAutopilotDeploymentProfile": join = .entra
+                case "#microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile": join = .hybrid
+                default: throw GraphError.badRequest("@odata.type must be #microsoft.graph.azureADWindowsAutopilotDeploymentProfile or #microsoft.graph.activeDirectoryWindowsAutopilotDeploymentProfile.")
+                }
+                guard let name = try b.string("displayName") else { throw GraphError.badRequest("displayName is required.") }
+                let template = try b.string("deviceNameTemplate").flatMap { $0.isEmpty ? nil : $0 }
+                return .json(GraphMapping.autopilotProfile(try await admin.createAutopilotProfile(name: name, joinType: join, template: template, groups: [])), status: 201)
+            default: throw GraphError(405, "Request_BadRequest", "\(m) is not supported on Autopilot profiles.")
+            }
+        default: throw GraphError.notFound("/deviceManagement/\(p[1...].joined(separator: "/"))")
+        }
+    }
+
+    func enrollment(_ id: String, _ admin: AdminService) async throws -> Enrollment {
+        do { return try await admin.enrollment(id) } catch { throw GraphError.notFound("Managed device \(id)") }
+    }
+
+    func configurations(_ r: GraphRequest, _ admin: AdminService) async throws -> GraphResponse {
+        let p = r.path, m = r.method
+        let all = try await admin.restrictions(.deviceLimit) + (try await admin.restrictions(.platform))
+        func find(_ id: String) throws -> Restriction {
+            guard let c = all.first(where: { $0.id == id }) else { throw GraphError.notFound("Enrollment configuration \(id)") }
+            return c
+        }
+        switch (m, p.count) {
+        case ("GET", 2): return try page(r, all.map(GraphMapping.restriction))
+        case ("POST", 2):
+            let b = try JSONBody.object(r.body)
+            guard let name = try b.string("displayName") else { throw GraphError.badRequest("displayName is required.") }
+            switch try b.string("@odata.type") {
+            case "#microsoft.graph.deviceEnrollmentLimitConfiguration":
+                guard let limit = try b.int("limit") else { throw GraphError.badRequest("limit is required (1 to 15).") }
+                let made = try await admin.createRestriction(.deviceLimit, name: name, description: try b.string("description") ?? "", limit: limit)
+                return .json(GraphMapping.restriction(made), status: 201)
+            case "#microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration":
+                let made = try await admin.createRestriction(.platform, name: name, description: try b.string("description") ?? "",
+                                                             platform: try platformChange(b))
+                return .json(GraphMapping.restriction(made), status: 201)
+            case let t:
+                throw GraphError.badRequest("Unknown @odata.type '\(t ?? "")'; accepted: #microsoft.graph.deviceEnrollmentLimitConfiguration, #microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration.")
+            }
+        case ("GET", 3): return .json(GraphMapping.restriction(try find(p[2])))
+        case ("PATCH", 3):
+            let c = try find(p[2]), b = try JSONBody.object(r.body)
+            if let t = try b.string("@odata.type"), t != GraphMapping.restriction(c)["@odata.type"] as? String {
+                throw GraphError.badRequest("@odata.type '\(t)' does not match this configuration.")
+            }
+            _ = try await admin.editRestriction(c.type, c.id, name: c.isDefault ? nil : try b.string("displayName"),
+                                                description: try b.string("description"), limit: try b.int("limit"),
+                                                platform: try platformChange(b))
+            return .noContent
+        case ("DELETE", 3): let c = try find(p[2]); try await admin.deleteRestriction(c.type, c.id); return .noContent
+        case ("GET", 4) where p[3] == "assignments": return try page(r, GraphMapping.assignments(try find(p[2])))
+        case ("POST", 4) where p[3] == "assign":
+            let c = try find(p[2]), b = try JSONBody.object(r.body)
+            guard let list = b["enrollmentConfigurationAssignments"] as? [JSONObject] else {
+                throw GraphError.badRequest("Give enrollmentConfigurationAssignments: [{target: {@odata.type: #microsoft.graph.groupAssignmentTarget, groupId}}].")
+            }
+            var groups: [String] = []
+            for a in list {
+                guard let t = try a.object("target"), try t.string("@odata.type") == "#microsoft.graph.groupAssignmentTarget",
+                      let g = try t.string("groupId") else {
+                    throw GraphError.badRequest("Each assignment needs a target of @odata.type #microsoft.graph.groupAssignmentTarget with a groupId.")
+                }
+                groups.append(try await group(g, admin).id)
+            }
+            // assign replaces the assignments.
+            let remove = c.assignedGroups.filter { !groups.contains($0) }
+            if !remove.isEmpty { _ = try await admin.assignRestriction(c.type, c.id, groups: remove, remove: true) }
+            if !groups.isEmpty { _ = try await admin.assignRestriction(c.type, c.id, groups: groups) }
+            return .noContent
+        case ("POST", 4) where p[3] == "setPriority":
+            let c = try find(p[2])
+            guard let n = try JSONBody.object(r.body).int("priority") else { throw GraphError.badRequest("priority is required.") }
+            _ = try await admin.setPriority(c.type, c.id, priority: n)
+            return .noContent
+        default: throw GraphError(405, "Request_BadRequest", "\(m) is not supported on enrollment configurations.")
+        }
+    }
+
+    func platformChange(_ b: JSONObject) throws -> PlatformChange {
+        let w = try b.object("windowsRestriction"), home = try b.object("windowsHomeSkuRestriction")
+        return PlatformChange(platformBlocked: try w?.bool("platformBlocked"), personalDeviceEnrollmentBlocked: try w?.bool("personalDeviceEnrollmentBlocked"),
+                              osMinimumVersion: try w?.string("osMinimumVersion"), osMaximumVersion: try w?.string("osMaximumVersion"),
+                              homeAllowed: try home?.bool("platformBlocked").map { !$0 })
+    }
+
+    // MARK: /beta/winmdm
+
+    func winmdm(_ r: GraphRequest, _ admin: AdminService) async throws -> GraphResponse {
+        let p = r.path, m = r.method
+        let troubleshoot = TroubleshootService(store: store, admin: admin, publicURL: publicURL)
+        switch (m, p.count, p.count > 1 ? p[1] : "") {
+        case ("POST", 2, "explain"):
+            let text: String
+            if let o = try? JSONSerialization.jsonObject(with: Data(r.body)) as? JSONObject, let t = o["text"] as? String { text = t }
+            else { text = String(decoding: r.body, as: UTF8.self) }
+            let e = Explainer().explain(text)
+            return .json(["codes": e.codes, "events": e.events, "unrecognized": e.unrecognized,
+                          "causes": e.causes.map { c -> JSONObject in
+                              var o: JSONObject = ["id": c.id, "title": c.title, "confirm": c.confirm, "fix": c.fix, "code": c.code, "intune": c.intune]
+                              o["scenario"] = c.scenario ?? NSNull()
+                              return o
+                          }])
+        case ("GET", 2, "attempts"):
+            let q = AttemptQuery(limit: 1000, failedOnly: r.query["failed"] == "true", upn: r.query["user"])
+            let enc = JSONEncoder()
+            enc.dateEncodingStrategy = .iso8601
+            let items = try await admin.attempts(q).map { try JSONSerialization.jsonObject(with: enc.encode($0)) as! JSONObject }
+            return try page(r, items)
+        case ("GET", 3, "attempts"):
+            let a = try await admin.attempt(id: p[2])
+            let enc = JSONEncoder()
+            enc.dateEncodingStrategy = .iso8601
+            var o = try JSONSerialization.jsonObject(with: enc.encode(a)) as! JSONObject
+            o["explanation"] = try JSONSerialization.jsonObject(with: enc.encode(try await troubleshoot.diagnose(a).recorded))
+            return .json(o)
+        case ("POST", 2, "doctor"):
+            let b = try JSONBody.object(r.body)
+            guard let upn = try b.string("userPrincipalName") else { throw GraphError.badRequest("userPrincipalName is required.") }
+            let kind = try b.string("enrollmentType").map { v -> EnrollmentKind in
+                guard let k = EnrollmentKind(rawValue: v) else { throw GraphError.badRequest("enrollmentType must be user, device or bulk.") }
+                return k
+            } ?? .user
+            let d = try await troubleshoot.doctor(upn: upn, hwDevID: try b.string("hwDevId"), osEdition: try b.int("osEdition"),
+                                                  osVersion: try b.string("osVersion"), kind: kind)
+            let enc = JSONEncoder()
+            return .json(try JSONSerialization.jsonObject(with: enc.encode(d)))
+        case ("GET", 3, "report") where p[2] == "failures":
+            let since = Self.duration(r.query["since"] ?? "24h")
+            guard let since else { throw GraphError.badRequest("since must be a duration like 90m, 24h or 7d.") }
+            let enc = JSONEncoder()
+            enc.dateEncodingStrategy = .iso8601
+            return .json(try JSONSerialization.jsonObject(with: enc.encode(try await FailureReport.build(store: store, since: Date() - since))))
+        default: throw GraphError.notFound("/beta/\(p.joined(separator: "/"))")
+        }
+    }
+
+    static func duration(_ s: String) -> TimeInterval? {
+        guard let unit = s.last, let n = Double(s.dropLast()), n > 0 else { return nil }
+        switch unit {
+        case "m": return n * 60
+        case "h": return n * 3600
+        case "d": return n * 86400
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import MDMCore
+import MDMService
+
+extension APIRole: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+struct Tokens: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "API bearer tokens for /graph: admin, helpdesk or reader.",
+                                                    subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token; it is shown once.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "admin (everything), helpdesk (read, troubleshoot, device actions) or reader (read only).") var role: APIRole
+        @Option(help: "Who or what uses it.") var name: String
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let t = try await admin.createToken(name: name, role: role)
+                if json { return try JSONOutput.print(["name": t.token.name, "role": t.token.role.rawValue, "token": t.secret]) }
+                print("Created \(t.token.role.rawValue) token \"\(t.token.name)\". Use it as: Authorization: Bearer \(t.secret)")
+                print("It is shown only now.")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (names and roles; never the secrets).")
+        @OptionGroup var common: CommonOptions
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                print(Table.render(["NAME", "ROLE", "CREATED", "ID"], try await admin.tokens().map { [$0.name, $0.role.rawValue, $0.createdAt.short, $0.id] }))
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token by name or id.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Token name or id.") var token: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                try await admin.revokeToken(token)
+                print("Revoked \(token).")
+            }
+        }
+    }
+}
