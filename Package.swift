@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], resources: [.copy("Resources/openapi.json")]),
         // L4
         .executableTarget(name: "winmdm", dependencies: [
             "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQLite", "MDMPKI", "MDMCore", "MDMWire", "MDMTesting",

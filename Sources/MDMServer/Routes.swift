@@ -65,6 +65,9 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
             router.on("/graph/:version/**", method: method, use: handler)
         }
     }
+    router.get("/graph/openapi.json") { _, _ in
+        response(ServiceResponse(contentType: "application/json", body: OpenAPIDocument.bytes))
+    }
     router.get("/health") { _, _ in
         response(ServiceResponse(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8)))
     }
@@ -155,4 +158,14 @@ enum TermsPage {
     <p>Removing the work account from Settings &gt; Accounts &gt; Access work or school ends management.</p>
     </body></html>
     """
+}
+
+/// The OpenAPI description of `/graph`, shipped as a resource.
+public enum OpenAPIDocument {
+    public static let bytes: [UInt8] = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let data = try? Data(contentsOf: url) else {
+            return Array(#"{"error": {"code": "NotFound", "message": "openapi.json is missing from the build."}}"#.utf8)
+        }
+        return [UInt8](data)
+    }()
 }
