@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // L0
@@ -38,6 +39,7 @@ let package = Package(
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ]),
         .target(name: "MDMStorage", dependencies: ["MDMCore"]),
+        .target(name: "MDMConsole", dependencies: ["MDMCore", .product(name: "Mustache", package: "swift-mustache")]),
         .target(name: "MDMTroubleshoot", dependencies: ["MDMCore"], resources: [.copy("Resources/kb")]),
         // L2
         .target(name: "MDMStorageSQLite", dependencies: [
@@ -53,7 +55,7 @@ let package = Package(
         ]),
         // L3
         .target(name: "MDMServer", dependencies: [
-            "MDMService", "MDMCore", "MDMStorage", "MDMPKI",
+            "MDMService", "MDMCore", "MDMStorage", "MDMPKI", "MDMConsole", "MDMTroubleshoot",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -12,6 +12,8 @@ public struct User: Codable, Sendable, Equatable, Identifiable {
     public var assignedLicenses: [String]
     /// A bulk enrollment package's account: enrolls devices from provisioning packages, not a person.
     public var isPackageAccount: Bool
+    /// The web console role, when the user may sign in to it.
+    public var adminRole: APIRole?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, displayName: String, passwordHash: String?,
                 enabled: Bool = true, createdAt: Date, assignedLicenses: [String] = [], isPackageAccount: Bool = false) {

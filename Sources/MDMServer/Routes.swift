@@ -13,9 +13,12 @@ public struct ServerServices: Sendable {
     public var graph: GraphService?
     /// Authenticates API tokens.
     public var admin: AdminService?
+    /// The web console; nil serves no `/console` routes.
+    public var console: ConsoleServices?
 
     public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService,
-                graph: GraphService? = nil, admin: AdminService? = nil) {
+                graph: GraphService? = nil, admin: AdminService? = nil, console: ConsoleServices? = nil) {
+        self.console = console
         self.configuration = configuration
         self.enrollment = enrollment
         self.signIn = signIn
@@ -65,6 +68,7 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
             router.on("/graph/:version/**", method: method, use: handler)
         }
     }
+    if let console = s.console { addConsoleRoutes(router, console) }
     router.get("/graph/openapi.json") { _, _ in
         response(ServiceResponse(contentType: "application/json", body: OpenAPIDocument.bytes))
     }
@@ -133,18 +137,23 @@ func graphRoute(_ req: Request, graph: GraphService, admin: AdminService, public
 }
 
 enum FormDecoding {
-    /// `application/x-www-form-urlencoded`: `+` is a space, then percent-decoding.
+    /// `application/x-www-form-urlencoded`: `+` is a space, then percent-decoding; the last value of a name wins.
     static func parse(_ s: String) -> [String: String] {
         var out: [String: String] = [:]
-        for pair in s.split(separator: "&") {
+        for (k, v) in parseAll(s) { out[k] = v }
+        return out
+    }
+
+    /// Every pair in order, repeated names included (checkbox lists).
+    static func parseAll(_ s: String) -> [(String, String)] {
+        s.split(separator: "&").map { pair in
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func dec(_ x: Substring) -> String {
                 let plus = x.replacingOccurrences(of: "+", with: " ")
                 return plus.removingPercentEncoding ?? plus
             }
-            out[dec(kv[0])] = kv.count > 1 ? dec(kv[1]) : ""
+            return (dec(kv[0]), kv.count > 1 ? dec(kv[1]) : "")
         }
-        return out
     }
 }
 

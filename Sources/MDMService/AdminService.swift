@@ -151,6 +151,33 @@ public struct AdminService: Sendable {
         return u
     }
 
+    /// Lets a user sign in to the web console with a role (nil: not at all).
+    public func setAdminRole(_ upnOrID: String, _ role: APIRole?) async throws -> User {
+        let before = try await user(upnOrID)
+        var u = before
+        u.adminRole = role
+        if role == nil, before.adminRole == .admin,
+           try await store.users().filter({ $0.adminRole == .admin && $0.enabled }).count <= 1 {
+            throw AdminError("\(u.upn) is the last console administrator; give another user the admin role first.")
+        }
+        try await store.updateUser(u)
+        try await audit("user.adminRole", u.upn, before: UserRecord(before), after: UserRecord(u))
+        return u
+    }
+
+    /// On first run: a console administrator with a random password, unless one exists. Returns (UPN, password).
+    public func createInitialAdministrator() async throws -> (upn: String, password: String)? {
+        if try await store.users().contains(where: { $0.adminRole == .admin }) { return nil }
+        let s = try await settings()
+        guard let domain = s.domains.first(where: \.isVerified)?.name else { return nil }
+        var upn = "admin@\(domain)"
+        if try await store.user(upn: upn) != nil { upn = "winmdm-admin-\(UUID().uuidString.prefix(6).lowercased())@\(domain)" }
+        let password = Base64URL.encode((0..<18).map { _ in UInt8.random(in: 0...255) })
+        _ = try await addUser(upn: upn, password: password, displayName: "winmdm administrator")
+        _ = try await setAdminRole(upn, .admin)
+        return (upn, password)
+    }
+
     public func deleteUser(_ upnOrID: String) async throws {
         let u = try await user(upnOrID)
         if try await store.enrollments(upn: u.upn).contains(where: { $0.state == .active }) {
@@ -219,9 +246,11 @@ public struct UserRecord: Codable, Sendable, Equatable {
     public var accountEnabled: Bool
     public var assignedLicenses: [String]
     public var isPackageAccount: Bool
+    public var adminRole: APIRole?
     public var createdDateTime: Date
 
     public init(_ u: User) {
+        adminRole = u.adminRole
         id = u.id
         userPrincipalName = u.upn
         displayName = u.displayName

@@ -61,6 +61,11 @@ struct Serve: AsyncParsableCommand {
         try await runtime.admin.registerToken(secret: adminToken.value, name: "initial admin token", role: .admin)
         let tokenKey = try runtime.secret("federation-key")
         if tokenKey.created { runtime.created.append(tokenKey.path) }
+        let initialAdminPath = cfg.dataDir.appendingPathComponent("initial-admin")
+        if let first = try await runtime.admin.createInitialAdministrator() {
+            try SecureFile.write("user: \(first.upn)\npassword: \(first.password)\n", to: initialAdminPath, mode: 0o600)
+            runtime.created.append(initialAdminPath.path)
+        }
 
         let server = ServerConfiguration(publicURL: cfg.publicURL, providerID: cfg.providerID, maxBodyBytes: cfg.maxBodyBytes)
         let tokens = FederatedTokens(key: Array(tokenKey.value.utf8))
@@ -72,7 +77,9 @@ struct Serve: AsyncParsableCommand {
                                           authenticator: authenticator, clock: clock, logger: logger),
             signIn: SignInService(authenticator: authenticator, tokens: tokens, store: runtime.store, clock: clock),
             graph: GraphService(store: runtime.store, admin: runtime.admin, publicURL: cfg.publicURL),
-            admin: runtime.admin)
+            admin: runtime.admin,
+            console: ConsoleServices(admin: runtime.admin, store: runtime.store, sessions: ConsoleSessions(key: Array(tokenKey.value.utf8)),
+                                     authenticator: authenticator, publicURL: cfg.publicURL, clock: clock))
         let listenCfg = ListenConfiguration(
             host: cfg.listenHost, port: cfg.listenPort,
             tlsCertificatePath: cfg.plainHTTP ? nil : (cfg.tlsCert ?? pki.tlsCertificatePath),
@@ -94,6 +101,7 @@ struct Serve: AsyncParsableCommand {
             "  auth policy:      \(settings.authPolicy.rawValue)",
             "  discovery URL:    \(server.discoveryURL)",
             "  admin API:        \(server.publicURL)/graph/v1.0 (bearer token in the admin-token file)",
+            "  web console:      \(server.publicURL)/console (first administrator in \(initialAdminPath.path))",
         ]
         let banner = lines.joined(separator: "\n")
         let app = try buildApplication(services, listen: listenCfg, logger: logger) { port in

@@ -94,16 +94,25 @@ struct Users: AsyncParsableCommand {
         @Option(help: "New UPN (for example to move from contoso.local to a verified domain).") var upn: String?
         @Option(help: "New password; - reads it from standard input.") var password: String?
         @Option(help: "true or false: whether the account may sign in.") var enabled: Bool?
+        @Option(help: "Web console role: admin, helpdesk, reader or none.") var adminRole: String?
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            guard displayName != nil || upn != nil || password != nil || enabled != nil else {
-                throw ValidationError("Nothing to change: give --display-name, --upn, --password or --enabled.")
+            guard displayName != nil || upn != nil || password != nil || enabled != nil || adminRole != nil else {
+                throw ValidationError("Nothing to change: give --display-name, --upn, --password, --enabled or --admin-role.")
+            }
+            var role: APIRole?? = nil
+            if let r = adminRole {
+                if r.lowercased() == "none" { role = .some(nil) } else {
+                    guard let v = APIRole(rawValue: r.lowercased()) else { throw ValidationError("--admin-role must be admin, helpdesk, reader or none.") }
+                    role = .some(v)
+                }
             }
             var pw = password
             if pw == "-" { pw = readLine(strippingNewline: true) ?? "" }
             try await Runtime.withAdmin(common) { admin, _ in
-                let u = try await admin.updateUser(user, displayName: displayName, enabled: enabled, newUPN: upn, password: pw)
+                var u = try await admin.updateUser(user, displayName: displayName, enabled: enabled, newUPN: upn, password: pw)
+                if let role { u = try await admin.setAdminRole(u.id, role) }
                 if json { return try JSONOutput.print(UserView(u, settings: try await admin.settings())) }
                 print("Updated \(u.upn).")
             }

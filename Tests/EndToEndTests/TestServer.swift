@@ -50,7 +50,9 @@ final class TestServer: @unchecked Sendable {
             enrollment: EnrollmentService(config: config, store: store, deviceCA: pki.deviceCA, authenticator: auth, clock: clock,
                                           logger: quietLogger),
             signIn: SignInService(authenticator: auth, tokens: tokens, store: store, clock: clock),
-            graph: GraphService(store: store, admin: admin, publicURL: publicURL), admin: admin)
+            graph: GraphService(store: store, admin: admin, publicURL: publicURL), admin: admin,
+            console: ConsoleServices(admin: admin, store: store, sessions: ConsoleSessions(key: Array("console test key".utf8)),
+                                     authenticator: auth, publicURL: publicURL, clock: clock))
         return TestServer(dir: dir, store: store, admin: admin, pki: pki, services: services, port: port)
     }
 

@@ -1,0 +1,182 @@
+/// The console's Mustache templates. Navigation uses the labels of the seed's resolution steps.
+enum Templates {
+    static let all: [String: String] = [
+        "layout": layout, "login": login, "users": users, "user": user, "restrictions": restrictions, "restriction": restriction,
+        "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot,
+        "troubleshooting": troubleshooting, "message": message,
+    ]
+
+    static let layout = """
+    <!DOCTYPE html>
+    <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+    <title>{{title}} · winmdm</title>
+    <style>
+    body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b}header{background:#0f3b63;color:#fff;padding:.6rem 1rem;display:flex;justify-content:space-between;align-items:center}
+    header a,header button{color:#fff}nav{width:15rem;float:left;padding:1rem;background:#f3f5f8;min-height:100vh;box-sizing:border-box}
+    nav a{display:block;padding:.25rem 0;color:#0f3b63;text-decoration:none}nav a.on{font-weight:bold}nav .h{margin-top:.8rem;font-size:.8rem;color:#555;text-transform:uppercase}
+    main{margin-left:15rem;padding:1rem 2rem}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
+    .flash{background:#e7f6e7;padding:.5rem}.error{background:#fde8e8;padding:.5rem}button,input[type=submit]{padding:.3rem .8rem}
+    label{display:block;margin:.5rem 0}.muted{color:#666}.card{border:1px solid #ddd;padding:.8rem;margin:.8rem 0}.bar{fill:#0f3b63}
+    </style></head><body>
+    <header><strong>winmdm</strong>{{#user}}<span>{{user}} ({{role}}) <form method="post" action="/console/logout" style="display:inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form></span>{{/user}}</header>
+    {{#user}}
+    <nav>
+    <div class="h">Users</div><a href="/console/users" {{#section_users}}class="on"{{/section_users}}>All users</a>
+    <div class="h">Devices</div>
+    <a href="/console/devices/enrollment-restrictions" {{#section_restrictions}}class="on"{{/section_restrictions}}>Enrollment restrictions</a>
+    <a href="/console/devices/device-settings" {{#section_deviceSettings}}class="on"{{/section_deviceSettings}}>Device settings</a>
+    <div class="h">Devices › Windows</div>
+    <a href="/console/devices/windows" {{#section_windows}}class="on"{{/section_windows}}>Windows devices</a>
+    <a href="/console/devices/windows/autopilot" {{#section_autopilot}}class="on"{{/section_autopilot}}>Autopilot deployment profiles</a>
+    <div class="h">Tenant</div>
+    <a href="/console/mobility" {{#section_mobility}}class="on"{{/section_mobility}}>Mobility (MDM and MAM)</a>
+    <a href="/console/troubleshooting" {{#section_troubleshooting}}class="on"{{/section_troubleshooting}}>Troubleshooting + support</a>
+    </nav>
+    {{/user}}
+    <main>
+    {{#flash}}<p class="flash" role="status">{{flash}}</p>{{/flash}}{{#error}}<p class="error" role="alert">{{error}}</p>{{/error}}
+    {{{content}}}
+    </main></body></html>
+    """
+
+    static let login = """
+    <h1>Sign in to winmdm</h1>
+    <form method="post" action="/console/login">
+    <label>User name<br><input name="username" type="email" autocomplete="username" value="{{username}}" required></label>
+    <label>Password<br><input name="password" type="password" autocomplete="current-password" required></label>
+    <button type="submit">Sign in</button>
+    </form>
+    <p class="muted">The first administrator's name and password are in the data directory's initial-admin file.</p>
+    """
+
+    static let message = "<h1>{{heading}}</h1><p>{{text}}</p>"
+
+    static let users = """
+    <h1>Users › All users</h1>
+    <table><tr><th>User principal name</th><th>Display name</th><th>Licenses</th><th>Devices</th><th>Sign-in</th></tr>
+    {{#users}}<tr><td><a href="/console/users/{{upn}}">{{upn}}</a></td><td>{{name}}</td><td>{{licenses}}</td><td>{{devices}}</td><td>{{enabled}}</td></tr>{{/users}}
+    </table>
+    """
+
+    static let user = """
+    <h1>{{upn}}</h1><p class="muted">{{name}} · groups: {{groups}} · device limit {{limit}} ({{limitName}})</p>
+    <h2>Devices</h2>
+    <form method="post" action="/console/users/{{upn}}/devices/delete"><input type="hidden" name="csrf" value="{{csrf}}">
+    <table><tr><th></th><th>Device</th><th>Type</th><th>Windows</th><th>State</th><th>Enrolled</th></tr>
+    {{#devices}}<tr><td><input type="checkbox" name="device" value="{{id}}" aria-label="Select {{name}}"></td><td>{{name}}</td><td>{{kind}}</td><td>{{os}}</td><td>{{state}}</td><td>{{enrolled}}</td></tr>{{/devices}}
+    {{^devices}}<tr><td colspan="6" class="muted">No devices.</td></tr>{{/devices}}
+    </table>
+    <button type="submit" name="action" value="delete">Delete</button>
+    </form>
+    <h2>Licenses</h2>
+    <p>{{licenses}}</p>
+    <form method="post" action="/console/users/{{upn}}/licenses"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>Assign license <select name="sku">{{#products}}<option value="{{sku}}">{{sku}} — {{name}}</option>{{/products}}</select></label>
+    <button type="submit">Assign</button></form>
+    """
+
+    static let restrictions = """
+    <h1>Devices › Enrollment restrictions</h1>
+    <h2>Device limit restrictions</h2>
+    <table><tr><th>Priority</th><th>Name</th><th>Device limit</th><th>Assigned to</th></tr>
+    {{#limits}}<tr><td>{{priority}}</td><td><a href="/console/devices/enrollment-restrictions/{{id}}">{{name}}</a></td><td>{{limit}}</td><td>{{groups}}</td></tr>{{/limits}}
+    </table>
+    <h2>Device type restrictions</h2>
+    <table><tr><th>Priority</th><th>Name</th><th>Windows (MDM)</th><th>Personally owned</th><th>Home</th><th>Versions</th><th>Assigned to</th></tr>
+    {{#platforms}}<tr><td>{{priority}}</td><td><a href="/console/devices/enrollment-restrictions/{{id}}">{{name}}</a></td><td>{{windows}}</td><td>{{personal}}</td><td>{{home}}</td><td>{{versions}}</td><td>{{groups}}</td></tr>{{/platforms}}
+    </table>
+    """
+
+    static let restriction = """
+    <h1>{{name}} › Properties</h1><p class="muted">{{type}} restriction · {{priorityText}} · assigned to {{groups}}</p>
+    <form method="post" action="/console/devices/enrollment-restrictions/{{id}}"><input type="hidden" name="csrf" value="{{csrf}}">
+    {{#isLimit}}<label>Device limit (maximum 15) <input name="limit" type="number" min="1" max="15" value="{{limit}}"></label>{{/isLimit}}
+    {{#isPlatform}}
+    <fieldset><legend>Platforms: Windows (MDM)</legend>
+    <label><input type="radio" name="windows" value="allow" {{^windowsBlocked}}checked{{/windowsBlocked}}> Allow</label>
+    <label><input type="radio" name="windows" value="block" {{#windowsBlocked}}checked{{/windowsBlocked}}> Block</label></fieldset>
+    <fieldset><legend>Personally owned</legend>
+    <label><input type="radio" name="personal" value="allow" {{^personalBlocked}}checked{{/personalBlocked}}> Allow</label>
+    <label><input type="radio" name="personal" value="block" {{#personalBlocked}}checked{{/personalBlocked}}> Block</label></fieldset>
+    <fieldset><legend>Windows Home editions</legend>
+    <label><input type="radio" name="home" value="allow" {{#homeAllowed}}checked{{/homeAllowed}}> Allow</label>
+    <label><input type="radio" name="home" value="block" {{^homeAllowed}}checked{{/homeAllowed}}> Block</label></fieldset>
+    <label>Minimum version <input name="min" value="{{min}}" placeholder="10.0.19045"></label>
+    <label>Maximum version <input name="max" value="{{max}}"></label>
+    {{/isPlatform}}
+    <button type="submit">Review + Save</button></form>
+    """
+
+    static let deviceSettings = """
+    <h1>Devices › Device settings</h1>
+    <form method="post" action="/console/devices/device-settings"><input type="hidden" name="csrf" value="{{csrf}}">
+    <fieldset><legend>Users may join devices</legend>
+    <label><input type="radio" name="join" value="all" {{#all}}checked{{/all}}> All</label>
+    <label><input type="radio" name="join" value="selected" {{#selected}}checked{{/selected}}> Selected</label>
+    <label><input type="radio" name="join" value="none" {{#none}}checked{{/none}}> None</label>
+    <label>Selected users (one UPN per line)<br><textarea name="users" rows="3" cols="40">{{users}}</textarea></label>
+    <label>Selected groups (one name per line)<br><textarea name="groups" rows="3" cols="40">{{groups}}</textarea></label>
+    </fieldset>
+    <label>Maximum number of devices per user <input name="quota" type="number" min="0" max="1000" value="{{quota}}"></label>
+    <button type="submit">Save</button></form>
+    """
+
+    static let mobility = """
+    <h1>Mobility (MDM and MAM)</h1>
+    <form method="post" action="/console/mobility"><input type="hidden" name="csrf" value="{{csrf}}">
+    <fieldset><legend>MDM user scope</legend>
+    {{#mdm}}<label><input type="radio" name="mdm" value="{{value}}" {{#on}}checked{{/on}}> {{label}}</label>{{/mdm}}
+    <label>Groups (Some; one per line)<br><textarea name="mdmGroups" rows="2" cols="40">{{mdmGroups}}</textarea></label></fieldset>
+    <fieldset><legend>MAM user scope</legend>
+    {{#mam}}<label><input type="radio" name="mam" value="{{value}}" {{#on}}checked{{/on}}> {{label}}</label>{{/mam}}
+    <label>Groups (Some; one per line)<br><textarea name="mamGroups" rows="2" cols="40">{{mamGroups}}</textarea></label></fieldset>
+    <label>MDM terms of use URL <input name="tou" size="60" value="{{tou}}"></label>
+    <label>MDM discovery URL <input name="discovery" size="60" value="{{discovery}}"></label>
+    <label>MDM compliance URL <input name="compliance" size="60" value="{{compliance}}"></label>
+    <button type="submit">Save</button></form>
+    <form method="post" action="/console/mobility/restore-default-urls"><input type="hidden" name="csrf" value="{{csrf}}">
+    <button type="submit">Restore default MDM URLs</button></form>
+    """
+
+    static let windowsDevices = """
+    <h1>Devices › Windows › Windows devices</h1>
+    <table><tr><th>Device</th><th>User</th><th>Ownership</th><th>Windows</th><th>State</th><th>Certificate expires</th><th></th></tr>
+    {{#devices}}<tr><td>{{name}}</td><td><a href="/console/users/{{upn}}">{{upn}}</a></td><td>{{ownership}}</td><td>{{os}}</td><td>{{state}}</td><td>{{expires}}</td>
+    <td><form method="post" action="/console/devices/windows/{{id}}"><input type="hidden" name="csrf" value="{{csrf}}">
+    <button name="action" value="retire">Retire</button> <button name="action" value="delete">Delete</button></form></td></tr>{{/devices}}
+    {{^devices}}<tr><td colspan="7" class="muted">No enrolled devices.</td></tr>{{/devices}}
+    </table>
+    """
+
+    static let autopilot = """
+    <h1>Devices › Windows › Autopilot deployment profiles</h1>
+    <table><tr><th>Name</th><th>Join</th><th>Device name template</th><th>Groups</th><th>Created</th></tr>
+    {{#profiles}}<tr><td>{{name}}</td><td>{{join}}</td><td>{{template}}</td><td>{{groups}}</td><td>{{created}}</td></tr>{{/profiles}}
+    </table>
+    <h2>Create profile</h2>
+    <form method="post" action="/console/devices/windows/autopilot"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>Name <input name="name" required value="{{name}}"></label>
+    <label>Join to Microsoft Entra ID as <select name="join"><option value="entra">Microsoft Entra joined</option><option value="hybrid">Microsoft Entra hybrid joined</option></select></label>
+    <label>Apply device name template <input name="template" value="{{template}}" placeholder="CONTOSO-%SERIAL%"></label>
+    <label>Preview for serial <input name="serial" value="{{serial}}"></label>
+    <button type="submit" name="action" value="preview">Preview</button> <button type="submit" name="action" value="create">Create</button></form>
+    {{#preview}}<p class="card">A device with serial {{serial}} would be named <strong>{{preview}}</strong>.</p>{{/preview}}
+    {{#hasProblems}}<div class="error"><p>The device name template breaks these rules:</p><ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul></div>{{/hasProblems}}
+    """
+
+    static let troubleshooting = """
+    <h1>Troubleshooting + support</h1>
+    <form method="post" action="/console/troubleshooting/explain"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>Paste an error, the text of a screenshot, or a log<br><textarea name="text" rows="5" cols="80">{{text}}</textarea></label>
+    <button type="submit">Explain</button></form>
+    {{#explained}}<div class="card"><h2>{{title}}</h2><p class="muted">{{code}}</p><ol>{{#causes}}<li><strong>{{title}}</strong><br>check: {{confirm}}<br>fix: <code>{{fix}}</code></li>{{/causes}}</ol></div>{{/explained}}
+    {{#unrecognized}}<p class="error">Not recognised: {{.}}</p>{{/unrecognized}}
+    <h2>Enrollment failures</h2>
+    {{{chart}}}
+    <table><tr><th>Time</th><th>User</th><th>Code</th><th>Cause</th><th>Fix</th><th></th></tr>
+    {{#failures}}<tr><td>{{time}}</td><td>{{upn}}</td><td>{{code}}</td><td>{{reason}}</td><td><code>{{fix}}</code></td>
+    <td>{{#fixable}}<form method="post" action="/console/troubleshooting/fix"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="attempt" value="{{id}}"><button type="submit">Fix</button></form>{{/fixable}}</td></tr>{{/failures}}
+    {{^failures}}<tr><td colspan="6" class="muted">No failures recorded in the last 7 days.</td></tr>{{/failures}}
+    </table>
+    """
+}

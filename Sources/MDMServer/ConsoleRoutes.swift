@@ -1,0 +1,425 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MDMConsole
+import MDMCore
+import MDMService
+import MDMStorage
+import MDMTroubleshoot
+
+/// What the web console needs.
+public struct ConsoleServices: Sendable {
+    public var admin: AdminService
+    public var store: any MDMStore
+    public var sessions: ConsoleSessions
+    public var authenticator: Authenticator
+    public var renderer: ConsoleRenderer
+    public var publicURL: String
+    public var clock: any MDMCore.Clock
+
+    public init(admin: AdminService, store: any MDMStore, sessions: ConsoleSessions, authenticator: Authenticator,
+                publicURL: String, clock: any MDMCore.Clock = SystemClock()) {
+        self.admin = admin
+        self.store = store
+        self.sessions = sessions
+        self.authenticator = authenticator
+        self.renderer = ConsoleRenderer()
+        self.publicURL = publicURL
+        self.clock = clock
+    }
+}
+
+/// A signed-in console user, re-read from the directory on every request.
+struct ConsoleUser: Sendable {
+    var session: ConsoleSessions.Session
+    var user: User
+    var role: APIRole
+}
+
+enum ConsolePages {
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        var h = HTTPFields()
+        h[.contentType] = "text/html; charset=utf-8"
+        h[.cacheControl] = "no-store"
+        h[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        h[HTTPField.Name("Content-Security-Policy")!] = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"
+        let bytes = Array(text.utf8)
+        h[.contentLength] = String(bytes.count)
+        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func redirect(_ location: String, cookie: String? = nil) -> Response {
+        var h = HTTPFields()
+        h[.location] = location
+        h[.contentLength] = "0"
+        if let cookie { h[.setCookie] = cookie }
+        return Response(status: .seeOther, headers: h)
+    }
+
+    static func cookie(_ value: String, secure: Bool, maxAge: Int) -> String {
+        "\(ConsoleSessions.cookieName)=\(value); Path=/console; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)\(secure ? "; Secure" : "")"
+    }
+
+    static func sessionCookie(_ req: Request) -> String? {
+        guard let header = req.headers[.cookie] else { return nil }
+        for part in header.split(separator: ";") {
+            let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if kv.count == 2, kv[0] == ConsoleSessions.cookieName { return String(kv[1]) }
+        }
+        return nil
+    }
+
+    static func esc(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "" }
+}
+
+public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleServices) {
+    let secure = c.publicURL.hasPrefix("https:")
+
+    @Sendable func current(_ req: Request) async -> ConsoleUser? {
+        guard let raw = ConsolePages.sessionCookie(req), let s = c.sessions.verify(raw, now: c.clock.now()),
+              let u = try? await c.admin.user(s.userID), u.enabled, let role = u.adminRole else { return nil }
+        return ConsoleUser(session: s, user: u, role: role)
+    }
+
+    @Sendable func page(_ who: ConsoleUser, _ template: String, _ title: String, _ section: String, _ model: [String: Any],
+              req: Request, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        var m = model
+        m["csrf"] = who.session.csrf
+        let flash = req.uri.queryParameters.get("msg").map { $0.removingPercentEncoding ?? $0 }
+        return ConsolePages.html(c.renderer.render(page: template, title: title, model: m, user: who.user.upn, role: who.role.rawValue,
+                                                   csrf: who.session.csrf, flash: flash, error: error, section: section), status: status)
+    }
+
+    /// GET pages: signed in, any role.
+    func view(_ path: RouterPath, _ body: @escaping @Sendable (Request, MDMRequestContext, ConsoleUser) async throws -> Response) {
+        router.get(path) { req, ctx in
+            guard let who = await current(req) else { return ConsolePages.redirect("/console/login") }
+            do { return try await body(req, ctx, who) } catch {
+                return page(who, "message", "Error", "", ["heading": "Something failed", "text": "\(error)"], req: req, status: .internalServerError)
+            }
+        }
+    }
+
+    /// POST actions: signed in, CSRF token matching, role allowed; AdminError messages come back to the user.
+    func action(_ path: RouterPath, roles: Set<APIRole> = [.admin],
+                _ body: @escaping @Sendable (Request, [(String, String)], ConsoleUser) async throws -> Response) {
+        router.post(path) { req, _ in
+            var req = req
+            guard let who = await current(req) else { return ConsolePages.redirect("/console/login") }
+            guard let buffer = try? await req.collectBody(upTo: 256 * 1024) else {
+                return ConsolePages.html("<p>The form is too large.</p>", status: .contentTooLarge)
+            }
+            let form = FormDecoding.parseAll(String(buffer: buffer))
+            guard ConsoleSessions.csrfMatches(who.session, form.first { $0.0 == "csrf" }?.1) else {
+                return page(who, "message", "Refused", "", ["heading": "Refused", "text": "The form's security token is missing or stale. Reload the page and try again."], req: req, status: .forbidden)
+            }
+            guard roles.contains(who.role) else {
+                return page(who, "message", "Not allowed", "", ["heading": "Not allowed", "text": "Your role (\(who.role.rawValue)) may not make this change."], req: req, status: .forbidden)
+            }
+            do { return try await body(req, form, who) } catch let e as AdminError {
+                return page(who, "message", "Not saved", "", ["heading": "Not saved", "text": e.message], req: req, status: .badRequest)
+            }
+        }
+    }
+
+    @Sendable func value(_ form: [(String, String)], _ key: String) -> String? { form.first { $0.0 == key }?.1 }
+    @Sendable func lines(_ s: String?) -> [String] {
+        (s ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    // MARK: Sign-in
+
+    router.get("/console") { req, _ in
+        ConsolePages.redirect(await current(req) == nil ? "/console/login" : "/console/users")
+    }
+    router.get("/console/login") { _, _ in
+        ConsolePages.html(c.renderer.render(page: "login", title: "Sign in", model: [:], user: nil, role: nil, csrf: nil, section: ""))
+    }
+    router.post("/console/login") { req, _ in
+        var req = req
+        let form = FormDecoding.parse(String(buffer: (try? await req.collectBody(upTo: 16 * 1024)) ?? ByteBuffer()))
+        let upn = UPN.normalize(form["username"] ?? "")
+        let outcome = try? await c.authenticator.checkPassword(upn: upn, password: form["password"] ?? "")
+        guard case .authenticated(let user, _)? = outcome, user.adminRole != nil else {
+            return ConsolePages.html(c.renderer.render(page: "login", title: "Sign in", model: ["username": upn], user: nil, role: nil, csrf: nil,
+                                                       error: "The user name or password is wrong, or this user may not use the console.", section: ""),
+                                     status: .unauthorized)
+        }
+        let (cookie, _) = c.sessions.issue(for: user, now: c.clock.now())
+        return ConsolePages.redirect("/console/users", cookie: ConsolePages.cookie(cookie, secure: secure, maxAge: Int(c.sessions.lifetime)))
+    }
+    action("/console/logout", roles: Set(APIRole.allCases)) { _, _, _ in
+        ConsolePages.redirect("/console/login", cookie: ConsolePages.cookie("", secure: secure, maxAge: 0))
+    }
+
+    // MARK: Users > All users > user > Devices, licenses
+
+    view("/console/users") { req, _, who in
+        let s = try await c.admin.settings()
+        var counts: [String: Int] = [:]
+        for e in try await c.admin.enrollments(upn: nil) where e.state == .active { counts[e.upn, default: 0] += 1 }
+        let users = try await c.admin.users().map { u -> [String: Any] in
+            ["upn": u.upn, "name": u.displayName, "devices": counts[u.upn] ?? 0, "enabled": u.enabled ? "enabled" : "blocked",
+             "licenses": u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", ")]
+        }
+        return page(who, "users", "All users", "users", ["users": users], req: req)
+    }
+    view("/console/users/:upn") { req, ctx, who in
+        let u = try await c.admin.user(ctx.parameters.get("upn") ?? "")
+        let s = try await c.admin.settings()
+        let groups = try await c.admin.groups().filter { $0.members.contains(u.id) }
+        let limit = s.applicableRestriction(.deviceLimit, groupIDs: Set(groups.map(\.id)))
+        let devices = try await c.admin.enrollments(upn: u.upn).filter { $0.state == .active }.map { e -> [String: Any] in
+            ["id": e.id, "name": e.deviceName ?? e.deviceID, "kind": e.kind.rawValue, "state": e.state.rawValue,
+             "os": [e.osVersion, e.osEdition.map { WindowsEdition.name($0) }].compactMap { $0 }.joined(separator: " "),
+             "enrolled": GraphDateText.short(e.enrolledAt)]
+        }
+        return page(who, "user", u.upn, "users", [
+            "upn": u.upn, "name": u.displayName, "groups": groups.map(\.displayName).joined(separator: ", ").isEmpty ? "none" : groups.map(\.displayName).joined(separator: ", "),
+            "limit": limit.limit ?? 5, "limitName": limit.isDefault ? "Default" : limit.displayName, "devices": devices,
+            "licenses": u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", ").isEmpty ? "No licenses." : u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", "),
+            "products": s.licenseProducts.map { ["sku": $0.skuPartNumber, "name": $0.displayName] },
+        ], req: req)
+    }
+    action("/console/users/:upn/devices/delete", roles: [.admin, .helpdesk]) { req, form, _ in
+        let upn = req.uri.path.split(separator: "/").dropFirst(2).first.map { String($0).removingPercentEncoding ?? String($0) } ?? ""
+        let ids = form.filter { $0.0 == "device" }.map(\.1)
+        guard !ids.isEmpty else { return ConsolePages.redirect("/console/users/\(upn)?msg=" + ConsolePages.esc("Select the devices to delete first.")) }
+        for id in ids {
+            let e = try await c.admin.enrollment(id)
+            guard e.upn == UPN.normalize(upn) else { throw AdminError("Enrollment \(id) does not belong to \(upn).") }
+            _ = try await c.admin.acting(as: "console").deleteDevice(id)
+        }
+        return ConsolePages.redirect("/console/users/\(upn)?msg=" + ConsolePages.esc("Deleted \(ids.count) device(s)."))
+    }
+    action("/console/users/:upn/licenses") { req, form, who in
+        let upn = req.uri.path.split(separator: "/").dropFirst(2).first.map { String($0).removingPercentEncoding ?? String($0) } ?? ""
+        _ = try await c.admin.acting(as: "console:\(who.user.upn)").assignLicense(upn, sku: value(form, "sku") ?? "")
+        return ConsolePages.redirect("/console/users/\(upn)?msg=" + ConsolePages.esc("License assigned."))
+    }
+
+    // MARK: Devices > Enrollment restrictions
+
+    view("/console/devices/enrollment-restrictions") { req, _, who in
+        func groups(_ r: Restriction) async throws -> String {
+            r.isDefault ? "All users and all devices" : try await c.admin.groupNames(r.assignedGroups).joined(separator: ", ")
+        }
+        var limits: [[String: Any]] = [], platforms: [[String: Any]] = []
+        for r in try await c.admin.restrictions(.deviceLimit) {
+            limits.append(["id": r.id, "name": r.isDefault ? "Default" : r.displayName, "priority": r.isDefault ? "Default" : String(r.priority),
+                           "limit": r.limit ?? 5, "groups": try await groups(r)])
+        }
+        for r in try await c.admin.restrictions(.platform) {
+            let w = r.windows ?? PlatformRestriction()
+            platforms.append(["id": r.id, "name": r.isDefault ? "Default" : r.displayName, "priority": r.isDefault ? "Default" : String(r.priority),
+                              "windows": w.platformBlocked ? "Block" : "Allow", "personal": w.personalDeviceEnrollmentBlocked ? "Block" : "Allow",
+                              "home": w.homeAllowed ? "Allow" : "Block", "versions": "\(w.osMinimumVersion ?? "any") – \(w.osMaximumVersion ?? "any")",
+                              "groups": try await groups(r)])
+        }
+        return page(who, "restrictions", "Enrollment restrictions", "restrictions", ["limits": limits, "platforms": platforms], req: req)
+    }
+    view("/console/devices/enrollment-restrictions/:id") { req, ctx, who in
+        let id = ctx.parameters.get("id") ?? ""
+        let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
+        guard let r = all.first(where: { $0.id == id }) else { throw AdminError("No restriction \(id).") }
+        let w = r.windows ?? PlatformRestriction()
+        return page(who, "restriction", r.isDefault ? "Default" : r.displayName, "restrictions", [
+            "id": r.id, "name": r.isDefault ? "Default" : r.displayName, "type": r.type == .deviceLimit ? "Device limit" : "Device type",
+            "priorityText": r.isDefault ? "evaluated last" : "priority \(r.priority)",
+            "groups": r.isDefault ? "all users and all devices" : try await c.admin.groupNames(r.assignedGroups).joined(separator: ", "),
+            "isLimit": r.type == .deviceLimit, "isPlatform": r.type == .platform, "limit": r.limit ?? 5,
+            "windowsBlocked": w.platformBlocked, "personalBlocked": w.personalDeviceEnrollmentBlocked, "homeAllowed": w.homeAllowed,
+            "min": w.osMinimumVersion ?? "", "max": w.osMaximumVersion ?? "",
+        ], req: req)
+    }
+    action("/console/devices/enrollment-restrictions/:id") { req, form, who in
+        let id = String(req.uri.path.split(separator: "/").last ?? "")
+        let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
+        guard let r = all.first(where: { $0.id == id }) else { throw AdminError("No restriction \(id).") }
+        let admin = c.admin.acting(as: "console:\(who.user.upn)")
+        if r.type == .deviceLimit {
+            guard let limit = Int(value(form, "limit") ?? "") else { throw AdminError("The device limit must be a number from 1 to 15.") }
+            _ = try await admin.editRestriction(.deviceLimit, r.id, limit: limit)
+        } else {
+            _ = try await admin.editRestriction(.platform, r.id, platform: PlatformChange(
+                platformBlocked: value(form, "windows").map { $0 == "block" }, personalDeviceEnrollmentBlocked: value(form, "personal").map { $0 == "block" },
+                osMinimumVersion: value(form, "min") ?? "", osMaximumVersion: value(form, "max") ?? "", homeAllowed: value(form, "home").map { $0 == "allow" }))
+        }
+        return ConsolePages.redirect("/console/devices/enrollment-restrictions?msg=" + ConsolePages.esc("Saved \(r.isDefault ? "Default" : r.displayName)."))
+    }
+
+    // MARK: Devices > Device settings
+
+    view("/console/devices/device-settings") { req, _, who in
+        let s = try await c.admin.settings()
+        let users = try await c.admin.users().filter { s.joinPolicy.users.contains($0.id) }.map(\.upn)
+        return page(who, "deviceSettings", "Device settings", "deviceSettings", [
+            "all": s.joinPolicy.kind == .all, "selected": s.joinPolicy.kind == .selected, "none": s.joinPolicy.kind == .none,
+            "users": users.joined(separator: "\n"), "groups": try await c.admin.groupNames(s.joinPolicy.groups).joined(separator: "\n"),
+            "quota": s.joinQuota,
+        ], req: req)
+    }
+    action("/console/devices/device-settings") { _, form, who in
+        let admin = c.admin.acting(as: "console:\(who.user.upn)")
+        guard let kind = JoinPolicy.Kind(rawValue: value(form, "join") ?? "") else { throw AdminError("Choose All, Selected or None.") }
+        _ = try await admin.setJoinPolicy(kind, users: kind == .selected ? lines(value(form, "users")) : [],
+                                          groups: kind == .selected ? lines(value(form, "groups")) : [])
+        if let q = value(form, "quota") {
+            guard let n = Int(q) else { throw AdminError("The maximum number of devices per user must be a number.") }
+            _ = try await admin.setJoinQuota(n)
+        }
+        return ConsolePages.redirect("/console/devices/device-settings?msg=" + ConsolePages.esc("Device settings saved."))
+    }
+
+    // MARK: Mobility (MDM and MAM)
+
+    view("/console/mobility") { req, _, who in
+        let s = try await c.admin.settings()
+        func options(_ sc: UserScope) -> [[String: Any]] {
+            [("none", "None"), ("some", "Some"), ("all", "All")].map { ["value": $0.0, "label": $0.1, "on": sc.kind.rawValue == $0.0] }
+        }
+        return page(who, "mobility", "Mobility (MDM and MAM)", "mobility", [
+            "mdm": options(s.mobility.mdmScope), "mam": options(s.mobility.mamScope),
+            "mdmGroups": try await c.admin.groupNames(s.mobility.mdmScope.groups).joined(separator: "\n"),
+            "mamGroups": try await c.admin.groupNames(s.mobility.mamScope.groups).joined(separator: "\n"),
+            "tou": s.mobility.termsOfUseURL, "discovery": s.mobility.discoveryURL, "compliance": s.mobility.complianceURL,
+        ], req: req)
+    }
+    action("/console/mobility") { _, form, who in
+        let admin = c.admin.acting(as: "console:\(who.user.upn)")
+        for (field, which, groupsField) in [("mdm", AdminService.ScopeTarget.mdm, "mdmGroups"), ("mam", .mam, "mamGroups")] {
+            if let k = value(form, field).flatMap(UserScope.Kind.init(rawValue:)) {
+                _ = try await admin.setScope(which, k, groups: k == .some ? lines(value(form, groupsField)) : [])
+            }
+        }
+        _ = try await admin.setMobilityURLs(termsOfUse: value(form, "tou"), discovery: value(form, "discovery"), compliance: value(form, "compliance"))
+        return ConsolePages.redirect("/console/mobility?msg=" + ConsolePages.esc("Mobility settings saved."))
+    }
+    action("/console/mobility/restore-default-urls") { _, _, who in
+        _ = try await c.admin.acting(as: "console:\(who.user.upn)").restoreDefaultMobilityURLs(publicURL: c.publicURL)
+        return ConsolePages.redirect("/console/mobility?msg=" + ConsolePages.esc("Default MDM URLs restored."))
+    }
+
+    // MARK: Devices > Windows > Windows devices, Autopilot
+
+    view("/console/devices/windows") { req, _, who in
+        let devices = try await c.admin.enrollments(upn: nil).filter { $0.state == .active }.map { e -> [String: Any] in
+            ["id": e.id, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "ownership": e.kind.isPersonal ? "Personal" : "Corporate",
+             "os": e.osVersion ?? "", "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter)]
+        }
+        return page(who, "windowsDevices", "Windows devices", "windows", ["devices": devices], req: req)
+    }
+    action("/console/devices/windows/:id", roles: [.admin, .helpdesk]) { req, form, who in
+        let id = String(req.uri.path.split(separator: "/").last ?? "")
+        let admin = c.admin.acting(as: "console:\(who.user.upn)")
+        switch value(form, "action") {
+        case "retire": _ = try await admin.retireDevice(id)
+        case "delete": _ = try await admin.deleteDevice(id)
+        default: throw AdminError("Choose Retire or Delete.")
+        }
+        return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Done."))
+    }
+    @Sendable func autopilotPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
+        var profiles: [[String: Any]] = []
+        for p in try await c.admin.autopilotProfiles() {
+            profiles.append(["name": p.displayName, "join": p.joinType == .entra ? "Microsoft Entra joined" : "Hybrid joined",
+                             "template": p.deviceNameTemplate ?? "", "groups": try await c.admin.groupNames(p.assignedGroups).joined(separator: ", "),
+                             "created": GraphDateText.short(p.createdAt)])
+        }
+        return page(who, "autopilot", "Autopilot deployment profiles", "autopilot", extra.merging(["profiles": profiles]) { a, _ in a }, req: req)
+    }
+    view("/console/devices/windows/autopilot") { req, _, who in try await autopilotPage(req, who, extra: ["serial": "PF3X9K2L7Q8R"]) }
+    action("/console/devices/windows/autopilot") { req, form, who in
+        let template = value(form, "template") ?? "", serial = value(form, "serial") ?? "PF3X9K2L7Q8R"
+        var extra: [String: Any] = ["template": template, "serial": serial, "name": value(form, "name") ?? ""]
+        do throws(TemplateProblems) {
+            let t = try DeviceNameTemplate(template)
+            extra["preview"] = t.expand(serial: serial)
+        } catch {
+            extra["problems"] = error.problems
+            extra["hasProblems"] = true
+        }
+        if value(form, "action") == "create", extra["hasProblems"] == nil {
+            let join = AutopilotJoinType(rawValue: value(form, "join") ?? "entra") ?? .entra
+            _ = try await c.admin.acting(as: "console:\(who.user.upn)").createAutopilotProfile(
+                name: value(form, "name") ?? "", joinType: join, template: template.isEmpty ? nil : template, groups: [])
+            return ConsolePages.redirect("/console/devices/windows/autopilot?msg=" + ConsolePages.esc("Profile created."))
+        }
+        return try await autopilotPage(req, who, extra: extra)
+    }
+
+    // MARK: Troubleshooting + support
+
+    @Sendable func troubleshootingPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
+        let since = c.clock.now() - 7 * 86400
+        let attempts = try await c.store.attempts(AttemptQuery(limit: 200, failedOnly: true, since: since))
+        let kb = KnowledgeBase.bundled
+        let failures = attempts.prefix(50).map { a -> [String: Any] in
+            let d = a.denials.first
+            let fix = d.flatMap { kb.cause(rule: $0.rule.rawValue, hresult: $0.fault.hresult)?.1.fix } ?? ""
+            return ["id": a.id, "time": GraphDateText.short(a.time), "upn": a.facts.upn ?? "-", "code": a.code ?? "-",
+                    "reason": d?.reason ?? a.fault?.reason ?? "", "fix": fix, "fixable": d != nil]
+        }
+        var model = extra
+        model["failures"] = Array(failures)
+        model["chart"] = FailureChart.svg(attempts, now: c.clock.now())
+        return page(who, "troubleshooting", "Troubleshooting + support", "troubleshooting", model, req: req)
+    }
+    view("/console/troubleshooting") { req, _, who in try await troubleshootingPage(req, who) }
+    action("/console/troubleshooting/explain", roles: Set(APIRole.allCases)) { req, form, who in
+        let text = value(form, "text") ?? ""
+        let e = Explainer().explain(text)
+        let explained = e.matches.map { m -> [String: Any] in
+            ["title": m.title, "code": m.code, "causes": e.causes.filter { $0.entry == m.entry }.map { ["title": $0.title, "confirm": $0.confirm, "fix": $0.fix] }]
+        }
+        return try await troubleshootingPage(req, who, extra: ["text": text, "explained": explained, "unrecognized": e.unrecognized])
+    }
+    action("/console/troubleshooting/fix") { _, form, who in
+        let admin = c.admin.acting(as: "console:\(who.user.upn)")
+        let attempt = try await admin.attempt(id: value(form, "attempt") ?? "")
+        let t = TroubleshootService(store: c.store, admin: admin, publicURL: c.publicURL)
+        guard let now = try await t.diagnose(attempt).now else { throw AdminError("Nothing winmdm can change fixes this attempt.") }
+        let fixes = try await t.fixes(for: now)
+        for f in fixes { try await f.apply() }
+        let msg = fixes.isEmpty ? (now.allowed ? "Nothing to fix: the user can enroll now." : "No fix can be applied automatically; see the fix column.")
+            : "Applied: " + fixes.map(\.description).joined(separator: " ")
+        return ConsolePages.redirect("/console/troubleshooting?msg=" + ConsolePages.esc(msg))
+    }
+}
+
+enum GraphDateText {
+    static func short(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd HH:mm"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: d)
+    }
+}
+
+/// Failures per day for the last seven days, as an inline SVG bar chart (no script needed).
+enum FailureChart {
+    static func svg(_ attempts: [EnrollmentAttempt], now: Date) -> String {
+        let day: TimeInterval = 86400
+        var counts = Array(repeating: 0, count: 7)
+        var codes: [String: Int] = [:]
+        for a in attempts {
+            let i = 6 - Int(now.timeIntervalSince(a.time) / day)
+            if (0..<7).contains(i) { counts[i] += 1 }
+            codes[a.code ?? "-", default: 0] += 1
+        }
+        let top = max(counts.max() ?? 1, 1)
+        var bars = ""
+        for (i, n) in counts.enumerated() {
+            let h = Int(Double(n) / Double(top) * 80)
+            let label = GraphDateText.short(now - Double(6 - i) * day).prefix(10).suffix(5)
+            bars += "<rect class=\"bar\" x=\"\(i * 50 + 10)\" y=\"\(90 - h)\" width=\"30\" height=\"\(h)\"><title>\(n) failures</title></rect>"
+            bars += "<text x=\"\(i * 50 + 10)\" y=\"105\" font-size=\"10\">\(label)</text><text x=\"\(i * 50 + 18)\" y=\"\(86 - h)\" font-size=\"10\">\(n)</text>"
+        }
+        let legend = codes.sorted { $0.value > $1.value }.prefix(5).map { "\($0.key): \($0.value)" }.joined(separator: " · ")
+        return "<svg role=\"img\" aria-label=\"Failures per day\" width=\"360\" height=\"110\">\(bars)</svg><p class=\"muted\">By code: \(xmlEscapeHTML(legend))</p>"
+    }
+
+    static func xmlEscapeHTML(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}

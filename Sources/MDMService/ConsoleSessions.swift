@@ -1,0 +1,48 @@
+import Crypto
+import Foundation
+import MDMCore
+
+/// Web console sessions: a signed cookie carrying the user, the role, an expiry and the session's CSRF token.
+///
+/// The cookie is `payload.mac` (base64url, HMAC-SHA256 with a key from the data directory). Nothing is stored on the
+/// server, so a restart keeps people signed in; the user's current role is re-read on every request.
+public struct ConsoleSessions: Sendable {
+    public struct Session: Codable, Sendable, Equatable {
+        public var userID: String
+        public var upn: String
+        public var expires: Double
+        /// Every form carries it; a POST without the same value is refused.
+        public var csrf: String
+    }
+
+    let key: SymmetricKey
+    public var lifetime: TimeInterval = 8 * 3600
+    public static let cookieName = "winmdm_session"
+
+    public init(key: [UInt8]) {
+        // A key of its own, derived so it never equals the sign-in token key it may be derived from.
+        self.key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("winmdm console sessions".utf8), using: SymmetricKey(data: key)))
+    }
+
+    public func issue(for user: User, now: Date) -> (cookie: String, session: Session) {
+        let s = Session(userID: user.id, upn: user.upn, expires: (now + lifetime).timeIntervalSince1970,
+                        csrf: Base64URL.encode((0..<24).map { _ in UInt8.random(in: 0...255) }))
+        let payload = Base64URL.encode(Array(try! JSONEncoder().encode(s)))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)
+        return (payload + "." + Base64URL.encode(Array(mac)), s)
+    }
+
+    public func verify(_ cookie: String, now: Date) -> Session? {
+        let parts = cookie.split(separator: ".")
+        guard parts.count == 2, let mac = Base64URL.decode(String(parts[1])), let payload = Base64URL.decode(String(parts[0])) else { return nil }
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: Array(parts[0].utf8), using: key))
+        guard ConstantTime.equal(expected, mac), let s = try? JSONDecoder().decode(Session.self, from: Data(payload)),
+              s.expires > now.timeIntervalSince1970 else { return nil }
+        return s
+    }
+
+    public static func csrfMatches(_ session: Session, _ submitted: String?) -> Bool {
+        guard let submitted else { return false }
+        return ConstantTime.equal(Array(session.csrf.utf8), Array(submitted.utf8))
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MDMCore
+import MDMServer
+import MDMService
+import MDMTesting
+import Testing
+
+/// A browser-less console client: keeps the session cookie and the page's CSRF token.
+final class ConsoleClient: @unchecked Sendable {
+    let client: any TestClientProtocol
+    var cookie: String?
+
+    init(_ client: any TestClientProtocol) { self.client = client }
+
+    struct Page { var status: Int; var html: String; var location: String? }
+
+    func get(_ path: String) async throws -> Page {
+        var h = HTTPFields()
+        if let cookie { h[.cookie] = "winmdm_session=\(cookie)" }
+        let r = try await client.execute(uri: path, method: .get, headers: h)
+        return Page(status: Int(r.status.code), html: String(buffer: r.body), location: r.headers[.location])
+    }
+
+    func post(_ path: String, _ fields: [(String, String)]) async throws -> Page {
+        var h = HTTPFields()
+        if let cookie { h[.cookie] = "winmdm_session=\(cookie)" }
+        h[.contentType] = "application/x-www-form-urlencoded"
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let body = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+        let r = try await client.execute(uri: path, method: .post, headers: h, body: ByteBuffer(string: body))
+        if let set = r.headers[.setCookie], let v = set.split(separator: ";").first?.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).last {
+            cookie = v.isEmpty ? nil : String(v)
+        }
+        return Page(status: Int(r.status.code), html: String(buffer: r.body), location: r.headers[.location])
+    }
+
+    /// The CSRF token from a page's forms.
+    static func csrf(_ html: String) -> String? {
+        guard let r = html.range(of: "name=\"csrf\" value=\"") else { return nil }
+        return String(html[r.upperBound...].prefix { $0 != "\"" })
+    }
+
+    func signIn(_ upn: String, _ password: String) async throws -> Page {
+        try await post("/console/login", [("username", upn), ("password", password)])
+    }
+}
+
+@Suite struct ConsoleTests {
+    static func run(_ body: @escaping @Sendable (ConsoleClient, TestServer) async throws -> Void) async throws {
+        let server = try await TestServer.make()
+        let app = Application(router: buildRouter(server.services))
+        try await app.test(.router) { client in try await body(ConsoleClient(client), server) }
+        await server.close()
+    }
+
+    @Test func initialAdministratorSignsInAndOut() async throws {
+        try await Self.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            #expect(try await server.admin.createInitialAdministrator() == nil, "only once")
+            #expect(try await web.get("/console/users").location == "/console/login")
+            let wrong = try await web.signIn(first.upn, "wrong")
+            #expect(wrong.status == 401 && wrong.html.contains("wrong") && web.cookie == nil)
+            try await server.addUser("plain@winmdm.test")
+            #expect(try await web.signIn("plain@winmdm.test", "Correct horse 1").status == 401, "users without a console role are refused")
+            let ok = try await web.signIn(first.upn, first.password)
+            #expect(ok.status == 303 && ok.location == "/console/users" && web.cookie != nil)
+            let users = try await web.get("/console/users")
+            #expect(users.status == 200 && users.html.contains("Users › All users") && users.html.contains(first.upn))
+            let out = try await web.post("/console/logout", [("csrf", ConsoleClient.csrf(users.html)!)])
+            #expect(out.location == "/console/login" && web.cookie == nil)
+            #expect(try await web.get("/console/users").location == "/console/login")
+        }
+    }
+
+    @Test func raiseTheDeviceLimitFollowingTheSeedsSteps() async throws {
+        try await Self.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            _ = try await web.signIn(first.upn, first.password)
+            // Devices > Enrollment restrictions > Default (Device limit restrictions) > Properties > Edit.
+            let list = try await web.get("/console/devices/enrollment-restrictions")
+            #expect(list.html.contains("Device limit restrictions") && list.html.contains("Device type restrictions"))
+            let id = try await server.admin.restriction(.deviceLimit, "Default").id
+            let props = try await web.get("/console/devices/enrollment-restrictions/\(id)")
+            #expect(props.html.contains("Device limit (maximum 15)"))
+            let csrf = try #require(ConsoleClient.csrf(props.html))
+            let tooMany = try await web.post("/console/devices/enrollment-restrictions/\(id)", [("csrf", csrf), ("limit", "16")])
+            #expect(tooMany.status == 400 && tooMany.html.contains("between 1 and 15"))
+            let saved = try await web.post("/console/devices/enrollment-restrictions/\(id)", [("csrf", csrf), ("limit", "12")])
+            #expect(saved.status == 303)
+            #expect(try await server.admin.restriction(.deviceLimit, "Default").limit == 12)
+            #expect(try await server.store.auditEntries(limit: 1).first?.actor == "console:\(first.upn)")
+        }
+    }
+
+    @Test func deleteAUsersDeviceFollowingTheSeedsSteps() async throws {
+        try await Self.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            try await server.addUser("owner@winmdm.test")
+            let id = try await server.inProcess { t in
+                try await WindowsDevice(profile: DeviceProfile(upn: "owner@winmdm.test", password: "Correct horse 1"), transport: t)
+                    .enroll(discoveryURL: server.discoveryURL)
+            }
+            _ = try await web.signIn(first.upn, first.password)
+            // Users > All users > the user > Devices: select, Delete.
+            let page = try await web.get("/console/users/owner@winmdm.test")
+            #expect(page.html.contains("value=\"\(id.entDMID)\""))
+            let done = try await web.post("/console/users/owner@winmdm.test/devices/delete",
+                                          [("csrf", ConsoleClient.csrf(page.html)!), ("device", id.entDMID)])
+            #expect(done.status == 303 && done.location?.contains("Deleted") == true)
+            #expect(try await server.store.enrollment(id: id.entDMID) == nil)
+        }
+    }
+
+    @Test func formsWithoutTheCSRFTokenOrTheRightRoleChangeNothing() async throws {
+        try await Self.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            _ = try await web.signIn(first.upn, first.password)
+            let id = try await server.admin.restriction(.deviceLimit, "Default").id
+            let missing = try await web.post("/console/devices/enrollment-restrictions/\(id)", [("limit", "9")])
+            #expect(missing.status == 403)
+            let forged = try await web.post("/console/devices/enrollment-restrictions/\(id)", [("csrf", "forged"), ("limit", "9")])
+            #expect(forged.status == 403)
+            #expect(try await server.admin.restriction(.deviceLimit, "Default").limit == 5)
+            // A reader may look but not change.
+            try await server.addUser("viewer@winmdm.test")
+            _ = try await server.admin.setAdminRole("viewer@winmdm.test", .reader)
+            let reader = ConsoleClient(web.client)
+            _ = try await reader.signIn("viewer@winmdm.test", "Correct horse 1")
+            let settings = try await reader.get("/console/devices/device-settings")
+            #expect(settings.status == 200)
+            let refused = try await reader.post("/console/devices/device-settings", [("csrf", ConsoleClient.csrf(settings.html)!), ("join", "none")])
+            #expect(refused.status == 403)
+            #expect(try await server.admin.settings().joinPolicy.kind == .all)
+            // The last administrator cannot lose the role.
+            await #expect(throws: AdminError.self) { try await server.admin.setAdminRole(first.upn, nil) }
+        }
+    }
+
+    @Test func everyPageRendersWithTheSeedsLabels() async throws {
+        try await Self.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            try await server.addUser("nolic@winmdm.test", licensed: false)
+            _ = try? await server.inProcess { t in
+                try await WindowsDevice(profile: DeviceProfile(upn: "nolic@winmdm.test", password: "Correct horse 1"), transport: t)
+                    .enroll(discoveryURL: server.discoveryURL)
+            }
+            _ = try await web.signIn(first.upn, first.password)
+            let pages: [(String, [String])] = [
+                ("/console/devices/device-settings", ["Users may join devices", "Maximum number of devices per user"]),
+                ("/console/mobility", ["MDM user scope", "MAM user scope", "Restore default MDM URLs", "MDM terms of use URL"]),
+                ("/console/devices/windows", ["Windows devices"]),
+                ("/console/devices/windows/autopilot", ["Autopilot deployment profiles", "Apply device name template"]),
+                ("/console/troubleshooting", ["Troubleshooting + support", "nolic@winmdm.test", "0x80180018", "<svg", ">Fix<"]),
+            ]
+            for (path, labels) in pages {
+                let p = try await web.get(path)
+                #expect(p.status == 200, "\(path)")
+                for l in labels { #expect(p.html.contains(l), "\(path) lacks \(l)") }
+            }
+            let tpl = try await web.get("/console/devices/windows/autopilot")
+            let bad = try await web.post("/console/devices/windows/autopilot", [("csrf", ConsoleClient.csrf(tpl.html)!), ("template", "my pc %serial%"), ("serial", "X1"), ("action", "preview")])
+            #expect(bad.html.contains("upper case") && bad.html.contains("spaces"))
+            let explain = try await web.post("/console/troubleshooting/explain", [("csrf", ConsoleClient.csrf(tpl.html)!), ("text", "not authorised to enrol <script>")])
+            #expect(explain.html.contains("The user is not authorized to enroll") && !explain.html.contains("<script>"))
+            // Fix button: assigns the license through AdminService.
+            let trouble = try await web.get("/console/troubleshooting")
+            let attempt = try #require(try await server.store.attempts(.init(limit: 1, failedOnly: true)).first)
+            let fixed = try await web.post("/console/troubleshooting/fix", [("csrf", ConsoleClient.csrf(trouble.html)!), ("attempt", attempt.id)])
+            #expect(fixed.location?.contains("Applied") == true)
+            #expect(try await server.admin.user("nolic@winmdm.test").assignedLicenses.count == 1)
+        }
+    }
+}
