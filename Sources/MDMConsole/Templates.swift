@@ -12,7 +12,7 @@ enum Templates {
     <title>{{title}} · winmdm</title>
     <style>
     body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b}header{background:#0f3b63;color:#fff;padding:.6rem 1rem;display:flex;justify-content:space-between;align-items:center}
-    header a,header button{color:#fff}nav{width:15rem;float:left;padding:1rem;background:#f3f5f8;min-height:100vh;box-sizing:border-box}
+    header a{color:#fff}header button{color:#fff;background:transparent;border:1px solid #fff;border-radius:3px;cursor:pointer}nav{width:15rem;float:left;padding:1rem;background:#f3f5f8;min-height:100vh;box-sizing:border-box}
     nav a{display:block;padding:.25rem 0;color:#0f3b63;text-decoration:none}nav a.on{font-weight:bold}nav .h{margin-top:.8rem;font-size:.8rem;color:#555;text-transform:uppercase}
     main{margin-left:15rem;padding:1rem 2rem}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
     .flash{background:#e7f6e7;padding:.5rem}.error{background:#fde8e8;padding:.5rem}button,input[type=submit]{padding:.3rem .8rem}

@@ -415,7 +415,7 @@ enum FailureChart {
             bars += "<rect class=\"bar\" x=\"\(i * 50 + 10)\" y=\"\(90 - h)\" width=\"30\" height=\"\(h)\"><title>\(n) failures</title></rect>"
             bars += "<text x=\"\(i * 50 + 10)\" y=\"105\" font-size=\"10\">\(label)</text><text x=\"\(i * 50 + 18)\" y=\"\(86 - h)\" font-size=\"10\">\(n)</text>"
         }
-        let legend = codes.sorted { $0.value > $1.value }.prefix(5).map { "\($0.key): \($0.value)" }.joined(separator: " · ")
+        let legend = codes.isEmpty ? "no failures" : codes.sorted { $0.value > $1.value }.prefix(5).map { "\($0.key): \($0.value)" }.joined(separator: " · ")
         return "<svg role=\"img\" aria-label=\"Failures per day\" width=\"360\" height=\"110\">\(bars)</svg><p class=\"muted\">By code: \(xmlEscapeHTML(legend))</p>"
     }
 

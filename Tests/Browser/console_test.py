@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Browser test of the web console in headless Chromium (Selenium + Debian's chromedriver).
+
+Starts `winmdm serve` on a fresh data directory and a free loopback port, enrolls a device with `winmdm emulate`,
+then, as a person would: signs in with the first administrator, raises the Default device limit through
+Devices > Enrollment restrictions, deletes the user's device through Users > All users > user > Devices, and saves
+screenshots of the main pages in Tests/Browser/screenshots/. Every change is checked through the CLI.
+Exit status 0 when everything held; prints "N passed, N failed".
+"""
+import json, os, shutil, socket, subprocess, sys, tempfile, time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("WINMDM_BIN", os.path.join(ROOT, ".build", "debug", "winmdm"))
+SHOTS = os.path.join(ROOT, "Tests", "Browser", "screenshots")
+passed, failed = 0, 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok   {what}")
+    else:
+        failed += 1
+        print(f"FAIL {what}")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cli(data, *args):
+    r = subprocess.run([BIN, *args, "--data-dir", data], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError(f"winmdm {' '.join(args)} failed: {r.stderr}")
+    return r.stdout
+
+
+def main():
+    data = tempfile.mkdtemp(prefix="winmdm-browser-")
+    port = free_port()
+    base = f"https://localhost:{port}"
+    server = subprocess.Popen([BIN, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}", "--public-url", base],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    driver = None
+    try:
+        deadline = time.time() + 60
+        banner = ""
+        while "listening on" not in banner and time.time() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                break
+            banner += line
+        check("listening on" in banner, "server started")
+        cli(data, "users", "add", "alice@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
+        subprocess.run([BIN, "emulate", "--server", base, "--upn", "alice@winmdm.test", "--password", "Correct horse 1",
+                        "--data-dir", data, "--json"], check=True, capture_output=True, timeout=120)
+        devices = json.loads(cli(data, "devices", "list", "--user", "alice@winmdm.test", "--json"))
+        check(len(devices) == 1, "a device is enrolled")
+        admin = dict(line.split(": ", 1) for line in open(os.path.join(data, "initial-admin")).read().splitlines())
+
+        opts = Options()
+        for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors", "--window-size=1280,900"]:
+            opts.add_argument(a)
+        opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+        driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=opts)
+        driver.set_page_load_timeout(30)
+        os.makedirs(SHOTS, exist_ok=True)
+
+        def shot(name):
+            driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+
+        # Sign in.
+        driver.get(base + "/console")
+        shot("01-sign-in")
+        driver.find_element(By.NAME, "username").send_keys(admin["user"])
+        driver.find_element(By.NAME, "password").send_keys(admin["password"])
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        check("All users" in driver.page_source, "signed in to Users > All users")
+        shot("02-all-users")
+
+        # Devices > Enrollment restrictions > Default (Device limit restrictions) > Properties > Edit.
+        driver.find_element(By.LINK_TEXT, "Enrollment restrictions").click()
+        shot("03-enrollment-restrictions")
+        driver.find_elements(By.LINK_TEXT, "Default")[0].click()
+        field = driver.find_element(By.NAME, "limit")
+        field.clear()
+        field.send_keys("10")
+        shot("04-device-limit-properties")
+        driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+        check("Saved Default" in driver.page_source, "the console confirms the save")
+        limit = json.loads(cli(data, "restrictions", "show", "Default", "--type", "device-limit", "--json"))["limit"]
+        check(limit == 10, f"device limit is now {limit}")
+
+        # Users > All users > alice > Devices: select the device, Delete.
+        driver.find_element(By.LINK_TEXT, "All users").click()
+        driver.find_element(By.LINK_TEXT, "alice@winmdm.test").click()
+        shot("05-user-devices")
+        driver.find_element(By.NAME, "device").click()
+        driver.find_element(By.CSS_SELECTOR, "button[value=delete]").click()
+        check("Deleted 1 device" in driver.page_source, "the console confirms the deletion")
+        left = json.loads(cli(data, "devices", "list", "--user", "alice@winmdm.test", "--json"))
+        check(left == [], "the device is gone")
+
+        for name, path in [("06-device-settings", "/console/devices/device-settings"), ("07-mobility", "/console/mobility"),
+                           ("08-windows-devices", "/console/devices/windows"), ("09-autopilot", "/console/devices/windows/autopilot"),
+                           ("10-troubleshooting", "/console/troubleshooting")]:
+            driver.get(base + path)
+            check(driver.find_elements(By.TAG_NAME, "h1") != [], f"{path} renders")
+            shot(name)
+        audit = cli(data, "audit", "list")
+        check("console:" in audit, "console changes are audited")
+    finally:
+        if driver:
+            driver.quit()
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
