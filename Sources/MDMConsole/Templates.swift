@@ -3,7 +3,7 @@ enum Templates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "users": users, "user": user, "restrictions": restrictions, "restriction": restriction,
         "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot,
-        "troubleshooting": troubleshooting, "message": message,
+        "troubleshooting": troubleshooting, "message": message, "tenant": tenant,
     ]
 
     static let layout = """
@@ -30,6 +30,7 @@ enum Templates {
     <a href="/console/devices/windows/autopilot" {{#section_autopilot}}class="on"{{/section_autopilot}}>Autopilot deployment profiles</a>
     <div class="h">Tenant</div>
     <a href="/console/mobility" {{#section_mobility}}class="on"{{/section_mobility}}>Mobility (MDM and MAM)</a>
+    <a href="/console/tenant" {{#section_tenant}}class="on"{{/section_tenant}}>Tenant administration</a>
     <a href="/console/troubleshooting" {{#section_troubleshooting}}class="on"{{/section_troubleshooting}}>Troubleshooting + support</a>
     </nav>
     {{/user}}
@@ -60,6 +61,11 @@ enum Templates {
 
     static let user = """
     <h1>{{upn}}</h1><p class="muted">{{name}} · groups: {{groups}} · device limit {{limit}} ({{limitName}})</p>
+    <details><summary>Properties</summary>
+    <form method="post" action="/console/users/{{upn}}/properties"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>User principal name <input name="newUPN" size="40" value="{{upn}}"></label>
+    <label>Display name <input name="displayName" size="40" value="{{name}}"></label>
+    <button type="submit">Save</button></form></details>
     <h2>Devices</h2>
     <form method="post" action="/console/users/{{upn}}/devices/delete"><input type="hidden" name="csrf" value="{{csrf}}">
     <table><tr><th></th><th>Device</th><th>Type</th><th>Windows</th><th>State</th><th>Enrolled</th></tr>
@@ -162,6 +168,21 @@ enum Templates {
     <button type="submit" name="action" value="preview">Preview</button> <button type="submit" name="action" value="create">Create</button></form>
     {{#preview}}<p class="card">A device with serial {{serial}} would be named <strong>{{preview}}</strong>.</p>{{/preview}}
     {{#hasProblems}}<div class="error"><p>The device name template breaks these rules:</p><ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul></div>{{/hasProblems}}
+    """
+
+    static let tenant = """
+    <h1>Tenant administration</h1>
+    <h2>Tenant status</h2>
+    <form method="post" action="/console/tenant/maintenance"><input type="hidden" name="csrf" value="{{csrf}}">
+    <p>Maintenance: <strong>{{maintenance}}</strong> {{#on}}(devices are refused with 0x80180017){{/on}}</p>
+    {{#on}}<button type="submit" name="maintenance" value="off">End maintenance</button>{{/on}}{{^on}}<button type="submit" name="maintenance" value="on">Start maintenance</button>{{/on}}
+    </form>
+    <h2>Domains</h2>
+    <table><tr><th>Domain</th><th>Status</th><th></th></tr>
+    {{#domains}}<tr><td>{{name}}</td><td>{{status}}</td><td>{{^verified}}<form method="post" action="/console/tenant/domains/verify"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="domain" value="{{name}}"><button type="submit">Verify</button></form>{{/verified}}</td></tr>{{/domains}}
+    </table>
+    <form method="post" action="/console/tenant/domains"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>Add domain <input name="domain" placeholder="contoso.com"></label><button type="submit">Add</button></form>
     """
 
     static let troubleshooting = """

@@ -192,6 +192,13 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         }
         return ConsolePages.redirect("/console/users/\(upn)?msg=" + ConsolePages.esc("Deleted \(ids.count) device(s)."))
     }
+    action("/console/users/:upn/properties") { req, form, who in
+        let upn = req.uri.path.split(separator: "/").dropFirst(2).first.map { String($0).removingPercentEncoding ?? String($0) } ?? ""
+        let newUPN = value(form, "newUPN").flatMap { $0.isEmpty ? nil : UPN.normalize($0) }
+        let u = try await c.admin.acting(as: "console:\(who.user.upn)").updateUser(
+            upn, displayName: value(form, "displayName").flatMap { $0.isEmpty ? nil : $0 }, newUPN: newUPN)
+        return ConsolePages.redirect("/console/users/\(u.upn)?msg=" + ConsolePages.esc("Saved \(u.upn)."))
+    }
     action("/console/users/:upn/licenses") { req, form, who in
         let upn = req.uri.path.split(separator: "/").dropFirst(2).first.map { String($0).removingPercentEncoding ?? String($0) } ?? ""
         _ = try await c.admin.acting(as: "console:\(who.user.upn)").assignLicense(upn, sku: value(form, "sku") ?? "")
@@ -346,6 +353,29 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
             return ConsolePages.redirect("/console/devices/windows/autopilot?msg=" + ConsolePages.esc("Profile created."))
         }
         return try await autopilotPage(req, who, extra: extra)
+    }
+
+    // MARK: Tenant administration: maintenance and domains
+
+    view("/console/tenant") { req, _, who in
+        let s = try await c.admin.settings()
+        return page(who, "tenant", "Tenant administration", "tenant", [
+            "maintenance": s.maintenance ? "on" : "off", "on": s.maintenance,
+            "domains": s.domains.map { ["name": $0.name, "verified": $0.isVerified, "status": $0.isVerified ? "Verified" : "Unverified"] },
+        ], req: req)
+    }
+    action("/console/tenant/maintenance") { _, form, who in
+        let on = value(form, "maintenance") == "on"
+        _ = try await c.admin.acting(as: "console:\(who.user.upn)").setMaintenance(on)
+        return ConsolePages.redirect("/console/tenant?msg=" + ConsolePages.esc(on ? "Maintenance started." : "Maintenance ended."))
+    }
+    action("/console/tenant/domains") { _, form, who in
+        let d = try await c.admin.acting(as: "console:\(who.user.upn)").addDomain(value(form, "domain") ?? "")
+        return ConsolePages.redirect("/console/tenant?msg=" + ConsolePages.esc("Added \(d.name); verify it to let its users enroll."))
+    }
+    action("/console/tenant/domains/verify") { _, form, who in
+        let d = try await c.admin.acting(as: "console:\(who.user.upn)").verifyDomain(value(form, "domain") ?? "")
+        return ConsolePages.redirect("/console/tenant?msg=" + ConsolePages.esc("\(d.name) is verified."))
     }
 
     // MARK: Troubleshooting + support

@@ -140,6 +140,26 @@ final class ConsoleClient: @unchecked Sendable {
         }
     }
 
+    @Test func maintenanceDomainsAndUPNFromTheConsole() async throws {
+        try await Self.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            _ = try await web.signIn(first.upn, first.password)
+            _ = try await server.admin.setMaintenance(true)
+            let tenant = try await web.get("/console/tenant")
+            #expect(tenant.html.contains("End maintenance"))
+            let csrf = try #require(ConsoleClient.csrf(tenant.html))
+            #expect(try await web.post("/console/tenant/maintenance", [("csrf", csrf), ("maintenance", "off")]).status == 303)
+            #expect(try await server.admin.settings().maintenance == false)
+            _ = try await web.post("/console/tenant/domains", [("csrf", csrf), ("domain", "contoso.com")])
+            _ = try await web.post("/console/tenant/domains/verify", [("csrf", csrf), ("domain", "contoso.com")])
+            #expect(try await server.admin.settings().domain(named: "contoso.com")?.isVerified == true)
+            try await server.addUser("carol@contoso.local")
+            let moved = try await web.post("/console/users/carol@contoso.local/properties", [("csrf", csrf), ("newUPN", "carol@contoso.com"), ("displayName", "Carol")])
+            #expect(moved.location?.hasPrefix("/console/users/carol@contoso.com") == true)
+            #expect(try await server.admin.user("carol@contoso.com").displayName == "Carol")
+        }
+    }
+
     @Test func everyPageRendersWithTheSeedsLabels() async throws {
         try await Self.run { web, server in
             let first = try #require(try await server.admin.createInitialAdministrator())
