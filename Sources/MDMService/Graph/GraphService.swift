@@ -50,7 +50,7 @@ public struct GraphService: Sendable {
         let p = r.path, m = r.method
         switch (m, p.count, p.first ?? "") {
         // Users
-        case ("GET", 1, "users"): return try page(r, try await admin.users().filter { !$0.isPackageAccount || true }.map(GraphMapping.user))
+        case ("GET", 1, "users"): return try page(r, try await admin.users().map(GraphMapping.user))
         case ("POST", 1, "users"): return try await createUser(r, admin)
         case ("GET", 2, "users"): return .json(GraphMapping.user(try await user(p[1], admin)))
         case ("PATCH", 2, "users"): return try await patchUser(r, admin)
