@@ -15,29 +15,23 @@ public struct ConsoleSessions: Sendable {
         public var csrf: String
     }
 
-    let key: SymmetricKey
+    let signer: SignedPayload
     public var lifetime: TimeInterval = 8 * 3600
     public static let cookieName = "winmdm_session"
 
     public init(key: [UInt8]) {
         // A key of its own, derived so it never equals the sign-in token key it may be derived from.
-        self.key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("winmdm console sessions".utf8), using: SymmetricKey(data: key)))
+        signer = SignedPayload(key: SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array("winmdm console sessions".utf8), using: SymmetricKey(data: key))))
     }
 
     public func issue(for user: User, now: Date) -> (cookie: String, session: Session) {
         let s = Session(userID: user.id, upn: user.upn, expires: (now + lifetime).timeIntervalSince1970,
                         csrf: Base64URL.encode((0..<24).map { _ in UInt8.random(in: 0...255) }))
-        let payload = Base64URL.encode(Array(try! JSONEncoder().encode(s)))
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)
-        return (payload + "." + Base64URL.encode(Array(mac)), s)
+        return (signer.sign(s), s)
     }
 
     public func verify(_ cookie: String, now: Date) -> Session? {
-        let parts = cookie.split(separator: ".")
-        guard parts.count == 2, let mac = Base64URL.decode(String(parts[1])), let payload = Base64URL.decode(String(parts[0])) else { return nil }
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: Array(parts[0].utf8), using: key))
-        guard ConstantTime.equal(expected, mac), let s = try? JSONDecoder().decode(Session.self, from: Data(payload)),
-              s.expires > now.timeIntervalSince1970 else { return nil }
+        guard let s = try? signer.open(cookie, as: Session.self), s.expires > now.timeIntervalSince1970 else { return nil }
         return s
     }
 

@@ -12,32 +12,25 @@ public struct FederatedTokens: Sendable {
         public var nonce: String
     }
 
-    let key: SymmetricKey
+    let signer: SignedPayload
     public var lifetime: TimeInterval
 
     public init(key: [UInt8], lifetime: TimeInterval = 15 * 60) {
-        self.key = SymmetricKey(data: key)
+        signer = SignedPayload(key: SymmetricKey(data: key))
         self.lifetime = lifetime
     }
 
     public func issue(upn: String, now: Date) -> String {
-        let claims = Claims(upn: upn, exp: (now + lifetime).timeIntervalSince1970, iat: now.timeIntervalSince1970,
-                            nonce: UUID().uuidString)
-        let payload = Base64URL.encode(Array(try! JSONEncoder().encode(claims)))
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)
-        return payload + "." + Base64URL.encode(Array(mac))
+        signer.sign(Claims(upn: upn, exp: (now + lifetime).timeIntervalSince1970, iat: now.timeIntervalSince1970, nonce: UUID().uuidString))
     }
 
     public enum Failure: Error, Equatable { case malformed, badSignature, expired }
 
     public func verify(_ token: String, now: Date) throws(Failure) -> Claims {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let mac = Base64URL.decode(String(parts[1])), let payload = Base64URL.decode(String(parts[0])) else {
-            throw .malformed
+        let claims: Claims
+        do { claims = try signer.open(token, as: Claims.self) } catch {
+            throw error == .badSignature ? .badSignature : .malformed
         }
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: Array(parts[0].utf8), using: key))
-        guard ConstantTime.equal(expected, mac) else { throw .badSignature }
-        guard let claims = try? JSONDecoder().decode(Claims.self, from: Data(payload)) else { throw .malformed }
         guard claims.exp > now.timeIntervalSince1970 else { throw .expired }
         return claims
     }

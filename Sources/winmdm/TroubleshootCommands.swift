@@ -125,7 +125,7 @@ struct Report: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            guard let seconds = Duration.parse(since) else { throw ValidationError("--since '\(since)' is not a duration like 90m, 24h or 7d.") }
+            guard let seconds = TimeSpan.parse(since) else { throw ValidationError("--since '\(since)' is not a duration like 90m, 24h or 7d.") }
             try await Runtime.withAdmin(common) { _, rt in
                 let r = try await FailureReport.build(store: rt.store, since: Date() - seconds)
                 if json { return try JSONOutput.print(r) }
@@ -147,19 +147,6 @@ struct Report: AsyncParsableCommand {
                      $0.licenses.joined(separator: ",").nonEmpty ?? "none"]
                 }))
             }
-        }
-    }
-}
-
-enum Duration {
-    static func parse(_ s: String) -> TimeInterval? {
-        guard let unit = s.last, let n = Double(s.dropLast()), n > 0 else { return nil }
-        switch unit {
-        case "m": return n * 60
-        case "h": return n * 3600
-        case "d": return n * 86400
-        case "w": return n * 7 * 86400
-        default: return nil
         }
     }
 }

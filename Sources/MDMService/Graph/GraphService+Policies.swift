@@ -248,22 +248,12 @@ extension GraphService {
             let enc = JSONEncoder()
             return .json(try JSONSerialization.jsonObject(with: enc.encode(d)))
         case ("GET", 3, "report") where p[2] == "failures":
-            let since = Self.duration(r.query["since"] ?? "24h")
+            let since = TimeSpan.parse(r.query["since"] ?? "24h")
             guard let since else { throw GraphError.badRequest("since must be a duration like 90m, 24h or 7d.") }
             let enc = JSONEncoder()
             enc.dateEncodingStrategy = .iso8601
             return .json(try JSONSerialization.jsonObject(with: enc.encode(try await FailureReport.build(store: store, since: Date() - since))))
         default: throw GraphError.notFound("/beta/\(p.joined(separator: "/"))")
-        }
-    }
-
-    static func duration(_ s: String) -> TimeInterval? {
-        guard let unit = s.last, let n = Double(s.dropLast()), n > 0 else { return nil }
-        switch unit {
-        case "m": return n * 60
-        case "h": return n * 3600
-        case "d": return n * 86400
-        default: return nil
         }
     }
 }

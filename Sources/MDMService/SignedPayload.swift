@@ -1,0 +1,42 @@
+import Crypto
+import Foundation
+
+/// `payload.mac`: a JSON payload and its HMAC-SHA256, both base64url. Sign-in tokens and console sessions use it.
+struct SignedPayload: Sendable {
+    let key: SymmetricKey
+
+    init(key: SymmetricKey) { self.key = key }
+
+    func sign<T: Encodable>(_ claims: T) -> String {
+        let payload = Base64URL.encode(Array(try! JSONEncoder().encode(claims)))
+        return payload + "." + Base64URL.encode(Array(HMAC<SHA256>.authenticationCode(for: Array(payload.utf8), using: key)))
+    }
+
+    enum Failure: Error { case malformed, badSignature }
+
+    /// Checks the MAC in constant time, then decodes.
+    func open<T: Decodable>(_ token: String, as type: T.Type) throws(Failure) -> T {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let mac = Base64URL.decode(String(parts[1])), let payload = Base64URL.decode(String(parts[0])) else {
+            throw .malformed
+        }
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: Array(parts[0].utf8), using: key))
+        guard ConstantTime.equal(expected, mac) else { throw .badSignature }
+        guard let value = try? JSONDecoder().decode(T.self, from: Data(payload)) else { throw .malformed }
+        return value
+    }
+}
+
+/// `90m`, `24h`, `7d`, `2w` as seconds.
+public enum TimeSpan {
+    public static func parse(_ s: String) -> TimeInterval? {
+        guard let unit = s.last, let n = Double(s.dropLast()), n > 0 else { return nil }
+        switch unit {
+        case "m": return n * 60
+        case "h": return n * 3600
+        case "d": return n * 86400
+        case "w": return n * 7 * 86400
+        default: return nil
+        }
+    }
+}
