@@ -91,6 +91,14 @@ enum Templates {
     <table><tr><th>Priority</th><th>Name</th><th>Windows (MDM)</th><th>Personally owned</th><th>Home</th><th>Versions</th><th>Assigned to</th></tr>
     {{#platforms}}<tr><td>{{priority}}</td><td><a href="/console/devices/enrollment-restrictions/{{id}}">{{name}}</a></td><td>{{windows}}</td><td>{{personal}}</td><td>{{home}}</td><td>{{versions}}</td><td>{{groups}}</td></tr>{{/platforms}}
     </table>
+    <h2>Create restriction</h2>
+    <form method="post" action="/console/devices/enrollment-restrictions/create"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>Type <select name="type"><option value="device-limit">Device limit restriction</option><option value="platform">Device type restriction</option></select></label>
+    <label>Name <input name="name" required></label>
+    <label>Device limit (device limit restrictions; maximum 15) <input name="limit" type="number" min="1" max="15" value="5"></label>
+    <label>Assign to groups (one per line)<br><textarea name="groups" rows="2" cols="40"></textarea></label>
+    <button type="submit">Create</button></form>
+    <p class="muted">A new restriction gets the priority just above the Default. Set Windows, personal, Home and version settings in its Properties.</p>
     """
 
     static let restriction = """
@@ -110,7 +118,12 @@ enum Templates {
     <label>Minimum version <input name="min" value="{{min}}" placeholder="10.0.19045"></label>
     <label>Maximum version <input name="max" value="{{max}}"></label>
     {{/isPlatform}}
+    {{^isDefault}}
+    <label>Assigned groups (one per line)<br><textarea name="groups" rows="2" cols="40">{{groupLines}}</textarea></label>
+    <label>Priority (1 is evaluated first) <input name="priority" type="number" min="1" value="{{priority}}"></label>
+    {{/isDefault}}
     <button type="submit">Review + Save</button></form>
+    {{^isDefault}}<form method="post" action="/console/devices/enrollment-restrictions/{{id}}/delete"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Delete restriction</button></form>{{/isDefault}}
     """
 
     static let deviceSettings = """

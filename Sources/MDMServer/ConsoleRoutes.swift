@@ -236,8 +236,26 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
             "groups": r.isDefault ? "all users and all devices" : try await c.admin.groupNames(r.assignedGroups).joined(separator: ", "),
             "isLimit": r.type == .deviceLimit, "isPlatform": r.type == .platform, "limit": r.limit ?? 5,
             "windowsBlocked": w.platformBlocked, "personalBlocked": w.personalDeviceEnrollmentBlocked, "homeAllowed": w.homeAllowed,
-            "min": w.osMinimumVersion ?? "", "max": w.osMaximumVersion ?? "",
+            "min": w.osMinimumVersion ?? "", "max": w.osMaximumVersion ?? "", "isDefault": r.isDefault, "priority": r.priority,
+            "groupLines": try await c.admin.groupNames(r.assignedGroups).joined(separator: "\n"),
         ], req: req)
+    }
+    action("/console/devices/enrollment-restrictions/create") { _, form, who in
+        let admin = c.admin.acting(as: "console:\(who.user.upn)")
+        guard let type = RestrictionType(rawValue: value(form, "type") ?? "") else { throw AdminError("Choose a device limit or device type restriction.") }
+        let r = try await admin.createRestriction(type, name: value(form, "name") ?? "",
+                                                  limit: type == .deviceLimit ? Int(value(form, "limit") ?? "") ?? 0 : nil)
+        let groups = lines(value(form, "groups"))
+        if !groups.isEmpty { _ = try await admin.assignRestriction(type, r.id, groups: groups) }
+        return ConsolePages.redirect("/console/devices/enrollment-restrictions/\(r.id)?msg=" + ConsolePages.esc("Created \(r.displayName) with priority \(r.priority)."))
+    }
+    action("/console/devices/enrollment-restrictions/:id/delete") { req, _, who in
+        let parts = req.uri.path.split(separator: "/")
+        let id = parts.count >= 2 ? String(parts[parts.count - 2]) : ""
+        let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
+        guard let r = all.first(where: { $0.id == id }) else { throw AdminError("No restriction \(id).") }
+        try await c.admin.acting(as: "console:\(who.user.upn)").deleteRestriction(r.type, r.id)
+        return ConsolePages.redirect("/console/devices/enrollment-restrictions?msg=" + ConsolePages.esc("Deleted \(r.displayName)."))
     }
     action("/console/devices/enrollment-restrictions/:id") { req, form, who in
         let id = String(req.uri.path.split(separator: "/").last ?? "")
@@ -251,6 +269,14 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
             _ = try await admin.editRestriction(.platform, r.id, platform: PlatformChange(
                 platformBlocked: value(form, "windows").map { $0 == "block" }, personalDeviceEnrollmentBlocked: value(form, "personal").map { $0 == "block" },
                 osMinimumVersion: value(form, "min") ?? "", osMaximumVersion: value(form, "max") ?? "", homeAllowed: value(form, "home").map { $0 == "allow" }))
+        }
+        if !r.isDefault {
+            let wanted = try await Set(lines(value(form, "groups")).asyncMap { try await c.admin.group($0).id })
+            let current = Set(r.assignedGroups)
+            let remove = current.subtracting(wanted), add = wanted.subtracting(current)
+            if !remove.isEmpty { _ = try await admin.assignRestriction(r.type, r.id, groups: Array(remove), remove: true) }
+            if !add.isEmpty { _ = try await admin.assignRestriction(r.type, r.id, groups: Array(add)) }
+            if let p = value(form, "priority").flatMap(Int.init), p != r.priority { _ = try await admin.setPriority(r.type, r.id, priority: p) }
         }
         return ConsolePages.redirect("/console/devices/enrollment-restrictions?msg=" + ConsolePages.esc("Saved \(r.isDefault ? "Default" : r.displayName)."))
     }
@@ -451,5 +477,13 @@ enum FailureChart {
 
     static func xmlEscapeHTML(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ f: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for e in self { out.append(try await f(e)) }
+        return out
     }
 }

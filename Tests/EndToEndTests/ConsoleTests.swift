@@ -93,6 +93,17 @@ final class ConsoleClient: @unchecked Sendable {
             #expect(saved.status == 303)
             #expect(try await server.admin.restriction(.deviceLimit, "Default").limit == 12)
             #expect(try await server.store.auditEntries(limit: 1).first?.actor == "console:\(first.upn)")
+            // A group-targeted restriction, created, assigned and re-prioritised from the console.
+            _ = try await server.admin.createGroup("Contractors")
+            _ = try await server.admin.createRestriction(.deviceLimit, name: "First", limit: 3)
+            let made = try await web.post("/console/devices/enrollment-restrictions/create",
+                                          [("csrf", csrf), ("type", "device-limit"), ("name", "Contractors"), ("limit", "2"), ("groups", "Contractors")])
+            #expect(made.location?.contains("priority%202") == true, "\(made.location ?? "-")")
+            let created = try await server.admin.restriction(.deviceLimit, "Contractors")
+            #expect(created.limit == 2 && created.priority == 2 && created.assignedGroups.count == 1)
+            _ = try await web.post("/console/devices/enrollment-restrictions/\(created.id)", [("csrf", csrf), ("limit", "2"), ("groups", "Contractors"), ("priority", "1")])
+            #expect(try await server.admin.restriction(.deviceLimit, "Contractors").priority == 1)
+            #expect(try await server.admin.restriction(.deviceLimit, "First").priority == 2)
         }
     }
 
