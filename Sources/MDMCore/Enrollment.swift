@@ -24,6 +24,8 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     public var certificateNotAfter: Date
     public var enrolledAt: Date
     public var lastSeenAt: Date?
+    /// Set when an administrator removed the device's primary user ("Unassign user"); the enrolling account stays in `upn`.
+    public var userUnassigned: Bool?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, deviceID: String, hwDevID: String,
                 deviceName: String?, enrollmentType: EnrollmentType, kind: EnrollmentKind? = nil, osEdition: Int?, osVersion: String?,
@@ -47,6 +49,9 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     }
 
     /// Device limit counts active user enrollments; device enrollments count toward the join quota.
-    public var countsTowardDeviceLimit: Bool { state == .active && kind == .user }
+    public var countsTowardDeviceLimit: Bool { state == .active && kind == .user && userUnassigned != true }
+
+    /// The device's primary user, nil when unassigned.
+    public var primaryUser: String? { userUnassigned == true ? nil : upn }
     public var countsTowardJoinQuota: Bool { state == .active && kind != .user }
 }

@@ -337,7 +337,8 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
 
     view("/console/devices/windows") { req, _, who in
         let devices = try await c.admin.enrollments(upn: nil).filter { $0.state == .active }.map { e -> [String: Any] in
-            ["id": e.id, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "ownership": e.kind.isPersonal ? "Personal" : "Corporate",
+            ["id": e.id, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "primaryUser": e.primaryUser ?? "", "hasUser": e.primaryUser != nil,
+             "ownership": e.kind.isPersonal ? "Personal" : "Corporate",
              "os": e.osVersion ?? "", "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter)]
         }
         return page(who, "windowsDevices", "Windows devices", "windows", ["devices": devices], req: req)
@@ -346,9 +347,10 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         let id = String(req.uri.path.split(separator: "/").last ?? "")
         let admin = c.admin.acting(as: "console:\(who.user.upn)")
         switch value(form, "action") {
+        case "unassign": _ = try await admin.unassignUser(id)
         case "retire": _ = try await admin.retireDevice(id)
         case "delete": _ = try await admin.deleteDevice(id)
-        default: throw AdminError("Choose Retire or Delete.")
+        default: throw AdminError("Choose Unassign user, Retire or Delete.")
         }
         return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Done."))
     }

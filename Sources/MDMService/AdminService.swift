@@ -229,6 +229,18 @@ public struct AdminService: Sendable {
         return e
     }
 
+    /// Unassign user: the device keeps its enrollment but has no primary user, so it no longer counts toward the
+    /// enrolling user's device limit.
+    public func unassignUser(_ id: String) async throws -> Enrollment {
+        let before = try await enrollment(id)
+        guard before.userUnassigned != true else { throw AdminError("\(before.deviceName ?? before.id) has no primary user already.") }
+        var e = before
+        e.userUnassigned = true
+        try await store.updateEnrollment(e)
+        try await audit("device.unassignUser", e.id, before: before, after: e)
+        return e
+    }
+
     /// Delete: the record is removed (the seed's "select devices, Delete").
     public func deleteDevice(_ id: String) async throws -> Enrollment {
         let e = try await enrollment(id)

@@ -4,7 +4,7 @@ import MDMCore
 
 struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Devices > Windows devices: list, retire and delete enrollments.",
-                                                    subcommands: [List.self, Retire.self, Delete.self])
+                                                    subcommands: [List.self, UnassignUser.self, Retire.self, Delete.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List enrollments (all, or one user's).")
@@ -19,6 +19,20 @@ struct Devices: AsyncParsableCommand {
                 if json { return try JSONOutput.print(list) }
                 guard !list.isEmpty else { return print("No enrolled devices\(user.map { " for \($0)" } ?? "").") }
                 print(DeviceTable.render(list))
+            }
+        }
+    }
+
+    struct UnassignUser: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "unassign-user",
+            abstract: "Remove a device's primary user; it stays enrolled and stops counting toward that user's device limit.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Enrollment id, device name or DeviceID.") var device: String
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let e = try await admin.unassignUser(device)
+                print("\(e.deviceName ?? e.deviceID) has no primary user now (enrolled by \(e.upn)).")
             }
         }
     }

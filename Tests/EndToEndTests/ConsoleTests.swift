@@ -123,6 +123,17 @@ final class ConsoleClient: @unchecked Sendable {
                                           [("csrf", ConsoleClient.csrf(page.html)!), ("device", id.entDMID)])
             #expect(done.status == 303 && done.location?.contains("Deleted") == true)
             #expect(try await server.store.enrollment(id: id.entDMID) == nil)
+            // Devices > Windows > Windows devices > Unassign user.
+            let again = try await server.inProcess { t in
+                try await WindowsDevice(profile: DeviceProfile(upn: "owner@winmdm.test", password: "Correct horse 1"), transport: t)
+                    .enroll(discoveryURL: server.discoveryURL)
+            }
+            let list = try await web.get("/console/devices/windows")
+            #expect(list.html.contains("Unassign user"))
+            _ = try await web.post("/console/devices/windows/\(again.entDMID)", [("csrf", ConsoleClient.csrf(list.html)!), ("action", "unassign")])
+            let e = try #require(try await server.store.enrollment(id: again.entDMID))
+            #expect(e.primaryUser == nil && e.state == .active && !e.countsTowardDeviceLimit)
+            #expect(try await web.get("/console/devices/windows").html.contains("none (enrolled by owner@winmdm.test)"))
         }
     }
 

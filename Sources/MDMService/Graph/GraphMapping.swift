@@ -94,7 +94,8 @@ enum GraphMapping {
     }
 
     static func managedDevice(_ e: Enrollment, userID: String?) -> JSONObject {
-        ["id": e.id, "deviceName": e.deviceName ?? e.deviceID, "userPrincipalName": e.upn, "userId": userID ?? "",
+        ["id": e.id, "deviceName": e.deviceName ?? e.deviceID, "userPrincipalName": e.primaryUser ?? "", "userId": e.primaryUser == nil ? "" : userID ?? "",
+         "enrolledByUserPrincipalName": e.upn,
          "operatingSystem": "Windows", "osVersion": e.osVersion ?? "", "managedDeviceOwnerType": e.kind.isPersonal ? "personal" : "company",
          "deviceEnrollmentType": enrollmentType(e.kind), "enrolledDateTime": GraphDate.string(e.enrolledAt),
          "lastSyncDateTime": GraphDate.string(e.lastSeenAt ?? e.enrolledAt), "managementAgent": "mdm",
