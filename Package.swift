@@ -81,6 +81,7 @@ let package = Package(
         // Tests
         .testTarget(name: "MDMCoreTests", dependencies: ["MDMCore"]),
         .testTarget(name: "MDMTroubleshootTests", dependencies: ["MDMTroubleshoot", "MDMCore"]),
+        .testTarget(name: "MDMServiceTests", dependencies: ["MDMService", "MDMWire", "MDMCore"]),
         .testTarget(name: "MDMWireTests", dependencies: ["MDMWire"]),
         .testTarget(name: "MDMPKITests", dependencies: ["MDMPKI", "MDMCore", "MDMTesting",
             .product(name: "X509", package: "swift-certificates"),

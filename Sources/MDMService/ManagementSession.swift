@@ -1,0 +1,96 @@
+import MDMWire
+
+/// What one client message asks the server to do, and the reply to send (STYLE.md §5: messages in, actions out).
+public struct ManagementActions: Sendable {
+    public var reply: SyncMLMessage
+    /// `./DevInfo/…`, `./DevDetail/…` and DMClient values the device reported (LocURI → value).
+    public var inventory: [String: String]
+    /// `user`, `others` or `none` from Alert 1224 LoginStatus.
+    public var loginStatus: String?
+    /// Alert 1226 `com.microsoft:mdm.unenrollment.userrequest`: the device is leaving management.
+    public var unenrollRequested: Bool
+    /// The device's Status for each server command (server CmdID → code).
+    public var statuses: [(cmdRef: String, code: String)]
+    /// Results for server Gets (server CmdID → items).
+    public var results: [(cmdRef: String, items: [SyncMLItem])]
+    /// Server commands sent in this reply.
+    public var sent: [SyncMLCommand]
+}
+
+public enum ManagementSessionError: Error, Equatable {
+    /// The SyncML Source is not the device the certificate belongs to.
+    case deviceMismatch(expected: String, got: String)
+    /// The SessionID changed inside a session.
+    case sessionMismatch(expected: String, got: String)
+}
+
+/// One OMA-DM session with one device, as a value: feed it each client message, get the reply and what to store.
+///
+/// Server MsgIDs start at 1 in every session; the SyncHdr Status comes first, then one Status per received command in
+/// the order received (Status and Results are not acknowledged); SessionID is echoed as text (PROTOCOL.md P18–P20).
+public struct ManagementSession: Sendable {
+    public let deviceID: String
+    public let serverURL: String
+    public private(set) var sessionID: String?
+    public private(set) var serverMsgID = 0
+
+    public init(deviceID: String, serverURL: String) {
+        self.deviceID = deviceID
+        self.serverURL = serverURL
+    }
+
+    public static let unenrollType = "com.microsoft:mdm.unenrollment.userrequest"
+    public static let loginStatusType = "com.microsoft/MDM/LoginStatus"
+
+    /// Takes a client message and the commands the server wants to send now (held back while the client's package
+    /// is not complete), and returns what to reply and store.
+    public mutating func receive(_ m: SyncMLMessage, send queued: [SyncMLCommand] = []) throws(ManagementSessionError) -> ManagementActions {
+        guard m.header.source == deviceID else { throw .deviceMismatch(expected: deviceID, got: m.header.source) }
+        if let s = sessionID, s != m.header.sessionID { throw .sessionMismatch(expected: s, got: m.header.sessionID) }
+        sessionID = m.header.sessionID
+        serverMsgID += 1
+
+        var cmdID = 0
+        func next() -> String { cmdID += 1; return String(cmdID) }
+        var out: [SyncMLCommand] = []
+        var a = ManagementActions(reply: SyncMLMessage(header: .init(sessionID: m.header.sessionID, msgID: String(serverMsgID),
+                                                                     target: m.header.source, source: serverURL), commands: [], final: true),
+                                  inventory: [:], loginStatus: nil, unenrollRequested: false, statuses: [], results: [], sent: [])
+        out.append(SyncMLCommand(name: "Status", cmdID: next(), data: "200", msgRef: m.header.msgID, cmdRef: "0", cmd: "SyncHdr"))
+        for c in m.commands {
+            switch c.name {
+            case "Status":
+                if let ref = c.cmdRef, ref != "0" { a.statuses.append((ref, c.data ?? "")) }
+                continue
+            case "Results":
+                if let ref = c.cmdRef { a.results.append((ref, c.items)) }
+                continue
+            case "Alert":
+                for i in c.items {
+                    if i.type == Self.loginStatusType { a.loginStatus = i.data?.trimmingCharacters(in: .whitespacesAndNewlines) }
+                    if i.type == Self.unenrollType { a.unenrollRequested = true }
+                }
+            case "Replace", "Add":
+                for i in c.items {
+                    if let uri = i.source, uri.hasPrefix("./DevInfo/") || uri.hasPrefix("./DevDetail/") || uri.hasPrefix("./Vendor/MSFT/DMClient/") {
+                        a.inventory[uri] = i.data ?? ""
+                    }
+                }
+            default: break
+            }
+            out.append(SyncMLCommand(name: "Status", cmdID: next(), data: "200", msgRef: m.header.msgID, cmdRef: c.cmdID, cmd: c.name))
+        }
+        if !m.final {
+            // The client's package goes on: ask for the next message, send nothing else yet.
+            out.append(SyncMLCommand(name: "Alert", cmdID: next(), data: "1222"))
+        } else {
+            for var q in queued {
+                q.cmdID = next()
+                a.sent.append(q)
+                out.append(q)
+            }
+        }
+        a.reply.commands = out
+        return a
+    }
+}
