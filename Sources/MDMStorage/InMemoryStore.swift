@@ -9,6 +9,7 @@ public actor InMemoryStore: MDMStore {
     var attemptsList: [EnrollmentAttempt] = []
     var groupsByID: [String: Group] = [:]
     var audit: [AuditEntry] = []
+    var queue: [DeviceCommand] = []
 
     public init() {}
 
@@ -78,6 +79,19 @@ public actor InMemoryStore: MDMStore {
         }
         enrollmentsByID[enrollment.id] = enrollment
         return []
+    }
+
+    public func enqueue(_ command: DeviceCommand) { queue.append(command) }
+    public func queuedCommands(enrollmentID: String) -> [DeviceCommand] {
+        queue.filter { $0.enrollmentID == enrollmentID && $0.state == .queued }
+    }
+    public func updateCommand(_ command: DeviceCommand) throws {
+        guard let i = queue.firstIndex(where: { $0.id == command.id }) else { throw StorageError(.notFound, "No command \(command.id).") }
+        queue[i] = command
+    }
+    public func command(id: String) -> DeviceCommand? { queue.first { $0.id == id } }
+    public func commands(enrollmentID: String, limit: Int) -> [DeviceCommand] {
+        Array(queue.filter { $0.enrollmentID == enrollmentID }.reversed().prefix(limit))
     }
 
     public func recordAttempt(_ attempt: EnrollmentAttempt) { attemptsList.append(attempt) }

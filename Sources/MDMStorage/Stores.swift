@@ -67,6 +67,17 @@ public protocol AttemptStore: Sendable {
     func attempts(_ query: AttemptQuery) async throws -> [EnrollmentAttempt]
 }
 
+/// The per-enrollment command queue (the shape nanomdm and Fleet use: commands, a queue, results).
+public protocol CommandQueueStore: Sendable {
+    func enqueue(_ command: DeviceCommand) async throws
+    /// Queued commands of one enrollment, oldest first: the whole cost of an idle check-in (one indexed lookup).
+    func queuedCommands(enrollmentID: String) async throws -> [DeviceCommand]
+    func updateCommand(_ command: DeviceCommand) async throws
+    func command(id: String) async throws -> DeviceCommand?
+    /// All commands of one enrollment, newest first.
+    func commands(enrollmentID: String, limit: Int) async throws -> [DeviceCommand]
+}
+
 /// Administrative changes, newest last.
 public protocol AuditStore: Sendable {
     func appendAudit(_ entry: AuditEntry) async throws
@@ -75,7 +86,7 @@ public protocol AuditStore: Sendable {
 }
 
 /// Everything a winmdm server needs, composed from the role protocols.
-public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore
+public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore & CommandQueueStore
 
 public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable { case conflict, notFound, backend }

@@ -57,6 +57,13 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
             "CREATE TABLE audit (id TEXT PRIMARY KEY, time REAL NOT NULL, doc TEXT NOT NULL)",
             "CREATE INDEX audit_time ON audit(time)",
         ],
+        [
+            """
+            CREATE TABLE commands (id TEXT PRIMARY KEY, enrollment_id TEXT NOT NULL, state TEXT NOT NULL, created_at REAL NOT NULL,
+              doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX commands_queue ON commands(enrollment_id, state, created_at)",
+        ],
     ]
 
     func migrate() async throws {
@@ -264,6 +271,37 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
                 return []
             }
         }
+    }
+
+    // MARK: CommandQueueStore
+
+    public func enqueue(_ c: DeviceCommand) async throws {
+        let doc = try Self.doc(c)
+        try await lock.run {
+            try await db.raw("""
+                INSERT INTO commands (id, enrollment_id, state, created_at, doc) VALUES (\(bind: c.id), \(bind: c.enrollmentID),
+                \(bind: c.state.rawValue), \(bind: c.createdAt.timeIntervalSince1970), \(bind: doc))
+                """).run()
+        }
+    }
+
+    public func queuedCommands(enrollmentID: String) async throws -> [DeviceCommand] {
+        try await many("SELECT doc FROM commands WHERE enrollment_id = \(bind: enrollmentID) AND state = 'queued' ORDER BY created_at, rowid", DeviceCommand.self)
+    }
+
+    public func updateCommand(_ c: DeviceCommand) async throws {
+        let doc = try Self.doc(c)
+        try await lock.run {
+            try await db.raw("UPDATE commands SET state = \(bind: c.state.rawValue), doc = \(bind: doc) WHERE id = \(bind: c.id)").run()
+        }
+    }
+
+    public func command(id: String) async throws -> DeviceCommand? {
+        try await one("SELECT doc FROM commands WHERE id = \(bind: id)", DeviceCommand.self)
+    }
+
+    public func commands(enrollmentID: String, limit: Int) async throws -> [DeviceCommand] {
+        try await many("SELECT doc FROM commands WHERE enrollment_id = \(bind: enrollmentID) ORDER BY created_at DESC, rowid DESC LIMIT \(bind: limit)", DeviceCommand.self)
     }
 
     // MARK: AttemptStore

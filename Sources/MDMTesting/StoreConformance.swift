@@ -117,6 +117,22 @@ public enum StoreConformance {
         let audit = try await store.auditEntries(limit: 2)
         try check(audit.first == e2, "audit entries come newest first")
 
+        // Command queue: queued commands come oldest first; delivered ones leave the queue but stay listed.
+        let eid = "E-\(tag)"
+        let c1 = DeviceCommand(enrollmentID: eid, kind: "inventory", verb: "Get", items: [DMItem(target: "./DevDetail/SwV")], createdAt: now)
+        let c2 = DeviceCommand(enrollmentID: eid, kind: "reboot", verb: "Exec", items: [DMItem(target: "./Device/Vendor/MSFT/Reboot/RebootNow")], createdAt: now + 1)
+        try await store.enqueue(c1)
+        try await store.enqueue(c2)
+        try check(try await store.queuedCommands(enrollmentID: eid).map(\.id) == [c1.id, c2.id], "queued commands come oldest first")
+        var sent = c1
+        sent.state = .sent
+        sent.cmdID = "7"
+        try await store.updateCommand(sent)
+        try check(try await store.queuedCommands(enrollmentID: eid).map(\.id) == [c2.id], "sent commands leave the queue")
+        try check(try await store.command(id: c1.id) == sent, "commands are read back whole")
+        try check(try await store.commands(enrollmentID: eid, limit: 10).map(\.id) == [c2.id, c1.id], "commands are listed newest first")
+        try check(try await store.queuedCommands(enrollmentID: "nobody-\(tag)").isEmpty, "an idle device has nothing queued")
+
         try await store.deleteEnrollment(id: (try await store.activeEnrollments(hwDevID: hw2)).first!.id)
         try await store.deleteUser(id: u.id)
         try check(try await store.user(upn: u.upn) == nil, "deleted users are gone")
