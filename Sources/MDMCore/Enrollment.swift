@@ -26,6 +26,10 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     public var lastSeenAt: Date?
     /// Set when an administrator removed the device's primary user ("Unassign user"); the enrolling account stays in `upn`.
     public var userUnassigned: Bool?
+    /// The last DevInfo / DevDetail values the device reported (LocURI → value).
+    public var inventory: [String: String]?
+    /// `user`, `others` or `none`, from the last session.
+    public var loginStatus: String?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, deviceID: String, hwDevID: String,
                 deviceName: String?, enrollmentType: EnrollmentType, kind: EnrollmentKind? = nil, osEdition: Int?, osVersion: String?,

@@ -1,6 +1,8 @@
 /// Which protocol step an attempt reached.
 public enum EnrollmentPhase: String, Codable, Sendable, CaseIterable {
     case discovery, auth, policy, enroll
+    /// An OMA-DM management session.
+    case manage
 }
 
 /// How the enrolling party proved who it is.

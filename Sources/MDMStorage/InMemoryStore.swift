@@ -67,6 +67,9 @@ public actor InMemoryStore: MDMStore {
         enrollmentsByID.values.filter { $0.hwDevID == hwDevID && $0.state == .active }
     }
     public func enrollment(id: String) -> Enrollment? { enrollmentsByID[id] }
+    public func enrollment(certificateThumbprint: String) -> Enrollment? {
+        enrollmentsByID.values.first { $0.certificateThumbprint == certificateThumbprint }
+    }
     public func allEnrollments() -> [Enrollment] { enrollmentsByID.values.sorted { $0.enrolledAt < $1.enrolledAt } }
 
     public func commitEnrollment(_ enrollment: Enrollment, check: @Sendable ([Enrollment]) -> [Denial]) -> [Denial] {

@@ -34,6 +34,8 @@ public protocol EnrollmentStore: Sendable {
     /// Active enrollments of this hardware id.
     func activeEnrollments(hwDevID: String) async throws -> [Enrollment]
     func enrollment(id: String) async throws -> Enrollment?
+    /// The enrollment whose device certificate has this thumbprint (indexed).
+    func enrollment(certificateThumbprint: String) async throws -> Enrollment?
     func allEnrollments() async throws -> [Enrollment]
     func updateEnrollment(_ enrollment: Enrollment) async throws
     func deleteEnrollment(id: String) async throws

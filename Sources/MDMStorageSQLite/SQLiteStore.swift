@@ -246,6 +246,10 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
         try await one("SELECT doc FROM enrollments WHERE id = \(bind: id)", Enrollment.self)
     }
 
+    public func enrollment(certificateThumbprint: String) async throws -> Enrollment? {
+        try await one("SELECT doc FROM enrollments WHERE cert_thumbprint = \(bind: certificateThumbprint)", Enrollment.self)
+    }
+
     public func allEnrollments() async throws -> [Enrollment] {
         try await many("SELECT doc FROM enrollments ORDER BY enrolled_at", Enrollment.self)
     }

@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import MDMCore
+import MDMPKI
+import MDMStorage
+import MDMWire
+import X509
+
+/// OMA-DM management: each POST is one SyncML message from a device that proved who it is with its enrollment
+/// certificate. The route passes the body and the client certificate (from the TLS handshake); nothing else.
+///
+/// - Warning: a certificate authenticates only its own device: it must chain to the device CA, be within its validity,
+///   belong to an active enrollment, and the message's SyncML Source must be that enrollment's DeviceID.
+public actor ManagementService {
+    let config: ServerConfiguration
+    let store: any MDMStore
+    let deviceCA: CertificateAuthority
+    let clock: any MDMCore.Clock
+    let logger: Logger
+    /// Open sessions by enrollment id; a new SessionID starts over.
+    var sessions: [String: ManagementSession] = [:]
+
+    public init(config: ServerConfiguration, store: any MDMStore, deviceCA: CertificateAuthority, clock: any MDMCore.Clock,
+                logger: Logger = Logger(label: "winmdm.management")) {
+        self.config = config
+        self.store = store
+        self.deviceCA = deviceCA
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public enum Refusal: Error, Equatable, CustomStringConvertible {
+        case noCertificate, unreadableCertificate, foreignIssuer, expired, notClientAuth, unknownCertificate
+        case enrollmentNotActive(String), deviceMismatch(String), badMessage(String)
+
+        public var description: String {
+            switch self {
+            case .noCertificate: "No client certificate was presented."
+            case .unreadableCertificate: "The client certificate cannot be read."
+            case .foreignIssuer: "The client certificate was not issued by this server's device CA."
+            case .expired: "The client certificate is expired or not yet valid."
+            case .notClientAuth: "The client certificate is not for client authentication."
+            case .unknownCertificate: "The client certificate belongs to no enrollment."
+            case .enrollmentNotActive(let s): "The enrollment of this certificate is \(s); its certificate is revoked."
+            case .deviceMismatch(let s): "The message's DeviceID (\(s)) is not the device this certificate was issued to."
+            case .badMessage(let s): "The SyncML message cannot be read: \(s)"
+            }
+        }
+    }
+
+    /// Checks the certificate and returns its active enrollment.
+    func identify(_ der: [UInt8]?) async throws -> Enrollment {
+        guard let der, !der.isEmpty else { throw Refusal.noCertificate }
+        guard let cert = try? Certificate(derEncoded: der) else { throw Refusal.unreadableCertificate }
+        guard cert.issuer == deviceCA.certificate.subject, deviceCA.certificate.publicKey.isValidSignature(cert.signature, for: cert) else {
+            throw Refusal.foreignIssuer
+        }
+        let now = clock.now()
+        guard cert.notValidBefore <= now, now <= cert.notValidAfter else { throw Refusal.expired }
+        guard X509Bridge.hasClientAuth(cert) else { throw Refusal.notClientAuth }
+        guard let e = try await store.enrollment(certificateThumbprint: Thumbprint.sha1(der)) else { throw Refusal.unknownCertificate }
+        guard e.state == .active else { throw Refusal.enrollmentNotActive(e.state.rawValue) }
+        return e
+    }
+
+    public func handle(_ body: [UInt8], clientCertificate: [UInt8]?, _ meta: RequestMetadata) async -> ServiceResponse {
+        do {
+            var enrollment = try await identify(clientCertificate)
+            let message: SyncMLMessage
+            do { message = try SyncMLMessage(bytes: body) } catch { throw Refusal.badMessage(error.reason) }
+            guard message.header.source == enrollment.deviceID else { throw Refusal.deviceMismatch(message.header.source) }
+            var session = sessions[enrollment.id].flatMap { $0.sessionID == message.header.sessionID ? $0 : nil }
+                ?? ManagementSession(deviceID: enrollment.deviceID, serverURL: config.managementURL)
+            let queued = message.final ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
+            let actions = try session.receive(message, send: queued.map(Self.syncml))
+            sessions[enrollment.id] = actions.sent.isEmpty ? nil : session
+            let now = clock.now()
+            // Commands sent now.
+            for (c, sent) in zip(queued, actions.sent) {
+                var c = c
+                c.state = .sent
+                c.sentAt = now
+                c.cmdID = "\(actions.reply.header.msgID):\(sent.cmdID)"
+                try await store.updateCommand(c)
+            }
+            // Answers to earlier commands: the device's CmdRef plus its MsgRef name the command.
+            let pending = try await store.commands(enrollmentID: enrollment.id, limit: 200).filter { $0.state == .sent }
+            for (ref, code) in actions.statuses {
+                guard var c = pending.first(where: { $0.cmdID?.hasSuffix(":\(ref)") == true }) else { continue }
+                c.status = code
+                c.state = code.hasPrefix("2") ? .succeeded : .failed
+                c.completedAt = now
+                if c.verb == "Add" && code == "418" {
+                    // Already exists: send it again as Replace.
+                    try await store.enqueue(DeviceCommand(enrollmentID: c.enrollmentID, kind: c.kind, verb: "Replace", items: c.items, createdAt: now))
+                }
+                if let results = actions.results.first(where: { $0.cmdRef == ref }) {
+                    c.results = results.items.map { DMItem(target: $0.source ?? "", format: $0.format, type: $0.type, data: $0.data) }
+                }
+                try await store.updateCommand(c)
+            }
+            if !actions.inventory.isEmpty { enrollment.inventory = (enrollment.inventory ?? [:]).merging(actions.inventory) { $1 } }
+            if let status = actions.loginStatus { enrollment.loginStatus = status }
+            enrollment.lastSeenAt = now
+            if actions.unenrollRequested {
+                // The device leaves: the enrollment ends, its certificate stops working, its slot is free.
+                enrollment.state = .unenrolled
+                sessions[enrollment.id] = nil
+                logger.info("device unenrolled", metadata: ["enrollment": .string(enrollment.id)])
+            }
+            try await store.updateEnrollment(enrollment)
+            return ServiceResponse(contentType: SyncMLNS.contentType, body: Array(actions.reply.encode().utf8))
+        } catch let r as Refusal {
+            await recordRefusal(r, meta)
+            let status: Int
+            switch r {
+            case .noCertificate: status = 401
+            case .badMessage: status = 400
+            default: status = 403
+            }
+            return ServiceResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((r.description + "\n").utf8))
+        } catch let e as ManagementSessionError {
+            await recordRefusal(.badMessage("\(e)"), meta)
+            return ServiceResponse(status: 400, contentType: "text/plain; charset=utf-8", body: Array("The message does not fit the session.\n".utf8))
+        } catch {
+            logger.error("management request failed", metadata: ["error": .string("\(error)")])
+            return ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The server failed.\n".utf8))
+        }
+    }
+
+    func recordRefusal(_ r: Refusal, _ meta: RequestMetadata) async {
+        let a = EnrollmentAttempt(time: clock.now(), phase: .manage, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent,
+                                  outcome: .failed, notes: [r.description], httpStatus: r == .noCertificate ? 401 : 403)
+        try? await store.recordAttempt(a)
+    }
+
+    static func syncml(_ c: DeviceCommand) -> SyncMLCommand {
+        SyncMLCommand(name: c.verb, cmdID: "", items: c.items.map { SyncMLItem(target: $0.target, format: $0.format, type: $0.type, data: $0.data) })
+    }
+}

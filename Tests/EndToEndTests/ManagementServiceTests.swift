@@ -1,0 +1,112 @@
+import Foundation
+import MDMCore
+import MDMPKI
+import MDMService
+import MDMStorage
+import MDMTesting
+import MDMWire
+import Testing
+
+/// The management service with real enrolled identities, in-process (the mutual-TLS route comes later).
+@Suite struct ManagementServiceTests {
+    static func checkIn(_ device: String, session: String = "1", msg: String = "1", commands: [SyncMLCommand]? = nil, unenroll: Bool = false) -> [UInt8] {
+        var cmds = commands ?? [
+            SyncMLCommand(name: "Alert", cmdID: "2", data: "1201"),
+            SyncMLCommand(name: "Alert", cmdID: "3", data: "1224", items: [SyncMLItem(type: "com.microsoft/MDM/LoginStatus", data: "user")]),
+            SyncMLCommand(name: "Replace", cmdID: "4", items: [SyncMLItem(source: "./DevInfo/Man", data: "Contoso"), SyncMLItem(source: "./DevInfo/Mod", data: "Laptop 7")]),
+        ]
+        if unenroll { cmds.append(SyncMLCommand(name: "Alert", cmdID: "5", data: "1226", items: [SyncMLItem(format: "int", type: "com.microsoft:mdm.unenrollment.userrequest", data: "1")])) }
+        return Array(SyncMLMessage(header: .init(sessionID: session, msgID: msg, target: "https://x/ManagementServer/MDM.svc", source: device),
+                                   commands: cmds, final: true).encode().utf8)
+    }
+
+    static func enrolled(_ server: TestServer, _ upn: String) async throws -> EnrolledIdentity {
+        try await server.inProcess { t in
+            try await WindowsDevice(profile: DeviceProfile(upn: upn, password: "Correct horse 1"), transport: t).enroll(discoveryURL: server.discoveryURL)
+        }
+    }
+
+    @Test func sessionInventoryQueueResultsAndUnenroll() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("mgd@winmdm.test")
+        let id = try await Self.enrolled(server, "mgd@winmdm.test")
+        let deviceID = try #require(try await server.store.enrollment(id: id.entDMID)).deviceID
+        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        let first = await m.handle(Self.checkIn(deviceID), clientCertificate: id.certificateDER, RequestMetadata())
+        #expect(first.status == 200 && first.contentType == "application/vnd.syncml.dm+xml")
+        let reply = try SyncMLMessage(bytes: first.body)
+        #expect(reply.commands.map(\.cmd) == ["SyncHdr", "Alert", "Alert", "Replace"])
+        var e = try #require(try await server.store.enrollment(id: id.entDMID))
+        #expect(e.inventory?["./DevInfo/Man"] == "Contoso" && e.loginStatus == "user" && e.lastSeenAt != nil)
+
+        // A queued Get goes out at the next session; the device's Status and Results are stored against it.
+        let cmd = DeviceCommand(enrollmentID: e.id, kind: "inventory", verb: "Get", items: [DMItem(target: "./DevDetail/SwV")], createdAt: Date())
+        try await server.store.enqueue(cmd)
+        let second = try SyncMLMessage(bytes: await m.handle(Self.checkIn(deviceID, session: "2"), clientCertificate: id.certificateDER, RequestMetadata()).body)
+        let get = try #require(second.commands.first { $0.name == "Get" })
+        #expect(try await server.store.command(id: cmd.id)?.state == .sent)
+        let answer = Self.checkIn(deviceID, session: "2", msg: "2", commands: [
+            SyncMLCommand(name: "Status", cmdID: "1", data: "200", msgRef: second.header.msgID, cmdRef: "0", cmd: "SyncHdr"),
+            SyncMLCommand(name: "Status", cmdID: "2", data: "200", msgRef: second.header.msgID, cmdRef: get.cmdID, cmd: "Get"),
+            SyncMLCommand(name: "Results", cmdID: "3", items: [SyncMLItem(source: "./DevDetail/SwV", format: "chr", data: "10.0.26100.2033")], msgRef: second.header.msgID, cmdRef: get.cmdID),
+        ])
+        let third = try SyncMLMessage(bytes: await m.handle(answer, clientCertificate: id.certificateDER, RequestMetadata()).body)
+        #expect(third.header.msgID == "2" && third.commands.count == 1, "nothing more to send ends the session")
+        let done = try #require(try await server.store.command(id: cmd.id))
+        #expect(done.state == .succeeded && done.status == "200" && done.results.first?.data == "10.0.26100.2033")
+
+        // Unenroll: the enrollment ends, its certificate stops working, the slot is free.
+        _ = await m.handle(Self.checkIn(deviceID, session: "3", unenroll: true), clientCertificate: id.certificateDER, RequestMetadata())
+        e = try #require(try await server.store.enrollment(id: id.entDMID))
+        #expect(e.state == .unenrolled && !e.countsTowardDeviceLimit)
+        let after = await m.handle(Self.checkIn(deviceID, session: "4"), clientCertificate: id.certificateDER, RequestMetadata())
+        #expect(after.status == 403 && after.text.contains("revoked"))
+        await server.close()
+    }
+
+    @Test func addAnsweredAlreadyExistsIsResentAsReplace() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("add@winmdm.test")
+        let id = try await Self.enrolled(server, "add@winmdm.test")
+        let deviceID = try #require(try await server.store.enrollment(id: id.entDMID)).deviceID
+        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        let add = DeviceCommand(enrollmentID: id.entDMID, kind: "raw", verb: "Add", items: [DMItem(target: "./Vendor/MSFT/Policy/Config/X", format: "int", data: "1")], createdAt: Date())
+        try await server.store.enqueue(add)
+        let sent = try SyncMLMessage(bytes: await m.handle(Self.checkIn(deviceID), clientCertificate: id.certificateDER, RequestMetadata()).body)
+        let ref = try #require(sent.commands.first { $0.name == "Add" }).cmdID
+        _ = await m.handle(Self.checkIn(deviceID, msg: "2", commands: [
+            SyncMLCommand(name: "Status", cmdID: "1", data: "418", msgRef: sent.header.msgID, cmdRef: ref, cmd: "Add"),
+        ]), clientCertificate: id.certificateDER, RequestMetadata())
+        #expect(try await server.store.command(id: add.id)?.state == .failed)
+        let queued = try await server.store.queuedCommands(enrollmentID: id.entDMID)
+        #expect(queued.map(\.verb) == ["Replace"] && queued.first?.items == add.items)
+        await server.close()
+    }
+
+    @Test func refusedIdentitiesAreRecorded() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("a@winmdm.test")
+        try await server.addUser("b@winmdm.test")
+        let a = try await Self.enrolled(server, "a@winmdm.test"), b = try await Self.enrolled(server, "b@winmdm.test")
+        let bDevice = try #require(try await server.store.enrollment(id: b.entDMID)).deviceID
+        let aDevice = try #require(try await server.store.enrollment(id: a.entDMID)).deviceID
+        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        #expect(await m.handle(Self.checkIn(aDevice), clientCertificate: nil, RequestMetadata()).status == 401)
+        // Device A's certificate with device B's DeviceID.
+        let swapped = await m.handle(Self.checkIn(bDevice), clientCertificate: a.certificateDER, RequestMetadata())
+        #expect(swapped.status == 403 && swapped.text.contains("not the device this certificate was issued to"))
+        // A certificate from another CA.
+        let other = try CertificateAuthority.create(commonName: "Other", organization: "x", now: Date())
+        let csr = try CertificateRequest(der: WindowsCSR.make(key: a.privateKey, deviceID: aDevice))
+        let foreign = try other.issueDeviceCertificate(for: csr, commonName: aDevice, now: Date(), validity: 86400)
+        #expect(await m.handle(Self.checkIn(aDevice), clientCertificate: foreign.der, RequestMetadata()).status == 403)
+        // Expired: the same certificate two years later.
+        let later = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA,
+                                      clock: ManualClock(Date() + 2 * 365 * 86400))
+        let expired = await later.handle(Self.checkIn(aDevice), clientCertificate: a.certificateDER, RequestMetadata())
+        #expect(expired.status == 403 && expired.text.contains("expired"))
+        let recorded = try await server.store.attempts(AttemptQuery(limit: 10, failedOnly: true)).filter { $0.phase == .manage }
+        #expect(recorded.count == 4)
+        await server.close()
+    }
+}
