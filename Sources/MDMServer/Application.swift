@@ -11,12 +11,16 @@ public struct ListenConfiguration: Sendable {
     /// PEM files; nil means plain HTTP (only behind a TLS-terminating proxy).
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// The device CA (PEM): when set, the handshake asks devices for their certificate (optional, so enrollment and
+    /// management share the port) and names this CA so Windows picks the right one.
+    public var clientCAPath: String?
 
-    public init(host: String, port: Int, tlsCertificatePath: String?, tlsKeyPath: String?) {
+    public init(host: String, port: Int, tlsCertificatePath: String?, tlsKeyPath: String?, clientCAPath: String? = nil) {
         self.host = host
         self.port = port
         self.tlsCertificatePath = tlsCertificatePath
         self.tlsKeyPath = tlsKeyPath
+        self.clientCAPath = clientCAPath
     }
 }
 
@@ -40,11 +44,20 @@ public func buildApplication(_ services: ServerServices, listen: ListenConfigura
             let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
             var t = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
             t.minimumTLSVersion = .tlsv12
+            if let ca = listen.clientCAPath {
+                t.certificateVerification = .optionalVerification
+                t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+                t.sendCANameList = true
+            }
             tls = t
         } catch {
             throw ServerError.tls("Cannot load the TLS certificate \(certPath) or key \(keyPath): \(error)")
         }
-        return Application(router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: config,
+        // A presented client certificate is let through here and checked by ManagementService (issuer, validity,
+        // enrollment), so refusals are recorded; the handshake itself still proves the device holds the key.
+        let acceptPresented: TLSChannelConfiguration.CustomVerificationCallback = { _, promise in promise.succeed(.certificateVerified) }
+        let channel = TLSChannelConfiguration(tlsConfiguration: tls, customVerificationCallback: listen.clientCAPath == nil ? nil : acceptPresented)
+        return Application(router: router, server: try .tls(.http1(), configuration: channel), configuration: config,
                            onServerRunning: { await onServerRunning($0.localAddress?.port ?? listen.port) }, logger: logger)
     }
     return Application(router: router, server: .http1(), configuration: config,

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HTTPTypes
+import NIOSSL
 import MDMService
 import MDMCore
 
@@ -15,10 +16,14 @@ public struct ServerServices: Sendable {
     public var admin: AdminService?
     /// The web console; nil serves no `/console` routes.
     public var console: ConsoleServices?
+    /// OMA-DM management; nil serves no management endpoint.
+    public var management: ManagementService?
 
     public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService,
-                graph: GraphService? = nil, admin: AdminService? = nil, console: ConsoleServices? = nil) {
+                graph: GraphService? = nil, admin: AdminService? = nil, console: ConsoleServices? = nil,
+                management: ManagementService? = nil) {
         self.console = console
+        self.management = management
         self.configuration = configuration
         self.enrollment = enrollment
         self.signIn = signIn
@@ -69,6 +74,18 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
         }
     }
     if let console = s.console { addConsoleRoutes(router, console) }
+    if let management = s.management {
+        router.post(RouterPath(stringLiteral: Paths.management)) { req, ctx in
+            var req = req
+            guard let body = try? await req.collectBody(upTo: 4 << 20) else {
+                return response(ServiceResponse(status: 413, contentType: "text/plain", body: Array("Too large.\n".utf8)))
+            }
+            // The certificate the device presented in the TLS handshake, if any.
+            let peer = try? await ctx.channel.nioSSL_peerCertificate().get()
+            let der = peer.flatMap { try? $0.toDERBytes() }
+            return response(await management.handle(Array(buffer: body), clientCertificate: der, metadata(req, ctx)))
+        }
+    }
     router.get("/graph/openapi.json") { _, _ in
         response(ServiceResponse(contentType: "application/json", body: OpenAPIDocument.bytes))
     }

@@ -56,8 +56,14 @@ public final class HTTPSTransport: DeviceTransport {
     ///   - trustRootsPEM: PEM file of the CA that signed the server certificate; nil trusts the system roots.
     ///   - insecure: skips certificate verification.
     ///   - Warning: `insecure` is for smoke tests against throwaway servers only.
-    public init(trustRootsPEM: String? = nil, insecure: Bool = false, maxConnections: Int = 8, timeoutSeconds: Int64 = 30) throws {
+    public init(trustRootsPEM: String? = nil, insecure: Bool = false, maxConnections: Int = 8, timeoutSeconds: Int64 = 30,
+                clientCertificateDER: [UInt8]? = nil, clientKeyPEM: String? = nil) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
+        if let der = clientCertificateDER, let pem = clientKeyPEM {
+            // The enrolled identity, presented in the handshake as the Windows DM client does.
+            tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: der, format: .der))]
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(pem.utf8), format: .pem))
+        }
         if insecure {
             tls.certificateVerification = .none
         } else if let path = trustRootsPEM {

@@ -80,6 +80,7 @@ public struct EnrolledIdentity: Sendable {
     public var entDMID: String
     /// `User` or `System`, from the provisioning document.
     public var store: String
+    public var deviceID: String = ""
 }
 
 /// A Windows 10/11 device, speaking only the wire protocol: discovery, (sign-in,) policy, enrollment.
@@ -138,7 +139,9 @@ public struct WindowsDevice: Sendable {
                                                                                        csrBase64: Data(csr).base64EncodedString()))
         do {
             let xml = try RequestSecurityTokenResponse.provisioningDocument(from: rstrc)
-            return try Self.install(xml, key: key)
+            var identity = try Self.install(xml, key: key)
+            identity.deviceID = profile.deviceID
+            return identity
         } catch let e as DeviceFailure {
             throw e
         } catch {

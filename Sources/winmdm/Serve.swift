@@ -79,11 +79,13 @@ struct Serve: AsyncParsableCommand {
             graph: GraphService(store: runtime.store, admin: runtime.admin, publicURL: cfg.publicURL),
             admin: runtime.admin,
             console: ConsoleServices(admin: runtime.admin, store: runtime.store, sessions: ConsoleSessions(key: Array(tokenKey.value.utf8)),
-                                     authenticator: authenticator, publicURL: cfg.publicURL, clock: clock))
+                                     authenticator: authenticator, publicURL: cfg.publicURL, clock: clock),
+            management: ManagementService(config: server, store: runtime.store, deviceCA: pki.deviceCA, clock: clock, logger: logger))
         let listenCfg = ListenConfiguration(
             host: cfg.listenHost, port: cfg.listenPort,
             tlsCertificatePath: cfg.plainHTTP ? nil : (cfg.tlsCert ?? pki.tlsCertificatePath),
-            tlsKeyPath: cfg.plainHTTP ? nil : (cfg.tlsKey ?? pki.tlsKeyPath))
+            tlsKeyPath: cfg.plainHTTP ? nil : (cfg.tlsKey ?? pki.tlsKeyPath),
+            clientCAPath: cfg.plainHTTP ? nil : pki.deviceCAPath)
 
         let record = ServerRecord(publicURL: cfg.publicURL, listen: "\(cfg.listenHost):\(cfg.listenPort)", startedAt: clock.now())
         try? JSONEncoder().encode(record).write(to: cfg.dataDir.appendingPathComponent("server.json"))
@@ -100,6 +102,7 @@ struct Serve: AsyncParsableCommand {
             "  verified domains: \(settings.domains.filter(\.isVerified).map(\.name).joined(separator: ", "))",
             "  auth policy:      \(settings.authPolicy.rawValue)",
             "  discovery URL:    \(server.discoveryURL)",
+            "  management URL:   \(server.managementURL) (OMA-DM, device certificate in the TLS handshake)",
             "  admin API:        \(server.publicURL)/graph/v1.0 (bearer token in the admin-token file)",
             "  web console:      \(server.publicURL)/console (first administrator in \(initialAdminPath.path))",
         ]

@@ -110,3 +110,44 @@ import Testing
         await server.close()
     }
 }
+
+/// Management over real HTTPS with mutual TLS: the emulator presents its enrolled certificate.
+@Suite struct MutualTLSManagementTests {
+    @Test func enrollThenManageOverMutualTLS() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("tls@winmdm.test")
+        try await server.live { t in
+            let device = WindowsDevice(profile: DeviceProfile(upn: "tls@winmdm.test", password: "Correct horse 1"), transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            #expect(id.managementURL == server.services.configuration.managementURL)
+            let mtls = try HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath, clientCertificateDER: id.certificateDER,
+                                          clientKeyPEM: id.privateKey.pkcs8PEMRepresentation)
+            // First session: package 1 acknowledged, inventory stored.
+            let first = try await device.manage(id, transport: mtls)
+            #expect(first.messages.first?.commands.first?.cmd == "SyncHdr")
+            var e = try #require(try await server.store.enrollment(id: id.entDMID))
+            #expect(e.inventory?["./DevInfo/Man"] == "Contoso Hardware" && e.loginStatus == "user")
+            // A queued inventory Get and an unknown node: delivered at the next session, answered, stored.
+            try await server.store.enqueue(DeviceCommand(enrollmentID: e.id, kind: "inventory", verb: "Get",
+                                                         items: [DMItem(target: "./DevDetail/SwV")], createdAt: Date()))
+            try await server.store.enqueue(DeviceCommand(enrollmentID: e.id, kind: "raw", verb: "Get",
+                                                         items: [DMItem(target: "./Vendor/MSFT/Nope")], createdAt: Date() + 1))
+            let second = try await device.manage(id, transport: mtls, sessionID: "2")
+            #expect(second.executed.map(\.status) == ["200", "404"])
+            let cmds = try await server.store.commands(enrollmentID: e.id, limit: 10)
+            #expect(cmds.first { $0.items.first?.target == "./DevDetail/SwV" }?.results.first?.data == device.profile.osVersion)
+            #expect(cmds.first { $0.items.first?.target == "./Vendor/MSFT/Nope" }?.state == .failed)
+            // Without a certificate the same endpoint refuses, and says so.
+            let anonymous = try await t.send(DeviceRequest(method: "POST", url: id.managementURL, headers: [("Content-Type", "application/vnd.syncml.dm+xml")],
+                                                           body: Array("<SyncML/>".utf8)))
+            #expect(anonymous.status == 401)
+            // Unenroll: the slot is freed and the certificate no longer opens a session.
+            _ = try await device.manage(id, transport: mtls, sessionID: "3", unenroll: true)
+            e = try #require(try await server.store.enrollment(id: id.entDMID))
+            #expect(e.state == .unenrolled)
+            await #expect(throws: DeviceFailure.self) { _ = try await device.manage(id, transport: mtls, sessionID: "4") }
+            try await mtls.shutdown()
+        }
+        await server.close()
+    }
+}

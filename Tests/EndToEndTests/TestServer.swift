@@ -52,7 +52,8 @@ final class TestServer: @unchecked Sendable {
             signIn: SignInService(authenticator: auth, tokens: tokens, store: store, clock: clock),
             graph: GraphService(store: store, admin: admin, publicURL: publicURL), admin: admin,
             console: ConsoleServices(admin: admin, store: store, sessions: ConsoleSessions(key: Array("console test key".utf8)),
-                                     authenticator: auth, publicURL: publicURL, clock: clock))
+                                     authenticator: auth, publicURL: publicURL, clock: clock),
+            management: ManagementService(config: config, store: store, deviceCA: pki.deviceCA, clock: clock, logger: quietLogger))
         return TestServer(dir: dir, store: store, admin: admin, pki: pki, services: services, port: port)
     }
 
@@ -102,7 +103,7 @@ final class TestServer: @unchecked Sendable {
     func live<T: Sendable>(_ body: @escaping @Sendable (HTTPSTransport) async throws -> T) async throws -> T {
         let (started, cont) = AsyncStream.makeStream(of: Int.self)
         let app = try buildApplication(services, listen: ListenConfiguration(host: "127.0.0.1", port: port,
-            tlsCertificatePath: pki.tlsCertificatePath, tlsKeyPath: pki.tlsKeyPath), logger: quietLogger) { p in
+            tlsCertificatePath: pki.tlsCertificatePath, tlsKeyPath: pki.tlsKeyPath, clientCAPath: pki.deviceCAPath), logger: quietLogger) { p in
             cont.yield(p)
         }
         let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))

@@ -1,0 +1,90 @@
+import Foundation
+import MDMCore
+import MDMWire
+
+/// What an emulated session did.
+public struct ManagementSessionLog: Sendable {
+    public var messages: [SyncMLMessage]
+    /// Server commands received, with the status the device answered.
+    public var executed: [(command: SyncMLCommand, status: String)]
+}
+
+extension WindowsDevice {
+    /// The nodes this emulated device knows; a Get of anything else is answered 404, as Windows does.
+    public func nodeValue(_ uri: String) -> String? {
+        switch uri {
+        case "./DevInfo/DevId": profile.deviceID
+        case "./DevInfo/Man": "Contoso Hardware"
+        case "./DevInfo/Mod": "Surface Emulator 1"
+        case "./DevInfo/DmV": "1.3"
+        case "./DevInfo/Lang": "en-US"
+        case "./DevDetail/SwV": profile.osVersion
+        case "./DevDetail/Ext/Microsoft/DeviceName": profile.deviceName
+        case "./Vendor/MSFT/DMClient/HWDevID": profile.hwDevID
+        default: nil
+        }
+    }
+
+    /// One OMA-DM session with the management server (PROTOCOL.md §9.6): package 1, then answer every server
+    /// command until the server sends nothing more. `unenroll` adds the 1226 unenrollment alert.
+    public func manage(_ identity: EnrolledIdentity, transport: any DeviceTransport, sessionID: String = "1",
+                       unenroll: Bool = false) async throws(DeviceFailure) -> ManagementSessionLog {
+        var commands = [
+            SyncMLCommand(name: "Alert", cmdID: "2", data: "1201"),
+            SyncMLCommand(name: "Alert", cmdID: "3", data: "1224", items: [SyncMLItem(type: "com.microsoft/MDM/LoginStatus", data: "user")]),
+            SyncMLCommand(name: "Replace", cmdID: "4", items: ["./DevInfo/DevId", "./DevInfo/Man", "./DevInfo/Mod", "./DevInfo/DmV", "./DevInfo/Lang"]
+                .map { SyncMLItem(source: $0, data: nodeValue($0)) }),
+        ]
+        if unenroll {
+            commands.append(SyncMLCommand(name: "Alert", cmdID: "5", data: "1226",
+                                          items: [SyncMLItem(format: "int", type: "com.microsoft:mdm.unenrollment.userrequest", data: "1")]))
+        }
+        var log = ManagementSessionLog(messages: [], executed: [])
+        var msgID = 1
+        var outgoing = SyncMLMessage(header: .init(sessionID: sessionID, msgID: "1", target: identity.managementURL, source: identity.deviceID),
+                                     commands: commands, final: true)
+        for _ in 0..<20 {
+            let r: DeviceResponse
+            do {
+                r = try await transport.send(DeviceRequest(method: "POST", url: identity.managementURL + "?mode=Maintenance&Platform=WoA",
+                    headers: [("Content-Type", SyncMLNS.contentType), ("User-Agent", "MSFT OMA DM Client/1.2.0.1"), ("Client-Request-Id", identity.entDMID)],
+                    body: Array(outgoing.encode().utf8)))
+            } catch {
+                throw DeviceFailure(hresult: 0x8007_2EFD, phase: .manage, message: "Cannot reach \(identity.managementURL): \(error)")
+            }
+            guard r.status == 200, let reply = try? SyncMLMessage(bytes: r.body) else {
+                throw DeviceFailure(hresult: 0x8019_0000 | UInt32(r.status & 0xFFFF), phase: .manage, message: "HTTP \(r.status): \(r.text.prefix(200))", httpStatus: r.status)
+            }
+            log.messages.append(reply)
+            let serverCommands = reply.commands.filter { $0.name != "Status" }
+            if serverCommands.isEmpty || unenroll { return log }
+            // Answer: Status for the server's header, one per command, Results for each successful Get.
+            msgID += 1
+            var answer: [SyncMLCommand] = [SyncMLCommand(name: "Status", cmdID: "1", data: "200", msgRef: reply.header.msgID, cmdRef: "0", cmd: "SyncHdr")]
+            var n = 1
+            for c in serverCommands {
+                n += 1
+                var status = "200"
+                var results: [SyncMLItem] = []
+                switch c.name {
+                case "Get":
+                    for i in c.items {
+                        if let uri = i.target, let v = nodeValue(uri) { results.append(SyncMLItem(source: uri, format: "chr", data: v)) } else { status = "404" }
+                    }
+                case "Alert" where c.data == "1222": status = "200"
+                case "Replace", "Add", "Exec", "Delete", "Atomic", "Sequence": status = "200"
+                default: status = "406"
+                }
+                answer.append(SyncMLCommand(name: "Status", cmdID: String(n), data: status, msgRef: reply.header.msgID, cmdRef: c.cmdID, cmd: c.name))
+                log.executed.append((c, status))
+                if !results.isEmpty && status == "200" {
+                    n += 1
+                    answer.append(SyncMLCommand(name: "Results", cmdID: String(n), items: results, msgRef: reply.header.msgID, cmdRef: c.cmdID))
+                }
+            }
+            outgoing = SyncMLMessage(header: .init(sessionID: sessionID, msgID: String(msgID), target: identity.managementURL, source: identity.deviceID),
+                                     commands: answer, final: true)
+        }
+        return log
+    }
+}
