@@ -13,6 +13,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("WINMDM_BIN", os.path.join(ROOT, ".build", "debug", "winmdm"))
@@ -79,35 +80,47 @@ def main():
         def shot(name):
             driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
 
+        def shows(text, timeout=15):
+            """Waits for the page (after a click and its redirect) to contain text."""
+            try:
+                WebDriverWait(driver, timeout).until(lambda d: text in d.page_source)
+                return True
+            except Exception:
+                return False
+
         # Sign in.
         driver.get(base + "/console")
         shot("01-sign-in")
         driver.find_element(By.NAME, "username").send_keys(admin["user"])
         driver.find_element(By.NAME, "password").send_keys(admin["password"])
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        check("All users" in driver.page_source, "signed in to Users > All users")
+        check(shows("All users"), "signed in to Users > All users")
         shot("02-all-users")
 
         # Devices > Enrollment restrictions > Default (Device limit restrictions) > Properties > Edit.
         driver.find_element(By.LINK_TEXT, "Enrollment restrictions").click()
+        shows("Device limit restrictions")
         shot("03-enrollment-restrictions")
         driver.find_elements(By.LINK_TEXT, "Default")[0].click()
+        shows("Device limit (maximum 15)")
         field = driver.find_element(By.NAME, "limit")
         field.clear()
         field.send_keys("10")
         shot("04-device-limit-properties")
         driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
-        check("Saved Default" in driver.page_source, "the console confirms the save")
+        check(shows("Saved Default"), "the console confirms the save")
         limit = json.loads(cli(data, "restrictions", "show", "Default", "--type", "device-limit", "--json"))["limit"]
         check(limit == 10, f"device limit is now {limit}")
 
         # Users > All users > alice > Devices: select the device, Delete.
         driver.find_element(By.LINK_TEXT, "All users").click()
+        shows("alice@winmdm.test")
         driver.find_element(By.LINK_TEXT, "alice@winmdm.test").click()
+        shows("Assign license")
         shot("05-user-devices")
         driver.find_element(By.NAME, "device").click()
         driver.find_element(By.CSS_SELECTOR, "button[value=delete]").click()
-        check("Deleted 1 device" in driver.page_source, "the console confirms the deletion")
+        check(shows("Deleted 1 device"), "the console confirms the deletion")
         left = json.loads(cli(data, "devices", "list", "--user", "alice@winmdm.test", "--json"))
         check(left == [], "the device is gone")
 
@@ -115,7 +128,7 @@ def main():
                            ("08-windows-devices", "/console/devices/windows"), ("09-autopilot", "/console/devices/windows/autopilot"),
                            ("10-troubleshooting", "/console/troubleshooting")]:
             driver.get(base + path)
-            check(driver.find_elements(By.TAG_NAME, "h1") != [], f"{path} renders")
+            check(shows("</h1>"), f"{path} renders")
             shot(name)
         audit = cli(data, "audit", "list")
         check("console:" in audit, "console changes are audited")
