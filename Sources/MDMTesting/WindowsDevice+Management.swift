@@ -58,6 +58,14 @@ extension WindowsDevice {
             log.messages.append(reply)
             let serverCommands = reply.commands.filter { $0.name != "Status" }
             if serverCommands.isEmpty || unenroll { return log }
+            if let at = serverCommands.firstIndex(where: { $0.name == "Exec" && $0.items.contains { $0.target?.hasSuffix("/Unenroll") == true } }) {
+                // Commands before it run; at the Exec Windows drops the session (no Status) and reports in a new one.
+                for c in serverCommands[..<at] { log.executed.append((c, "200")) }
+                log.executed.append((serverCommands[at], "-"))
+                let report = try await manage(identity, transport: transport, sessionID: sessionID + "1", unenroll: true)
+                log.messages += report.messages
+                return log
+            }
             // Answer: Status for the server's header, one per command, Results for each successful Get.
             msgID += 1
             var answer: [SyncMLCommand] = [SyncMLCommand(name: "Status", cmdID: "1", data: "200", msgRef: reply.header.msgID, cmdRef: "0", cmd: "SyncHdr")]

@@ -1,24 +1,89 @@
 import ArgumentParser
 import Foundation
 import MDMCore
+import MDMService
 
 struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Devices > Windows devices: list, retire and delete enrollments.",
-                                                    subcommands: [List.self, UnassignUser.self, Retire.self, Delete.self])
+                                                    subcommands: [List.self, Command.self, Commands.self, UnassignUser.self, Retire.self, Delete.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List enrollments (all, or one user's).")
         @OptionGroup var common: CommonOptions
         @Option(help: "Only this user's devices (Users > user > Devices).") var user: String?
         @Flag(help: "Include replaced, retired and unenrolled enrollments.") var all = false
+        @Option(help: "Only devices whose certificate expires within this time (30d, 12h …).") var expiring: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let horizon = try expiring.map { v -> Date in
+                guard let s = TimeSpan.parse(v) else { throw ValidationError("--expiring '\(v)' is not a duration like 30d or 12h.") }
+                return Date() + s
+            }
+            try await Runtime.withAdmin(common) { admin, _ in
+                let list = try await admin.enrollments(upn: user).filter { (all || $0.state == .active) && (horizon == nil || $0.certificateNotAfter <= horizon!) }
+                if json { return try JSONOutput.print(list) }
+                guard !list.isEmpty else { return print("No enrolled devices\(user.map { " for \($0)" } ?? "").") }
+                print(DeviceTable.render(list))
+            }
+        }
+    }
+
+    struct Command: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Queue a command for a device's next check-in: inventory, reboot, rename NAME, poll-interval MINUTES, unenroll, or raw.",
+            discussion: "raw takes --verb Get|Replace|Add|Delete|Exec --target ./Node/Path [--format chr|int|bool|b64|xml] [--data VALUE].")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Enrollment id, device name or DeviceID.") var device: String
+        @Argument(help: "inventory, reboot, rename, poll-interval, unenroll or raw.") var command: String
+        @Argument(help: "The new name (rename) or minutes (poll-interval).") var value: String?
+        @Option(help: "raw: the command.") var verb: String?
+        @Option(help: "raw: the node path.") var target: String?
+        @Option(help: "raw: the data format.") var format: String?
+        @Option(help: "raw: the value.") var data: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let c: BuiltInCommand
+            switch command.lowercased() {
+            case "inventory": c = .inventory
+            case "reboot": c = .reboot
+            case "unenroll": c = .unenroll
+            case "rename":
+                guard let value else { throw ValidationError("rename needs the new computer name.") }
+                c = .rename(value)
+            case "poll-interval":
+                guard let m = value.flatMap(Int.init) else { throw ValidationError("poll-interval needs a number of minutes.") }
+                c = .pollInterval(m)
+            case "raw":
+                guard let verb, let target else { throw ValidationError("raw needs --verb and --target.") }
+                c = .raw(verb: verb, target: target, format: format, data: data)
+            default:
+                throw ValidationError("'\(command)' is not a command; use inventory, reboot, rename, poll-interval, unenroll or raw.")
+            }
+            try await Runtime.withAdmin(common) { admin, rt in
+                let q = try await admin.queueCommand(device, c, providerID: rt.config.providerID)
+                if json { return try JSONOutput.print(q) }
+                print("Queued \(q.kind) (\(q.verb) \(q.items.map(\.target).joined(separator: ", "))) as \(q.id); it goes out at the device's next check-in.")
+            }
+        }
+    }
+
+    struct Commands: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A device's commands: queued, sent, and what the device answered.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Enrollment id, device name or DeviceID.") var device: String
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
-                let list = try await admin.enrollments(upn: user).filter { all || $0.state == .active }
+                let list = try await admin.deviceCommands(device)
                 if json { return try JSONOutput.print(list) }
-                guard !list.isEmpty else { return print("No enrolled devices\(user.map { " for \($0)" } ?? "").") }
-                print(DeviceTable.render(list))
+                guard !list.isEmpty else { return print("No commands for \(device).") }
+                print(Table.render(["CREATED", "KIND", "COMMAND", "STATE", "STATUS", "RESULT"], list.map {
+                    [$0.createdAt.short, $0.kind, "\($0.verb) \($0.items.first?.target ?? "")\($0.items.count > 1 ? " (+\($0.items.count - 1))" : "")",
+                     $0.state.rawValue, $0.status ?? "-", $0.results.map { "\($0.target.split(separator: "/").last ?? "")=\($0.data ?? "")" }.joined(separator: " ")]
+                }))
             }
         }
     }

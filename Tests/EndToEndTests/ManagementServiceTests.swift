@@ -141,13 +141,35 @@ import Testing
             let anonymous = try await t.send(DeviceRequest(method: "POST", url: id.managementURL, headers: [("Content-Type", "application/vnd.syncml.dm+xml")],
                                                            body: Array("<SyncML/>".utf8)))
             #expect(anonymous.status == 401)
-            // Unenroll: the slot is freed and the certificate no longer opens a session.
-            _ = try await device.manage(id, transport: mtls, sessionID: "3", unenroll: true)
+            // Built-in commands queued by the administrator; remote unenroll ends the enrollment.
+            _ = try await server.admin.queueCommand(id.entDMID, .rename("KIOSK-7"), providerID: "winmdm")
+            _ = try await server.admin.queueCommand(id.entDMID, .unenroll, providerID: "winmdm")
+            await #expect(throws: AdminError.self) { try await server.admin.queueCommand(id.entDMID, .rename("my pc"), providerID: "winmdm") }
+            let third = try await device.manage(id, transport: mtls, sessionID: "3")
+            #expect(third.executed.map(\.command.name) == ["Replace", "Exec"])
             e = try #require(try await server.store.enrollment(id: id.entDMID))
             #expect(e.state == .unenrolled)
             await #expect(throws: DeviceFailure.self) { _ = try await device.manage(id, transport: mtls, sessionID: "4") }
             try await mtls.shutdown()
         }
         await server.close()
+    }
+}
+
+@Suite struct DeviceCommandCLITests {
+    @Test func queueAndReadCommandsWithTheCLI() async throws {
+        try await Scenario.run { s in
+            let id = try #require(try await s.succeeds(s.device()))
+            let out = try s.admin("devices", "command", id.entDMID, "reboot")
+            #expect(out.contains("Queued reboot (Exec ./Device/Vendor/MSFT/Reboot/RebootNow)"))
+            try s.admin("devices", "command", id.entDMID, "raw", "--verb", "Get", "--target", "./DevDetail/SwV")
+            let bad = try CLI.run(["devices", "command", id.entDMID, "raw", "--verb", "Copy", "--target", "./X", "--data-dir", s.server.dir.path])
+            #expect(bad.status != 0 && bad.err.contains("use Get, Replace, Add, Delete or Exec"))
+            let list = try #require(try s.json("devices", "commands", id.entDMID) as? [[String: Any]])
+            #expect(list.map { $0["kind"] as? String } == ["raw", "reboot"] && list.allSatisfy { $0["state"] as? String == "queued" })
+            let soon = try #require(try s.json("devices", "list", "--expiring", "400d") as? [Any])
+            let later = try #require(try s.json("devices", "list", "--expiring", "30d") as? [Any])
+            #expect(soon.count == 1 && later.isEmpty)
+        }
     }
 }

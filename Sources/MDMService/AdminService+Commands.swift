@@ -1,0 +1,72 @@
+import Foundation
+import MDMCore
+
+/// The built-in device commands and their OMA-DM form (PROTOCOL.md §9; CSP node paths).
+public enum BuiltInCommand: Sendable {
+    case inventory
+    case reboot
+    case rename(String)
+    /// Minutes between scheduled check-ins after the first ones.
+    case pollInterval(Int)
+    case unenroll
+    case raw(verb: String, target: String, format: String?, data: String?)
+
+    public var kind: String {
+        switch self {
+        case .inventory: "inventory"
+        case .reboot: "reboot"
+        case .rename: "rename"
+        case .pollInterval: "poll-interval"
+        case .unenroll: "unenroll"
+        case .raw: "raw"
+        }
+    }
+
+    func syncml(providerID: String) throws -> (verb: String, items: [DMItem]) {
+        switch self {
+        case .inventory:
+            return ("Get", ["./DevDetail/SwV", "./DevDetail/OEM", "./DevDetail/Ext/Microsoft/DeviceName", "./DevDetail/Ext/Microsoft/OSPlatform",
+                            "./DevDetail/Ext/Microsoft/TotalRAM", "./Vendor/MSFT/DeviceStatus/OS/Edition",
+                            "./Vendor/MSFT/DeviceStatus/Compliance/EncryptionCompliance"].map { DMItem(target: $0) })
+        case .reboot:
+            return ("Exec", [DMItem(target: "./Device/Vendor/MSFT/Reboot/RebootNow", format: "null", data: "")])
+        case .rename(let name):
+            guard (1...15).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }),
+                  !name.allSatisfy(\.isNumber) else {
+                throw AdminError("A computer name is 1 to 15 letters, digits and hyphens, not all digits.")
+            }
+            return ("Replace", [DMItem(target: "./Device/Vendor/MSFT/Accounts/Domain/ComputerName", format: "chr", data: name)])
+        case .pollInterval(let minutes):
+            guard (15...1440 * 7).contains(minutes) else { throw AdminError("The poll interval must be between 15 minutes and 7 days (10080 minutes).") }
+            return ("Replace", [DMItem(target: "./Vendor/MSFT/DMClient/Provider/\(providerID)/Poll/IntervalForRemainingScheduledRetries",
+                                       format: "int", data: String(minutes))])
+        case .unenroll:
+            return ("Exec", [DMItem(target: "./Vendor/MSFT/DMClient/Provider/\(providerID)/Unenroll", format: "chr", data: providerID)])
+        case .raw(let verb, let target, let format, let data):
+            guard ["Get", "Replace", "Add", "Delete", "Exec"].contains(verb) else {
+                throw AdminError("'\(verb)' is not a command Windows executes; use Get, Replace, Add, Delete or Exec.")
+            }
+            guard target.hasPrefix("./"), !target.contains(" ") else {
+                throw AdminError("'\(target)' is not a node path; paths are relative, like ./Device/Vendor/MSFT/Policy/Config/…")
+            }
+            return (verb, [DMItem(target: target, format: format, data: data)])
+        }
+    }
+}
+
+extension AdminService {
+    /// Queues a command for the device's next session.
+    public func queueCommand(_ enrollmentRef: String, _ command: BuiltInCommand, providerID: String) async throws -> DeviceCommand {
+        let e = try await enrollment(enrollmentRef)
+        guard e.state == .active else { throw AdminError("\(e.deviceName ?? e.id) is \(e.state.rawValue); only enrolled devices take commands.") }
+        let (verb, items) = try command.syncml(providerID: providerID)
+        let c = DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: verb, items: items, createdAt: clock.now())
+        try await store.enqueue(c)
+        try await audit("device.command", e.id, before: nil as DeviceCommand?, after: c)
+        return c
+    }
+
+    public func deviceCommands(_ enrollmentRef: String, limit: Int = 50) async throws -> [DeviceCommand] {
+        try await store.commands(enrollmentID: try await enrollment(enrollmentRef).id, limit: limit)
+    }
+}
