@@ -83,10 +83,10 @@ public actor ManagementService {
                 c.cmdID = "\(actions.reply.header.msgID):\(sent.cmdID)"
                 try await store.updateCommand(c)
             }
-            // Answers to earlier commands: the device's CmdRef plus its MsgRef name the command.
+            // Answers to earlier commands: the device's MsgRef and CmdRef name the command ("msgID:cmdID").
             let pending = try await store.commands(enrollmentID: enrollment.id, limit: 200).filter { $0.state == .sent }
-            for (ref, code) in actions.statuses {
-                guard var c = pending.first(where: { $0.cmdID?.hasSuffix(":\(ref)") == true }) else { continue }
+            for (msgRef, ref, code) in actions.statuses {
+                guard var c = pending.first(where: { $0.cmdID == "\(msgRef):\(ref)" }) else { continue }
                 c.status = code
                 c.state = code.hasPrefix("2") ? .succeeded : .failed
                 c.completedAt = now
@@ -94,7 +94,7 @@ public actor ManagementService {
                     // Already exists: send it again as Replace.
                     try await store.enqueue(DeviceCommand(enrollmentID: c.enrollmentID, kind: c.kind, verb: "Replace", items: c.items, createdAt: now))
                 }
-                if let results = actions.results.first(where: { $0.cmdRef == ref }) {
+                if let results = actions.results.first(where: { $0.cmdRef == ref && $0.msgRef == msgRef }) {
                     c.results = results.items.map { DMItem(target: $0.source ?? "", format: $0.format, type: $0.type, data: $0.data) }
                 }
                 try await store.updateCommand(c)

@@ -9,10 +9,10 @@ public struct ManagementActions: Sendable {
     public var loginStatus: String?
     /// Alert 1226 `com.microsoft:mdm.unenrollment.userrequest`: the device is leaving management.
     public var unenrollRequested: Bool
-    /// The device's Status for each server command (server CmdID → code).
-    public var statuses: [(cmdRef: String, code: String)]
-    /// Results for server Gets (server CmdID → items).
-    public var results: [(cmdRef: String, items: [SyncMLItem])]
+    /// The device's Status for each server command: our MsgID and CmdID it refers to, and the code.
+    public var statuses: [(msgRef: String, cmdRef: String, code: String)]
+    /// Results for server Gets: our MsgID and CmdID, and the items.
+    public var results: [(msgRef: String, cmdRef: String, items: [SyncMLItem])]
     /// Server commands sent in this reply.
     public var sent: [SyncMLCommand]
 }
@@ -60,10 +60,10 @@ public struct ManagementSession: Sendable {
         for c in m.commands {
             switch c.name {
             case "Status":
-                if let ref = c.cmdRef, ref != "0" { a.statuses.append((ref, c.data ?? "")) }
+                if let ref = c.cmdRef, ref != "0" { a.statuses.append((c.msgRef ?? "", ref, c.data ?? "")) }
                 continue
             case "Results":
-                if let ref = c.cmdRef { a.results.append((ref, c.items)) }
+                if let ref = c.cmdRef { a.results.append((c.msgRef ?? "", ref, c.items)) }
                 continue
             case "Alert":
                 for i in c.items {
