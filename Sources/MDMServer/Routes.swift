@@ -18,6 +18,9 @@ public struct ServerServices: Sendable {
     public var console: ConsoleServices?
     /// OMA-DM management; nil serves no management endpoint.
     public var management: ManagementService?
+    /// Behind a TLS-terminating proxy: the header carrying the device certificate, trusted only from these addresses.
+    public var proxyCertificateHeader: String?
+    public var trustedProxies: Set<String> = []
 
     public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService,
                 graph: GraphService? = nil, admin: AdminService? = nil, console: ConsoleServices? = nil,
@@ -82,7 +85,14 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
             }
             // The certificate the device presented in the TLS handshake, if any.
             let peer = try? await ctx.channel.nioSSL_peerCertificate().get()
-            let der = peer.flatMap { try? $0.toDERBytes() }
+            var der = peer.flatMap { try? $0.toDERBytes() }
+            // Or, behind a proxy that terminates TLS, the one it forwards in a header, from a trusted address only.
+            if der == nil, let header = s.proxyCertificateHeader, let name = HTTPField.Name(header), let value = req.headers[name], !value.isEmpty {
+                guard let from = ctx.remoteAddress, s.trustedProxies.contains(from) else {
+                    return response(await management.refuse(.untrustedProxy(ctx.remoteAddress ?? "unknown"), metadata(req, ctx)))
+                }
+                der = ProxyCertificate.decode(value)
+            }
             return response(await management.handle(Array(buffer: body), clientCertificate: der, metadata(req, ctx)))
         }
     }
@@ -151,6 +161,22 @@ func graphRoute(_ req: Request, graph: GraphService, admin: AdminService, public
     let request = GraphRequest(method: req.method.rawValue, version: segments[1], path: Array(segments.dropFirst(2)), query: query,
                                body: Array(buffer: body), token: token, baseURL: publicURL + "/graph/" + segments[1])
     return json(await graph.handle(request))
+}
+
+/// Certificates forwarded by proxies: URL-escaped PEM (nginx `$ssl_client_escaped_cert`), PEM, or bare base64 DER.
+enum ProxyCertificate {
+    static func decode(_ value: String) -> [UInt8]? {
+        let text = value.contains("%") ? (value.removingPercentEncoding ?? value) : value
+        if text.contains("-----BEGIN") { return PEMText.der(text) }
+        return Data(base64Encoded: text.filter { !$0.isWhitespace }).map { [UInt8]($0) }
+    }
+}
+
+enum PEMText {
+    static func der(_ pem: String) -> [UInt8]? {
+        let body = pem.replacingOccurrences(of: "-----BEGIN CERTIFICATE-----", with: "").replacingOccurrences(of: "-----END CERTIFICATE-----", with: "")
+        return Data(base64Encoded: body.filter { !$0.isWhitespace }).map { [UInt8]($0) }
+    }
 }
 
 enum FormDecoding {

@@ -32,6 +32,8 @@ public actor ManagementService {
     public enum Refusal: Error, Equatable, CustomStringConvertible {
         case noCertificate, unreadableCertificate, foreignIssuer, expired, notClientAuth, unknownCertificate
         case enrollmentNotActive(String), deviceMismatch(String), badMessage(String)
+        /// A certificate header arrived from an address that is not a configured proxy.
+        case untrustedProxy(String)
 
         public var description: String {
             switch self {
@@ -44,6 +46,7 @@ public actor ManagementService {
             case .enrollmentNotActive(let s): "The enrollment of this certificate is \(s); its certificate is revoked."
             case .deviceMismatch(let s): "The message's DeviceID (\(s)) is not the device this certificate was issued to."
             case .badMessage(let s): "The SyncML message cannot be read: \(s)"
+            case .untrustedProxy(let a): "A client certificate header came from \(a), which is not a configured proxy; it was ignored."
             }
         }
     }
@@ -126,6 +129,12 @@ public actor ManagementService {
             logger.error("management request failed", metadata: ["error": .string("\(error)")])
             return ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The server failed.\n".utf8))
         }
+    }
+
+    /// Refuses before reading the message (for example a forged certificate header) and records it.
+    public func refuse(_ r: Refusal, _ meta: RequestMetadata) async -> ServiceResponse {
+        await recordRefusal(r, meta)
+        return ServiceResponse(status: 403, contentType: "text/plain; charset=utf-8", body: Array((r.description + "\n").utf8))
     }
 
     func recordRefusal(_ r: Refusal, _ meta: RequestMetadata) async {

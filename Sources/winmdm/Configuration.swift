@@ -21,6 +21,8 @@ struct ConfigFile: Codable {
     var initialDomain: String?
     var providerID: String?
     var maxBodyBytes: Int?
+    var clientCertHeader: String?
+    var trustedProxies: [String]?
 }
 
 /// What `serve` records about itself in the data directory, for the other commands.
@@ -42,6 +44,8 @@ struct ResolvedConfiguration {
     var initialDomain: String
     var providerID: String
     var maxBodyBytes: Int
+    var clientCertHeader: String?
+    var trustedProxies: [String]
 
     struct Overrides {
         var listen: String?
@@ -50,6 +54,8 @@ struct ResolvedConfiguration {
         var tlsKey: String?
         var plainHTTP: Bool?
         var initialDomain: String?
+        var clientCertHeader: String?
+        var trustedProxies: [String] = []
     }
 
     static func resolve(_ common: CommonOptions, _ flags: Overrides = .init()) throws -> ResolvedConfiguration {
@@ -61,7 +67,7 @@ struct ResolvedConfiguration {
             do {
                 file = try JSONDecoder().decode(ConfigFile.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
             } catch {
-                throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes.")
+                throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes, clientCertHeader, trustedProxies.")
             }
         } else if common.config != nil || env["WINMDM_CONFIG"] != nil {
             throw ValidationError("The configuration file \(configPath) does not exist.")
@@ -89,7 +95,10 @@ struct ResolvedConfiguration {
             tlsKey: flags.tlsKey ?? env["WINMDM_TLS_KEY"] ?? file.tlsKey,
             plainHTTP: plain, initialDomain: domain.lowercased(),
             providerID: env["WINMDM_PROVIDER_ID"] ?? file.providerID ?? "winmdm",
-            maxBodyBytes: file.maxBodyBytes ?? 256 * 1024)
+            maxBodyBytes: file.maxBodyBytes ?? 256 * 1024,
+            clientCertHeader: flags.clientCertHeader ?? env["WINMDM_CLIENT_CERT_HEADER"] ?? file.clientCertHeader,
+            trustedProxies: !flags.trustedProxies.isEmpty ? flags.trustedProxies
+                : env["WINMDM_TRUSTED_PROXIES"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? file.trustedProxies ?? [])
     }
 
     /// The public host name, or `winmdm.test` when that is an IP address or localhost (SCENARIOS.md).

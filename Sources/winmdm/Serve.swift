@@ -31,13 +31,22 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The verified domain of a new installation (default: the public host name, or winmdm.test for an IP address or localhost).")
     var initialDomain: String?
 
+    @Option(help: "Behind a TLS-terminating proxy: the header that carries the device certificate (env WINMDM_CLIENT_CERT_HEADER).")
+    var clientCertHeader: String?
+
+    @Option(help: "Address of a proxy whose certificate header is trusted; repeat for several (env WINMDM_TRUSTED_PROXIES, comma separated).")
+    var trustedProxy: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
     func run() async throws {
         let cfg = try ResolvedConfiguration.resolve(common, .init(
             listen: listen, publicURL: publicURL, tlsCert: tlsCert, tlsKey: tlsKey,
-            plainHTTP: plainHTTP ? true : nil, initialDomain: initialDomain))
+            plainHTTP: plainHTTP ? true : nil, initialDomain: initialDomain, clientCertHeader: clientCertHeader, trustedProxies: trustedProxy))
+        if cfg.clientCertHeader != nil && cfg.trustedProxies.isEmpty {
+            throw ValidationError("--client-cert-header needs at least one --trusted-proxy: the header is only believed from your proxy's address.")
+        }
         if (cfg.tlsCert == nil) != (cfg.tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together: give both, or neither to use the generated certificate.")
         }
@@ -71,7 +80,7 @@ struct Serve: AsyncParsableCommand {
         let tokens = FederatedTokens(key: Array(tokenKey.value.utf8))
         let authenticator = Authenticator(directory: runtime.store, hasher: .standard, tokens: tokens, clock: clock,
                                           cacheKey: (0..<32).map { _ in UInt8.random(in: 0...255) })
-        let services = ServerServices(
+        var services = ServerServices(
             configuration: server,
             enrollment: EnrollmentService(config: server, store: runtime.store, deviceCA: pki.deviceCA,
                                           authenticator: authenticator, clock: clock, logger: logger),
@@ -81,6 +90,8 @@ struct Serve: AsyncParsableCommand {
             console: ConsoleServices(admin: runtime.admin, store: runtime.store, sessions: ConsoleSessions(key: Array(tokenKey.value.utf8)),
                                      authenticator: authenticator, publicURL: cfg.publicURL, clock: clock),
             management: ManagementService(config: server, store: runtime.store, deviceCA: pki.deviceCA, clock: clock, logger: logger))
+        services.proxyCertificateHeader = cfg.clientCertHeader
+        services.trustedProxies = Set(cfg.trustedProxies)
         let listenCfg = ListenConfiguration(
             host: cfg.listenHost, port: cfg.listenPort,
             tlsCertificatePath: cfg.plainHTTP ? nil : (cfg.tlsCert ?? pki.tlsCertificatePath),

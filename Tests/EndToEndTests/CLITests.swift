@@ -125,6 +125,7 @@ enum CLI {
             (["serve", "--public-url", "ftp://x"], "is not an absolute https URL"),
             (["emulate", "--server", "x", "--upn", "a@b.c", "--password", "p"], "is not a URL like https://"),
             (["attempts", "list", "--limit", "0"], "--limit must be a positive number"),
+            (["serve", "--plain-http", "--client-cert-header", "X-Client-Cert"], "needs at least one --trusted-proxy"),
         ]
         for (args, message) in cases {
             let r = try CLI.run(args + common)

@@ -5,6 +5,8 @@ import MDMService
 import MDMStorage
 import MDMTesting
 import MDMWire
+import MDMServer
+import ServiceLifecycle
 import Testing
 
 /// The management service with real enrolled identities, in-process (the mutual-TLS route comes later).
@@ -170,6 +172,55 @@ import Testing
             let soon = try #require(try s.json("devices", "list", "--expiring", "400d") as? [Any])
             let later = try #require(try s.json("devices", "list", "--expiring", "30d") as? [Any])
             #expect(soon.count == 1 && later.isEmpty)
+        }
+    }
+}
+
+/// Behind a TLS-terminating proxy the device certificate arrives in a header, believed only from configured proxies.
+@Suite struct ProxyCertificateTests {
+    func run(trusted: Set<String>, _ body: @escaping @Sendable (TestServer, EnrolledIdentity, HTTPSTransport, String) async throws -> Void) async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("proxied@winmdm.test")
+        let id = try await ManagementServiceTests.enrolled(server, "proxied@winmdm.test")
+        var services = server.services
+        services.proxyCertificateHeader = "X-Client-Cert"
+        services.trustedProxies = trusted
+        let port = try FreePort.find()
+        let (started, cont) = AsyncStream.makeStream(of: Int.self)
+        let app = try buildApplication(services, listen: ListenConfiguration(host: "127.0.0.1", port: port, tlsCertificatePath: nil, tlsKeyPath: nil),
+                                       logger: quietLogger) { p in cont.yield(p) }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
+        let runner = Task { try await group.run() }
+        _ = await started.first { _ in true }
+        let transport = try HTTPSTransport()
+        try await body(server, id, transport, "http://127.0.0.1:\(port)/ManagementServer/MDM.svc")
+        try await transport.shutdown()
+        await group.triggerGracefulShutdown()
+        _ = try? await runner.value
+        await server.close()
+    }
+
+    static func escapedPEM(_ der: [UInt8]) -> String {
+        PEM.encode(der, label: "CERTIFICATE").addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+    }
+
+    @Test func trustedProxyHeaderIsBelieved() async throws {
+        try await run(trusted: ["127.0.0.1"]) { server, id, t, url in
+            let r = try await t.send(DeviceRequest(method: "POST", url: url, headers: [("X-Client-Cert", Self.escapedPEM(id.certificateDER))],
+                                                   body: ManagementServiceTests.checkIn(id.deviceID)))
+            #expect(r.status == 200, "\(r.text)")
+            #expect(try await server.store.enrollment(id: id.entDMID)?.loginStatus == "user")
+        }
+    }
+
+    @Test func headerFromAnUntrustedAddressIsRefusedAndRecorded() async throws {
+        try await run(trusted: ["10.0.0.5"]) { server, id, t, url in
+            let r = try await t.send(DeviceRequest(method: "POST", url: url, headers: [("X-Client-Cert", Self.escapedPEM(id.certificateDER))],
+                                                   body: ManagementServiceTests.checkIn(id.deviceID)))
+            #expect(r.status == 403 && r.text.contains("not a configured proxy"))
+            let recorded = try await server.store.attempts(AttemptQuery(limit: 5, failedOnly: true)).first
+            #expect(recorded?.phase == .manage && recorded?.remoteAddress == "127.0.0.1")
+            #expect(try await server.store.enrollment(id: id.entDMID)?.loginStatus == nil)
         }
     }
 }
