@@ -85,7 +85,7 @@ struct Serve: AsyncParsableCommand {
             enrollment: EnrollmentService(config: server, store: runtime.store, deviceCA: pki.deviceCA,
                                           authenticator: authenticator, clock: clock, logger: logger),
             signIn: SignInService(authenticator: authenticator, tokens: tokens, store: runtime.store, clock: clock),
-            graph: GraphService(store: runtime.store, admin: runtime.admin, publicURL: cfg.publicURL),
+            graph: GraphService(store: runtime.store, admin: runtime.admin, publicURL: cfg.publicURL, providerID: cfg.providerID),
             admin: runtime.admin,
             console: ConsoleServices(admin: runtime.admin, store: runtime.store, sessions: ConsoleSessions(key: Array(tokenKey.value.utf8)),
                                      authenticator: authenticator, publicURL: cfg.publicURL, clock: clock),

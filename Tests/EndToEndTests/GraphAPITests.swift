@@ -172,6 +172,12 @@ struct API: @unchecked Sendable {
             let doctor = try await api.call(.post, "/graph/beta/winmdm/doctor", ["userPrincipalName": "nolic@winmdm.test"])
             #expect((doctor.json["items"] as? [[String: Any]])?.first?["rule"] as? String == "no-license")
             #expect(try await api.call(.get, "/graph/beta/winmdm/report/failures?since=1h").json["failedAttempts"] as? Int == 1)
+            // Device actions go to the command queue; helpdesk may sync and reboot, not send raw commands.
+            #expect(try await api.call(.post, "/graph/v1.0/deviceManagement/managedDevices/\(did)/syncDevice").status == 204)
+            #expect(try await api.call(.post, "/graph/v1.0/deviceManagement/managedDevices/\(did)/rebootNow").status == 204)
+            #expect(try await api.call(.post, "/graph/beta/deviceManagement/managedDevices/\(did)/commands", ["verb": "Get", "target": "./DevDetail/SwV"]).status == 403)
+            let queued = try await api.call(.get, "/graph/beta/deviceManagement/managedDevices/\(did)/commands")
+            #expect(queued.value.compactMap { $0["kind"] as? String } == ["reboot", "inventory"])
             // Helpdesk may act on devices but not change policy.
             #expect(try await api.call(.post, "/graph/v1.0/deviceManagement/managedDevices/\(did)/retire").status == 204)
             #expect(try await api.call(.post, "/graph/v1.0/groups", ["displayName": "Nope"]).status == 403)

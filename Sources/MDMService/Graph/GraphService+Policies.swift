@@ -106,6 +106,35 @@ extension GraphService {
             case ("GET", 3): let e = try await enrollment(p[2], admin); return .json(GraphMapping.managedDevice(e, userID: uid(e.upn)))
             case ("DELETE", 3): _ = try await admin.deleteDevice(try await enrollment(p[2], admin).id); return .noContent
             case ("POST", 4) where p[3] == "retire": _ = try await admin.retireDevice(try await enrollment(p[2], admin).id); return .noContent
+            case ("POST", 4) where ["syncDevice", "rebootNow", "setDeviceName"].contains(p[3]):
+                let e = try await enrollment(p[2], admin)
+                let command: BuiltInCommand
+                switch p[3] {
+                case "syncDevice": command = .inventory
+                case "rebootNow": command = .reboot
+                default:
+                    guard let name = try JSONBody.object(r.body).string("deviceName") else { throw GraphError.badRequest("deviceName is required.") }
+                    command = .rename(name)
+                }
+                _ = try await admin.queueCommand(e.id, command, providerID: providerID)
+                return .noContent
+            case ("GET", 4) where p[3] == "commands":
+                let enc = JSONEncoder()
+                enc.dateEncodingStrategy = .iso8601
+                let items = try await admin.deviceCommands(try await enrollment(p[2], admin).id, limit: 200)
+                    .map { try JSONSerialization.jsonObject(with: enc.encode($0)) as! JSONObject }
+                return try page(r, items)
+            case ("POST", 4) where p[3] == "commands":
+                let b = try JSONBody.object(r.body)
+                guard let verb = try b.string("verb"), let target = try b.string("target") else {
+                    throw GraphError.badRequest("Give verb (Get, Replace, Add, Delete, Exec) and target (./Node/Path), and format and data for writes.")
+                }
+                let c = try await admin.queueCommand(try await enrollment(p[2], admin).id,
+                                                     .raw(verb: verb, target: target, format: try b.string("format"), data: try b.string("data")),
+                                                     providerID: providerID)
+                let enc = JSONEncoder()
+                enc.dateEncodingStrategy = .iso8601
+                return .json(try JSONSerialization.jsonObject(with: enc.encode(c)), status: 201)
             default: throw GraphError(405, "Request_BadRequest", "\(m) is not supported on managedDevices.")
             }
         case "troubleshootingEvents" where m == "GET":

@@ -11,11 +11,13 @@ public struct GraphService: Sendable {
     let store: any MDMStore
     let admin: AdminService
     let publicURL: String
+    let providerID: String
 
-    public init(store: any MDMStore, admin: AdminService, publicURL: String) {
+    public init(store: any MDMStore, admin: AdminService, publicURL: String, providerID: String = "winmdm") {
         self.store = store
         self.admin = admin
         self.publicURL = publicURL
+        self.providerID = providerID
     }
 
     public func handle(_ r: GraphRequest) async -> GraphResponse {
@@ -41,7 +43,8 @@ public struct GraphService: Sendable {
         case .helpdesk:
             let p = r.path
             let allowed = (p.first == "winmdm" && (p.dropFirst().first == "explain" || p.dropFirst().first == "doctor"))
-                || (p.count >= 3 && p[0] == "deviceManagement" && p[1] == "managedDevices" && (r.method == "DELETE" || p.last == "retire"))
+                || (p.count >= 3 && p[0] == "deviceManagement" && p[1] == "managedDevices"
+                    && (r.method == "DELETE" || ["retire", "syncDevice", "rebootNow"].contains(p.last ?? "")))
             if !allowed { throw GraphError.forbidden }
         }
     }
