@@ -81,14 +81,13 @@ public struct CertificateRequest: Sendable {
             throw PKIError(.malformedRequest, "The certificate request's signature cannot be read.")
         }
         let signed = parts[0].encodedBytes
-        let signature = _RSA.Signing.RSASignature(rawRepresentation: Array(bits.bytes))
-        let valid: Bool
-        switch signatureAlgorithm {
-        case .sha1WithRSA: valid = key.isValidSignature(signature, for: Insecure.SHA1.hash(data: signed), padding: .insecurePKCS1v1_5)
-        case .sha256WithRSA: valid = key.isValidSignature(signature, for: SHA256.hash(data: signed), padding: .insecurePKCS1v1_5)
-        case .sha384WithRSA: valid = key.isValidSignature(signature, for: SHA384.hash(data: signed), padding: .insecurePKCS1v1_5)
-        case .sha512WithRSA: valid = key.isValidSignature(signature, for: SHA512.hash(data: signed), padding: .insecurePKCS1v1_5)
+        let digest: SignedRenewalRequest.DigestAlgorithm = switch signatureAlgorithm {
+        case .sha1WithRSA: .sha1
+        case .sha256WithRSA: .sha256
+        case .sha384WithRSA: .sha384
+        case .sha512WithRSA: .sha512
         }
+        let valid = PKCS1v15.isValid(signature: Array(bits.bytes), over: Array(signed), digest: digest, key: key)
         guard valid else {
             throw PKIError(.badSignature, "The certificate request's signature does not verify against its own public key.")
         }
