@@ -87,7 +87,9 @@ public actor ManagementService {
                 try await store.updateCommand(c)
             }
             // Answers to earlier commands: the device's MsgRef and CmdRef name the command ("msgID:cmdID").
-            let pending = try await store.commands(enrollmentID: enrollment.id, limit: 200).filter { $0.state == .sent }
+            // Read only when the device answered something: an idle check-in carries no command statuses.
+            let pending = actions.statuses.isEmpty ? []
+                : try await store.commands(enrollmentID: enrollment.id, limit: 200).filter { $0.state == .sent }
             for (msgRef, ref, code) in actions.statuses {
                 guard var c = pending.first(where: { $0.cmdID == "\(msgRef):\(ref)" }) else { continue }
                 c.status = code

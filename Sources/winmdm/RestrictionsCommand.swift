@@ -40,6 +40,21 @@ struct Restrictions: AsyncParsableCommand {
         }
     }
 
+    /// Prints a restriction as JSON or as the Properties text.
+    static func show(_ r: Restriction, _ admin: AdminService, json: Bool) async throws {
+        if json { return try JSONOutput.print(r) }
+        print(try await describe(r, admin))
+    }
+
+    /// Adds groups to a restriction or removes them, then shows it.
+    static func changeGroups(_ common: CommonOptions, _ ref: String, _ type: RestrictionType?, _ groups: [String], remove: Bool) async throws {
+        guard !groups.isEmpty else { throw ValidationError("Give at least one --group.") }
+        try await Runtime.withAdmin(common) { admin, _ in
+            let r0 = try await find(admin, ref, type)
+            print(try await describe(try await admin.assignRestriction(r0.type, r0.id, groups: groups, remove: remove), admin))
+        }
+    }
+
     static func describe(_ r: Restriction, _ admin: AdminService) async throws -> String {
         let groups = r.isDefault ? "All users and all devices" : (try await admin.groupNames(r.assignedGroups).joined(separator: ", ").nonEmpty ?? "not assigned (no effect until assigned to a group)")
         var lines = ["\(r.isDefault ? "Default" : r.displayName) — \(r.type.label) restriction\(r.isDefault ? ", evaluated last" : ", priority \(r.priority)")",
@@ -84,8 +99,7 @@ struct Restrictions: AsyncParsableCommand {
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
                 let r = try await Restrictions.find(admin, restriction, type)
-                if json { return try JSONOutput.print(r) }
-                print(try await Restrictions.describe(r, admin))
+                try await Restrictions.show(r, admin, json: json)
             }
         }
     }
@@ -106,8 +120,7 @@ struct Restrictions: AsyncParsableCommand {
             try await Runtime.withAdmin(common) { admin, _ in
                 var r = try await admin.createRestriction(type, name: name, description: description, limit: limit, platform: platform.change)
                 if !group.isEmpty { r = try await admin.assignRestriction(type, r.id, groups: group) }
-                if json { return try JSONOutput.print(r) }
-                print(try await Restrictions.describe(r, admin))
+                try await Restrictions.show(r, admin, json: json)
             }
         }
     }
@@ -130,8 +143,7 @@ struct Restrictions: AsyncParsableCommand {
             try await Runtime.withAdmin(common) { admin, _ in
                 let r0 = try await Restrictions.find(admin, restriction, implied)
                 let r = try await admin.editRestriction(r0.type, r0.id, name: name, description: description, limit: limit, platform: platform.change)
-                if json { return try JSONOutput.print(r) }
-                print(try await Restrictions.describe(r, admin))
+                try await Restrictions.show(r, admin, json: json)
             }
         }
     }
@@ -143,11 +155,7 @@ struct Restrictions: AsyncParsableCommand {
         @Option(help: "Group; repeat for several.") var group: [String] = []
         @Option(help: "device-limit or platform.") var type: RestrictionType?
         func run() async throws {
-            guard !group.isEmpty else { throw ValidationError("Give at least one --group.") }
-            try await Runtime.withAdmin(common) { admin, _ in
-                let r0 = try await Restrictions.find(admin, restriction, type)
-                print(try await Restrictions.describe(try await admin.assignRestriction(r0.type, r0.id, groups: group), admin))
-            }
+            try await Restrictions.changeGroups(common, restriction, type, group, remove: false)
         }
     }
 
@@ -158,11 +166,7 @@ struct Restrictions: AsyncParsableCommand {
         @Option(help: "Group; repeat for several.") var group: [String] = []
         @Option(help: "device-limit or platform.") var type: RestrictionType?
         func run() async throws {
-            guard !group.isEmpty else { throw ValidationError("Give at least one --group.") }
-            try await Runtime.withAdmin(common) { admin, _ in
-                let r0 = try await Restrictions.find(admin, restriction, type)
-                print(try await Restrictions.describe(try await admin.assignRestriction(r0.type, r0.id, groups: group, remove: true), admin))
-            }
+            try await Restrictions.changeGroups(common, restriction, type, group, remove: true)
         }
     }
 
