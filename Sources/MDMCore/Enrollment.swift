@@ -30,6 +30,13 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     public var inventory: [String: String]?
     /// `user`, `others` or `none`, from the last session.
     public var loginStatus: String?
+    /// After a renewal, the certificate the device renewed with: still accepted until the device has used the new one
+    /// (a device that failed to install the new certificate keeps working and can renew again).
+    public var previousCertificateThumbprint: String?
+    public var previousCertificateNotAfter: Date?
+    /// When the certificate was last renewed, and how many times.
+    public var certificateRenewedAt: Date?
+    public var renewalCount: Int?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, deviceID: String, hwDevID: String,
                 deviceName: String?, enrollmentType: EnrollmentType, kind: EnrollmentKind? = nil, osEdition: Int?, osVersion: String?,
@@ -58,4 +65,30 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     /// The device's primary user, nil when unassigned.
     public var primaryUser: String? { userUnassigned == true ? nil : upn }
     public var countsTowardJoinQuota: Bool { state == .active && kind != .user }
+
+    /// Whether `thumbprint` is one of this enrollment's certificates: the current one, or the one it was renewed from
+    /// while the device has not yet switched.
+    public func accepts(certificateThumbprint thumbprint: String) -> Bool {
+        thumbprint == certificateThumbprint || thumbprint == previousCertificateThumbprint
+    }
+
+    /// Installs a renewed certificate. Renewing with the previous certificate (the device never installed the one it
+    /// was sent) replaces the unused certificate and keeps the previous one as the fallback.
+    public mutating func renew(signerThumbprint: String, serial: String, thumbprint: String, notAfter: Date, at now: Date) {
+        if signerThumbprint == certificateThumbprint {
+            previousCertificateThumbprint = certificateThumbprint
+            previousCertificateNotAfter = certificateNotAfter
+        }
+        certificateSerial = serial
+        certificateThumbprint = thumbprint
+        certificateNotAfter = notAfter
+        certificateRenewedAt = now
+        renewalCount = (renewalCount ?? 0) + 1
+    }
+
+    /// The device used its current certificate: the one it renewed from stops working.
+    public mutating func retirePreviousCertificate() {
+        previousCertificateThumbprint = nil
+        previousCertificateNotAfter = nil
+    }
 }

@@ -3,6 +3,8 @@ public enum EnrollmentPhase: String, Codable, Sendable, CaseIterable {
     case discovery, auth, policy, enroll
     /// An OMA-DM management session.
     case manage
+    /// A device renewing its enrollment certificate (WS-Trust Renew, or Issue with a PKCS#7 token).
+    case renew
 }
 
 /// How the enrolling party proved who it is.
@@ -13,6 +15,8 @@ public enum CredentialKind: String, Codable, Sendable {
     case federatedToken = "federated-token"
     /// An Entra ID access token (not accepted by winmdm; recorded as such).
     case entraJWT = "entra-jwt"
+    /// The device's current enrollment certificate (renewal: TLS client certificate and PKCS#7 signature).
+    case certificate
     case none
 }
 

@@ -68,7 +68,13 @@ public actor InMemoryStore: MDMStore {
     }
     public func enrollment(id: String) -> Enrollment? { enrollmentsByID[id] }
     public func enrollment(certificateThumbprint: String) -> Enrollment? {
-        enrollmentsByID.values.first { $0.certificateThumbprint == certificateThumbprint }
+        enrollmentsByID.values.first { $0.accepts(certificateThumbprint: certificateThumbprint) }
+    }
+    public func modifyEnrollment(id: String, _ change: @Sendable (inout Enrollment) throws -> Void) throws -> Enrollment {
+        guard var e = enrollmentsByID[id] else { throw StorageError(.notFound, "No enrollment \(id).") }
+        try change(&e)
+        enrollmentsByID[id] = e
+        return e
     }
     public func allEnrollments() -> [Enrollment] { enrollmentsByID.values.sorted { $0.enrolledAt < $1.enrolledAt } }
 

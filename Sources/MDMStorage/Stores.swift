@@ -34,10 +34,16 @@ public protocol EnrollmentStore: Sendable {
     /// Active enrollments of this hardware id.
     func activeEnrollments(hwDevID: String) async throws -> [Enrollment]
     func enrollment(id: String) async throws -> Enrollment?
-    /// The enrollment whose device certificate has this thumbprint (indexed).
+    /// The enrollment one of whose device certificates has this thumbprint: the current one, or the one it was renewed
+    /// from while the device has not switched yet (indexed).
     func enrollment(certificateThumbprint: String) async throws -> Enrollment?
     func allEnrollments() async throws -> [Enrollment]
     func updateEnrollment(_ enrollment: Enrollment) async throws
+    /// Read-modify-write of one enrollment in one transaction, so a renewal and a concurrent management session never
+    /// undo each other's changes. Nothing is written when `change` throws; its error is rethrown.
+    /// Throws `StorageError.notFound` when there is no such enrollment.
+    @discardableResult
+    func modifyEnrollment(id: String, _ change: @Sendable (inout Enrollment) throws -> Void) async throws -> Enrollment
     func deleteEnrollment(id: String) async throws
     /// Records an enrollment atomically with its capacity check.
     ///

@@ -64,6 +64,11 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
             """,
             "CREATE INDEX commands_queue ON commands(enrollment_id, state, created_at)",
         ],
+        [
+            // Renewal: the certificate a device renewed from stays accepted until it uses the new one.
+            "ALTER TABLE enrollments ADD COLUMN prev_cert_thumbprint TEXT",
+            "CREATE INDEX enrollments_prev_thumbprint ON enrollments(prev_cert_thumbprint)",
+        ],
     ]
 
     func migrate() async throws {
@@ -211,9 +216,28 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
     }
 
     public func updateEnrollment(_ e: Enrollment) async throws {
-        let doc = try Self.doc(e)
+        try await lock.run { try await writeEnrollment(e) }
+    }
+
+    /// Under `lock`.
+    func writeEnrollment(_ e: Enrollment) async throws {
+        try await db.raw("""
+            UPDATE enrollments SET state = \(bind: e.state.rawValue), cert_thumbprint = \(bind: e.certificateThumbprint),
+            prev_cert_thumbprint = \(bind: e.previousCertificateThumbprint), doc = \(bind: try Self.doc(e)) WHERE id = \(bind: e.id)
+            """).run()
+    }
+
+    public func modifyEnrollment(id: String, _ change: @Sendable (inout Enrollment) throws -> Void) async throws -> Enrollment {
         try await lock.run {
-            try await db.raw("UPDATE enrollments SET state = \(bind: e.state.rawValue), doc = \(bind: doc) WHERE id = \(bind: e.id)").run()
+            try await transaction {
+                guard let row = try await db.raw("SELECT doc FROM enrollments WHERE id = \(bind: id)").first() else {
+                    throw StorageError(.notFound, "No enrollment \(id).")
+                }
+                var e = try Self.value(row, Enrollment.self)
+                try change(&e)
+                try await writeEnrollment(e)
+                return e
+            }
         }
     }
 
@@ -247,7 +271,11 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
     }
 
     public func enrollment(certificateThumbprint: String) async throws -> Enrollment? {
-        try await one("SELECT doc FROM enrollments WHERE cert_thumbprint = \(bind: certificateThumbprint)", Enrollment.self)
+        // Two indexed lookups joined by SQLite's OR optimisation.
+        try await one("""
+            SELECT doc FROM enrollments WHERE cert_thumbprint = \(bind: certificateThumbprint)
+            OR prev_cert_thumbprint = \(bind: certificateThumbprint) LIMIT 1
+            """, Enrollment.self)
     }
 
     public func allEnrollments() async throws -> [Enrollment] {

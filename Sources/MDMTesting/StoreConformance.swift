@@ -15,6 +15,11 @@ public enum StoreConformance {
         if !ok { throw ConformanceFailure(check: what) }
     }
 
+    static func require2<T>(_ value: T?, _ what: String) throws -> T {
+        guard let value else { throw ConformanceFailure(check: what) }
+        return value
+    }
+
     public static func run(_ store: any MDMStore) async throws {
         let now = Date(timeIntervalSince1970: 1_795_000_000)
         if try await store.tenantSettings() == nil {
@@ -95,6 +100,29 @@ public enum StoreConformance {
         try await store.deleteEnrollment(id: again.id)
         try check(try await store.enrollment(id: again.id) == nil, "deleted enrollments are gone")
         try check(try await store.allEnrollments().contains { $0.hwDevID == hw2 }, "all enrollments are listed")
+
+        // Renewal: both certificates find the enrollment until the old one is retired; a failed change writes nothing.
+        let second = try require2(try await store.activeEnrollments(hwDevID: hw2).first, "the second enrollment is active")
+        let renewed = try await store.modifyEnrollment(id: second.id) {
+            $0.renew(signerThumbprint: "T-\(hw2)", serial: "02", thumbprint: "N-\(hw2)", notAfter: now + 2 * 86400, at: now)
+        }
+        try check(renewed.previousCertificateThumbprint == "T-\(hw2)" && renewed.renewalCount == 1, "a renewal keeps the old certificate")
+        try check(try await store.enrollment(certificateThumbprint: "N-\(hw2)")?.id == second.id, "the new certificate finds the enrollment")
+        try check(try await store.enrollment(certificateThumbprint: "T-\(hw2)")?.id == second.id, "the old certificate still finds it")
+        do {
+            try await store.modifyEnrollment(id: second.id) { e in
+                e.retirePreviousCertificate()
+                throw ConformanceFailure(check: "deliberate")
+            }
+        } catch is ConformanceFailure {}
+        try check(try await store.enrollment(id: second.id) == renewed, "a failed enrollment change writes nothing")
+        try await store.modifyEnrollment(id: second.id) { $0.retirePreviousCertificate() }
+        try check(try await store.enrollment(certificateThumbprint: "T-\(hw2)") == nil, "a retired certificate finds nothing")
+        try check(try await store.enrollment(certificateThumbprint: "N-\(hw2)")?.certificateSerial == "02", "the renewed certificate is current")
+        do {
+            try await store.modifyEnrollment(id: "missing-\(tag)") { _ in }
+            try check(false, "modifying a missing enrollment throws")
+        } catch let e as StorageError { try check(e.code == .notFound, "a missing enrollment is not found") }
 
         // Attempts: newest first, filters.
         let a1 = EnrollmentAttempt(time: now, phase: .enroll, facts: EnrollmentFacts(upn: u.upn), outcome: .succeeded)
