@@ -19,6 +19,8 @@ public struct SignedRenewalRequest: Sendable {
     public let certificateRequestDER: [UInt8]
     /// The certificate whose key signed the envelope: the one being renewed.
     public let signer: Certificate
+    /// The signer certificate's DER, exactly as the envelope carries it (its SHA-1 is the thumbprint).
+    public let signerDER: [UInt8]
     public let digestAlgorithm: DigestAlgorithm
 
     public enum DigestAlgorithm: String, Sendable {
@@ -61,10 +63,11 @@ public struct SignedRenewalRequest: Sendable {
         certificateRequestDER = Array(content)
 
         // certificates [0] IMPLICIT and signerInfos (the last element).
-        var certificates: [Certificate] = []
+        var certificates: [(cert: Certificate, der: [UInt8])] = []
         for node in signedData[3...] where node.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) {
             for certNode in try Self.children(node, "certificates") {
-                if let cert = try? Certificate(derEncoded: Array(certNode.encodedBytes)) { certificates.append(cert) }
+                let der = Array(certNode.encodedBytes)
+                if let cert = try? Certificate(derEncoded: der) { certificates.append((cert, der)) }
             }
         }
         let signerInfos = try Self.children(signedData[signedData.count - 1], "SignerInfos")
@@ -78,7 +81,7 @@ public struct SignedRenewalRequest: Sendable {
 
         // Who signed: IssuerAndSerialNumber, or a [0] subjectKeyIdentifier.
         let sid = info[1]
-        let found: Certificate?
+        let found: (cert: Certificate, der: [UInt8])?
         if sid.identifier == .sequence {
             let parts = try Self.children(sid, "IssuerAndSerialNumber")
             guard parts.count == 2, let issuer = try? DistinguishedName(derEncoded: parts[0]),
@@ -86,19 +89,20 @@ public struct SignedRenewalRequest: Sendable {
                 throw PKIError(.malformedRequest, "The renewal token's signer identifier cannot be read.")
             }
             let serialNumber = Certificate.SerialNumber(bytes: serial)
-            found = certificates.first { $0.issuer == issuer && $0.serialNumber == serialNumber }
+            found = certificates.first { $0.cert.issuer == issuer && $0.cert.serialNumber == serialNumber }
         } else if case .primitive(let ski) = sid.content {
             found = certificates.first {
-                guard let ext = try? $0.extensions.subjectKeyIdentifier else { return false }
+                guard let ext = try? $0.cert.extensions.subjectKeyIdentifier else { return false }
                 return ext.keyIdentifier.elementsEqual(ski)
             }
         } else {
             found = nil
         }
-        guard let signer = found else {
+        guard let (signer, signerDER) = found else {
             throw PKIError(.malformedRequest, "The renewal token does not include the certificate that signed it.")
         }
         self.signer = signer
+        self.signerDER = signerDER
 
         // Digest algorithm, optional signed attributes, signature algorithm (RSA only), signature.
         let digestAlgorithm = try Self.digestAlgorithm(info[2])

@@ -83,17 +83,12 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
             guard let body = try? await req.collectBody(upTo: 4 << 20) else {
                 return response(ServiceResponse(status: 413, contentType: "text/plain", body: Array("Too large.\n".utf8)))
             }
-            // The certificate the device presented in the TLS handshake, if any.
-            let peer = try? await ctx.channel.nioSSL_peerCertificate().get()
-            var der = peer.flatMap { try? $0.toDERBytes() }
-            // Or, behind a proxy that terminates TLS, the one it forwards in a header, from a trusted address only.
-            if der == nil, let header = s.proxyCertificateHeader, let name = HTTPField.Name(header), let value = req.headers[name], !value.isEmpty {
-                guard let from = ctx.remoteAddress, s.trustedProxies.contains(from) else {
-                    return response(await management.refuse(.untrustedProxy(ctx.remoteAddress ?? "unknown"), metadata(req, ctx)))
-                }
-                der = ProxyCertificate.decode(value)
+            switch await peerCertificate(req, ctx, s) {
+            case .untrustedHeader(let from):
+                return response(await management.refuse(.untrustedProxy(from), metadata(req, ctx)))
+            case .presented(let der):
+                return response(await management.handle(Array(buffer: body), clientCertificate: der, metadata(req, ctx)))
             }
-            return response(await management.handle(Array(buffer: body), clientCertificate: der, metadata(req, ctx)))
         }
     }
     router.get("/graph/openapi.json") { _, _ in
@@ -109,11 +104,33 @@ func metadata(_ req: Request, _ ctx: MDMRequestContext) -> RequestMetadata {
     RequestMetadata(remoteAddress: ctx.remoteAddress, userAgent: req.headers[.userAgent], path: req.uri.path)
 }
 
+enum PeerCertificate {
+    /// The device certificate's DER, nil when none was presented.
+    case presented([UInt8]?)
+    /// A certificate header from an address that is not a configured proxy (from).
+    case untrustedHeader(String)
+}
+
+/// The certificate the device presented in the TLS handshake or, behind a proxy that terminates TLS, the one it
+/// forwards in the configured header, believed from a trusted proxy address only.
+func peerCertificate(_ req: Request, _ ctx: MDMRequestContext, _ s: ServerServices) async -> PeerCertificate {
+    let peer = try? await ctx.channel.nioSSL_peerCertificate().get()
+    if let der = peer.flatMap({ try? $0.toDERBytes() }) { return .presented(der) }
+    guard let header = s.proxyCertificateHeader, let name = HTTPField.Name(header), let value = req.headers[name], !value.isEmpty else {
+        return .presented(nil)
+    }
+    guard let from = ctx.remoteAddress, s.trustedProxies.contains(from) else { return .untrustedHeader(ctx.remoteAddress ?? "unknown") }
+    return .presented(ProxyCertificate.decode(value))
+}
+
 /// Reads the body within the limit (refusing early on a declared Content-Length above it) and calls the service.
 func soapRoute(_ req: Request, _ ctx: MDMRequestContext, phase: EnrollmentPhase, limit: Int, _ s: ServerServices,
                _ handle: ([UInt8], RequestMetadata) async -> ServiceResponse) async -> Response {
     var req = req
-    let meta = metadata(req, ctx)
+    var meta = metadata(req, ctx)
+    // Renewal authenticates with the device's current certificate (PROTOCOL.md §10.2); a forged header is ignored here,
+    // the renewal's own signature still has to prove the key.
+    if phase != .discovery, case .presented(let der) = await peerCertificate(req, ctx, s) { meta.clientCertificate = der }
     let declared = req.headers[.contentLength].flatMap { Int($0) }
     if let declared, declared > limit {
         return response(await s.enrollment.refuseOversized(phase, declaredLength: declared, meta))

@@ -77,19 +77,29 @@ public struct EnrollmentService: Sendable {
         }
         do {
             let settings = try await tenantSettings()
-            switch try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy) {
-            case .refused(let kind, let upn, let reason):
-                attempt.facts.credential = kind
-                attempt.facts.upn = upn
-                return await fail(&attempt, .authentication(reason), action: Action.getPoliciesResponse,
-                                  relatesTo: request.header.messageID, body: body)
-            case .authenticated(let user, let kind):
-                attempt.facts.upn = user.upn
-                attempt.facts.credential = kind
+            // A renewing device asks for the policy over TLS with its current certificate and may send no credential.
+            if let device = try await renewingDevice(meta) {
+                attempt.facts.credential = .certificate
+                attempt.facts.upn = device.upn
+                attempt.facts.deviceID = device.deviceID
+                attempt.facts.hwDevID = device.hwDevID
+                attempt.enrollmentID = device.id
+                attempt.notes.append("authenticated by the device certificate of enrollment \(device.id) (renewal)")
+            } else {
+                switch try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy) {
+                case .refused(let kind, let upn, let reason):
+                    attempt.facts.credential = kind
+                    attempt.facts.upn = upn
+                    return await fail(&attempt, .authentication(reason), action: Action.getPoliciesResponse,
+                                      relatesTo: request.header.messageID, body: body)
+                case .authenticated(let user, let kind):
+                    attempt.facts.upn = user.upn
+                    attempt.facts.credential = kind
+                }
             }
             let response = GetPoliciesResponse(relatesTo: request.header.messageID,
                                                validityPeriodSeconds: Int(config.certificateValidity),
-                                               renewalPeriodSeconds: 60 * 86400)
+                                               renewalPeriodSeconds: config.renewal.periodDays * 86400)
             await record(attempt)
             return .soap(response.encode())
         } catch {
@@ -109,6 +119,10 @@ public struct EnrollmentService: Sendable {
             return await fail(&attempt, .messageFormat(error.reason), action: action, relatesTo: nil, body: body)
         }
         let relatesTo = request.header.messageID
+        // Renewal is keyed on the token, not only on RequestType: MS-WSTEP renews with Issue and a PKCS#7 (§10.2).
+        if request.tokenValueType.hasSuffix("#PKCS7") {
+            return await renew(request, meta, body: body)
+        }
         attempt.facts = Self.facts(from: request, notes: &attempt.notes)
         do {
             let settings = try await tenantSettings()
@@ -126,8 +140,9 @@ public struct EnrollmentService: Sendable {
             }
             // 2. What is being enrolled.
             guard request.tokenValueType == TokenValueType.pkcs10, !request.isRenewal else {
-                return await fail(&attempt, .init(subcode: .authorization, errorType: .notSupported,
-                    reason: request.isRenewal ? "Certificate renewal is not offered by this server yet." : "The request does not carry a PKCS#10 certificate request."),
+                return await fail(&attempt, request.isRenewal
+                    ? .detail(.notEligibleToRenew, "A renewal must carry a PKCS#7 signed with the current certificate; this one carries \(request.tokenValueType.isEmpty ? "no token type" : request.tokenValueType).")
+                    : .messageFormat("The request does not carry a PKCS#10 certificate request."),
                     action: action, relatesTo: relatesTo, body: body)
             }
             guard let deviceID = attempt.facts.deviceID, !deviceID.isEmpty, let hwDevID = attempt.facts.hwDevID, !hwDevID.isEmpty else {
@@ -176,7 +191,7 @@ public struct EnrollmentService: Sendable {
                 store: enrollment.enrollmentType == .device ? "System" : "User", subjectCommonName: cert.commonName,
                 providerID: config.providerID, serverName: config.serverName, managementURL: config.managementURL,
                 entDMID: enrollment.id, deviceName: facts.deviceName, upn: user.upn)
-            doc.renewal = nil // advertised once renewal is implemented (PROTOCOL.md P14)
+            doc.renewal = (config.renewal.periodDays, config.renewal.retryIntervalDays)
             let response = RequestSecurityTokenResponse(relatesTo: relatesTo, created: now - 300, expires: now + 300,
                                                         provisioningDocument: doc.encode())
             attempt.enrollmentID = enrollment.id

@@ -42,7 +42,7 @@ public actor ManagementService {
             case .foreignIssuer: "The client certificate was not issued by this server's device CA."
             case .expired: "The client certificate is expired or not yet valid."
             case .notClientAuth: "The client certificate is not for client authentication."
-            case .unknownCertificate: "The client certificate belongs to no enrollment."
+            case .unknownCertificate: "The client certificate belongs to no enrollment (or was replaced by a renewed certificate the device already uses)."
             case .enrollmentNotActive(let s): "The enrollment of this certificate is \(s); its certificate is revoked."
             case .deviceMismatch(let s): "The message's DeviceID (\(s)) is not the device this certificate was issued to."
             case .badMessage(let s): "The SyncML message cannot be read: \(s)"
@@ -51,24 +51,30 @@ public actor ManagementService {
         }
     }
 
-    /// Checks the certificate and returns its active enrollment.
-    func identify(_ der: [UInt8]?) async throws -> Enrollment {
+    /// Checks the certificate and returns its active enrollment and its thumbprint.
+    func identify(_ der: [UInt8]?) async throws -> (Enrollment, String) {
         guard let der, !der.isEmpty else { throw Refusal.noCertificate }
         guard let cert = try? Certificate(derEncoded: der) else { throw Refusal.unreadableCertificate }
+        try Self.verify(cert, deviceCA: deviceCA, now: clock.now())
+        let thumbprint = Thumbprint.sha1(der)
+        guard let e = try await store.enrollment(certificateThumbprint: thumbprint) else { throw Refusal.unknownCertificate }
+        guard e.state == .active else { throw Refusal.enrollmentNotActive(e.state.rawValue) }
+        return (e, thumbprint)
+    }
+
+    /// What every device certificate must be, whatever it is used for: issued (and signed) by the device CA, within its
+    /// validity, for client authentication. Which enrollment it belongs to is the caller's question.
+    static func verify(_ cert: Certificate, deviceCA: CertificateAuthority, now: Date) throws(Refusal) {
         guard cert.issuer == deviceCA.certificate.subject, deviceCA.certificate.publicKey.isValidSignature(cert.signature, for: cert) else {
             throw Refusal.foreignIssuer
         }
-        let now = clock.now()
         guard cert.notValidBefore <= now, now <= cert.notValidAfter else { throw Refusal.expired }
         guard X509Bridge.hasClientAuth(cert) else { throw Refusal.notClientAuth }
-        guard let e = try await store.enrollment(certificateThumbprint: Thumbprint.sha1(der)) else { throw Refusal.unknownCertificate }
-        guard e.state == .active else { throw Refusal.enrollmentNotActive(e.state.rawValue) }
-        return e
     }
 
     public func handle(_ body: [UInt8], clientCertificate: [UInt8]?, _ meta: RequestMetadata) async -> ServiceResponse {
         do {
-            var enrollment = try await identify(clientCertificate)
+            let (enrollment, thumbprint) = try await identify(clientCertificate)
             let message: SyncMLMessage
             do { message = try SyncMLMessage(bytes: body) } catch { throw Refusal.badMessage(error.reason) }
             guard message.header.source == enrollment.deviceID else { throw Refusal.deviceMismatch(message.header.source) }
@@ -104,16 +110,22 @@ public actor ManagementService {
                 }
                 try await store.updateCommand(c)
             }
-            if !actions.inventory.isEmpty { enrollment.inventory = (enrollment.inventory ?? [:]).merging(actions.inventory) { $1 } }
-            if let status = actions.loginStatus { enrollment.loginStatus = status }
-            enrollment.lastSeenAt = now
             if actions.unenrollRequested {
-                // The device leaves: the enrollment ends, its certificate stops working, its slot is free.
-                enrollment.state = .unenrolled
                 sessions[enrollment.id] = nil
                 logger.info("device unenrolled", metadata: ["enrollment": .string(enrollment.id)])
             }
-            try await store.updateEnrollment(enrollment)
+            // One transaction re-reads the record, so a renewal that landed meanwhile is kept.
+            let usedCurrent = thumbprint == enrollment.certificateThumbprint
+            let inventory = actions.inventory, loginStatus = actions.loginStatus, unenroll = actions.unenrollRequested
+            try await store.modifyEnrollment(id: enrollment.id) { e in
+                if !inventory.isEmpty { e.inventory = (e.inventory ?? [:]).merging(inventory) { $1 } }
+                if let loginStatus { e.loginStatus = loginStatus }
+                e.lastSeenAt = now
+                // The device manages with its renewed certificate: the one it renewed from stops working.
+                if usedCurrent, thumbprint == e.certificateThumbprint, e.previousCertificateThumbprint != nil { e.retirePreviousCertificate() }
+                // The device leaves: the enrollment ends, its certificate stops working, its slot is free.
+                if unenroll { e.state = .unenrolled }
+            }
             return ServiceResponse(contentType: SyncMLNS.contentType, body: Array(actions.reply.encode().utf8))
         } catch let r as Refusal {
             await recordRefusal(r, meta)

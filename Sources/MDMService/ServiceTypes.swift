@@ -7,6 +7,8 @@ public struct RequestMetadata: Sendable {
     public var userAgent: String?
     /// The URL the request was made to (for the sign-in page's form action), without query.
     public var path: String
+    /// The DER of the certificate the client presented (TLS handshake or trusted proxy header), if any.
+    public var clientCertificate: [UInt8]?
 
     public init(remoteAddress: String? = nil, userAgent: String? = nil, path: String = "") {
         self.remoteAddress = remoteAddress
@@ -63,6 +65,15 @@ public struct ServerConfiguration: Sendable {
         self.certificateValidity = certificateValidity
         self.maxBodyBytes = maxBodyBytes
         self.faultHTTPStatus = faultHTTPStatus
+    }
+
+    /// ROBO renewal settings sent in the provisioning document, consistent with the certificate lifetime: with a year
+    /// or more, renewal starts 60 days before expiry and retries every 4 days (the range Microsoft recommends); shorter
+    /// lifetimes start in the last third. Devices never renew an expired certificate, so the window must come first.
+    public var renewal: (periodDays: Int, retryIntervalDays: Int) {
+        let days = Int(certificateValidity / 86400)
+        let period = days >= 180 ? 60 : max(1, days / 3)
+        return (period, max(1, min(4, period / 4)))
     }
 
     public var discoveryURL: String { publicURL + Paths.discovery }

@@ -127,6 +127,43 @@ public struct ProvisioningDocument: Sendable {
     }
 }
 
+/// The provisioning document answering a renewal (PROTOCOL.md §10.2; sample 29): only the new client certificate,
+/// and PROVIDER-ID so Windows binds it to the existing DM account. The device deletes the old certificate itself.
+public struct RenewalProvisioningDocument: Sendable {
+    public var clientThumbprint: String
+    public var clientCertificateBase64: String
+    /// `User` or `System`, as at enrollment.
+    public var store: String
+    public var providerID: String
+
+    public init(clientThumbprint: String, clientCertificateBase64: String, store: String, providerID: String) {
+        self.clientThumbprint = clientThumbprint
+        self.clientCertificateBase64 = clientCertificateBase64
+        self.store = store
+        self.providerID = providerID
+    }
+
+    public func encode() -> String {
+        """
+        <wap-provisioningdoc version="1.1">\
+        <characteristic type="CertificateStore">\
+        <characteristic type="My">\
+        <characteristic type="\(xmlEscape(store))">\
+        <characteristic type="\(xmlEscape(clientThumbprint))">\
+        <parm name="EncodedCertificate" value="\(xmlEscape(clientCertificateBase64))" />\
+        <characteristic type="PrivateKeyContainer" />\
+        </characteristic>\
+        </characteristic>\
+        </characteristic>\
+        </characteristic>\
+        <characteristic type="APPLICATION">\
+        <parm name="PROVIDER-ID" value="\(xmlEscape(providerID))" />\
+        </characteristic>\
+        </wap-provisioningdoc>
+        """
+    }
+}
+
 /// A read-only view of a provisioning document, for the emulator and for tests.
 public struct ProvisioningDocumentView: Sendable {
     public let root: XMLNode
