@@ -42,7 +42,10 @@ extension EnrollmentService {
         var attempt = newAttempt(.renew, meta)
         let action = Action.requestSecurityTokenResponse
         let relatesTo = request.header.messageID
-        attempt.facts = Self.facts(from: request, notes: &attempt.notes)
+        // A renewal states little about the device (DeviceType, ApplicationVersion); the rest comes from its enrollment.
+        var ignored: [String] = []
+        attempt.facts = Self.facts(from: request, notes: &ignored)
+        attempt.facts.enrollmentType = nil
         attempt.facts.credential = .certificate
         func refuse(_ r: RenewalRefusal, _ attempt: inout EnrollmentAttempt) async -> ServiceResponse {
             await fail(&attempt, .detail(.notEligibleToRenew, r.reason), action: action, relatesTo: relatesTo, body: body)
@@ -53,21 +56,23 @@ extension EnrollmentService {
             do { signed = try SignedRenewalRequest(der: request.token) } catch {
                 return await refuse(.envelope(error.reason), &attempt)
             }
-            // 2. The signer: a certificate winmdm's device CA issued, still valid, of an active enrollment.
+            // 2. The signer: a certificate winmdm's device CA issued, still valid, of an active enrollment. The
+            //    enrollment is looked up first so that even a refusal names the device.
             let now = clock.now()
+            let signerThumbprint = Thumbprint.sha1(signed.signerDER)
+            let known = try await store.enrollment(certificateThumbprint: signerThumbprint)
+            if let known {
+                attempt.enrollmentID = known.id
+                attempt.facts.upn = known.upn
+                attempt.facts.deviceID = known.deviceID
+                attempt.facts.hwDevID = known.hwDevID
+                attempt.facts.deviceName = attempt.facts.deviceName ?? known.deviceName
+                attempt.facts.enrollmentType = known.enrollmentType
+            }
             do { try ManagementService.verify(signed.signer, deviceCA: deviceCA, now: now) } catch {
                 return await refuse(.signer(error, notAfter: signed.signer.notValidAfter), &attempt)
             }
-            let signerThumbprint = Thumbprint.sha1(signed.signerDER)
-            guard let enrollment = try await store.enrollment(certificateThumbprint: signerThumbprint) else {
-                return await refuse(.unknownSigner, &attempt)
-            }
-            attempt.enrollmentID = enrollment.id
-            attempt.facts.upn = enrollment.upn
-            attempt.facts.deviceID = enrollment.deviceID
-            attempt.facts.hwDevID = enrollment.hwDevID
-            attempt.facts.deviceName = attempt.facts.deviceName ?? enrollment.deviceName
-            attempt.facts.enrollmentType = enrollment.enrollmentType
+            guard let enrollment = known else { return await refuse(.unknownSigner, &attempt) }
             guard enrollment.state == .active else { return await refuse(.notActive(enrollment.state), &attempt) }
             // 3. The connection: the same certificate, when the TLS layer saw one.
             if let tls = meta.clientCertificate {
@@ -102,6 +107,7 @@ extension EnrollmentService {
                                                   providerID: config.providerID)
             let response = RequestSecurityTokenResponse(relatesTo: relatesTo, created: now - 300, expires: now + 300,
                                                         provisioningDocument: doc.encode())
+            attempt.notes.append("issued certificate \(cert.thumbprint), valid until \(WireTime.format(cert.notAfter))")
             await record(attempt)
             logger.info("certificate renewed", metadata: ["enrollment": .string(enrollment.id), "device": .string(enrollment.deviceID),
                                                           "thumbprint": .string(cert.thumbprint)])
@@ -111,11 +117,26 @@ extension EnrollmentService {
         }
     }
 
-    /// The active enrollment whose current certificate the client presented, if any: a renewing device.
-    func renewingDevice(_ meta: RequestMetadata) async throws -> Enrollment? {
-        guard let der = meta.clientCertificate, let cert = try? Certificate(derEncoded: der),
-              (try? ManagementService.verify(cert, deviceCA: deviceCA, now: clock.now())) != nil,
-              let e = try await store.enrollment(certificateThumbprint: Thumbprint.sha1(der)), e.state == .active else { return nil }
+    /// The active enrollment whose certificate the client presented, if any: a renewing device. A presented certificate
+    /// that cannot be used is noted on the attempt (the request then needs a credential of its own).
+    func renewingDevice(_ meta: RequestMetadata, notes: inout [String]) async throws -> Enrollment? {
+        guard let der = meta.clientCertificate else { return nil }
+        guard let cert = try? Certificate(derEncoded: der) else {
+            notes.append("the TLS client certificate cannot be read; ignored")
+            return nil
+        }
+        do { try ManagementService.verify(cert, deviceCA: deviceCA, now: clock.now()) } catch {
+            notes.append("TLS client certificate not accepted: \(error.description)")
+            return nil
+        }
+        guard let e = try await store.enrollment(certificateThumbprint: Thumbprint.sha1(der)) else {
+            notes.append("TLS client certificate not accepted: \(ManagementService.Refusal.unknownCertificate.description)")
+            return nil
+        }
+        guard e.state == .active else {
+            notes.append("TLS client certificate not accepted: \(ManagementService.Refusal.enrollmentNotActive(e.state.rawValue).description)")
+            return nil
+        }
         return e
     }
 }

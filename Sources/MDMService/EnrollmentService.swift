@@ -78,11 +78,12 @@ public struct EnrollmentService: Sendable {
         do {
             let settings = try await tenantSettings()
             // A renewing device asks for the policy over TLS with its current certificate and may send no credential.
-            if let device = try await renewingDevice(meta) {
+            if let device = try await renewingDevice(meta, notes: &attempt.notes) {
                 attempt.facts.credential = .certificate
                 attempt.facts.upn = device.upn
                 attempt.facts.deviceID = device.deviceID
                 attempt.facts.hwDevID = device.hwDevID
+                attempt.facts.deviceName = device.deviceName
                 attempt.enrollmentID = device.id
                 attempt.notes.append("authenticated by the device certificate of enrollment \(device.id) (renewal)")
             } else {

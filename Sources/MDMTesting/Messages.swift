@@ -95,4 +95,25 @@ enum Messages {
         </s:Envelope>
         """
     }
+
+    /// The automatic (ROBO) renewal request of sample 28: minimal context, the PKCS#7 in the body.
+    static func renewalRequest(profile p: DeviceProfile, to: String, security: String?, requestType: String, valueType: String,
+                               tokenBase64: String) -> String {
+        """
+        \(envelopeOpen)
+        \(header(action: Action.requestSecurityToken, messageID: "urn:uuid:" + UUID().uuidString.lowercased(), to: to, security: security))
+        <s:Body>
+        <wst:RequestSecurityToken>
+        <wst:TokenType>\(TokenValueType.deviceEnrollmentToken)</wst:TokenType>
+        <wst:RequestType>\(requestType)</wst:RequestType>
+        <wsse:BinarySecurityToken ValueType="\(valueType)" EncodingType="\(TokenValueType.base64Encoding)">\(tokenBase64)</wsse:BinarySecurityToken>
+        <ac:AdditionalContext xmlns="\(NS.authorization)">
+        <ac:ContextItem Name="DeviceType"><ac:Value>CIMClient_Windows</ac:Value></ac:ContextItem>
+        <ac:ContextItem Name="ApplicationVersion"><ac:Value>\(xmlEscape(p.osVersion))</ac:Value></ac:ContextItem>
+        </ac:AdditionalContext>
+        </wst:RequestSecurityToken>
+        </s:Body>
+        </s:Envelope>
+        """
+    }
 }

@@ -26,7 +26,9 @@ public enum Action {
 
 public enum TokenValueType {
     public static let pkcs10 = "http://schemas.microsoft.com/windows/pki/2009/01/enrollment#PKCS10"
+    /// The renewal token as MS-MDE names it; MS Learn and MS-MDE2 use `pkcs7Secext`. Both are accepted.
     public static let pkcs7 = "http://schemas.microsoft.com/windows/pki/2009/01/enrollment#PKCS7"
+    public static let pkcs7Secext = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd#PKCS7"
     public static let userToken = "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentUserToken"
     public static let jwt = "urn:ietf:params:oauth:token-type:jwt"
     public static let provisionDoc = "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MDMCore
+import MDMService
 
 /// Options every command shares: where the state lives and where the configuration file is.
 struct CommonOptions: ParsableArguments {
@@ -23,6 +24,7 @@ struct ConfigFile: Codable {
     var maxBodyBytes: Int?
     var clientCertHeader: String?
     var trustedProxies: [String]?
+    var certificateValidity: String?
 }
 
 /// What `serve` records about itself in the data directory, for the other commands.
@@ -46,6 +48,8 @@ struct ResolvedConfiguration {
     var maxBodyBytes: Int
     var clientCertHeader: String?
     var trustedProxies: [String]
+    /// Lifetime of device certificates; renewal settings follow from it.
+    var certificateValidity: TimeInterval
 
     struct Overrides {
         var listen: String?
@@ -56,6 +60,7 @@ struct ResolvedConfiguration {
         var initialDomain: String?
         var clientCertHeader: String?
         var trustedProxies: [String] = []
+        var certificateValidity: String?
     }
 
     static func resolve(_ common: CommonOptions, _ flags: Overrides = .init()) throws -> ResolvedConfiguration {
@@ -67,7 +72,7 @@ struct ResolvedConfiguration {
             do {
                 file = try JSONDecoder().decode(ConfigFile.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
             } catch {
-                throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes, clientCertHeader, trustedProxies.")
+                throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes, clientCertHeader, trustedProxies, certificateValidity.")
             }
         } else if common.config != nil || env["WINMDM_CONFIG"] != nil {
             throw ValidationError("The configuration file \(configPath) does not exist.")
@@ -88,6 +93,10 @@ struct ResolvedConfiguration {
               let publicHost = comps.host, !publicHost.isEmpty else {
             throw ValidationError("--public-url '\(publicURL)' is not an absolute https URL (for example https://mdm.example.com).")
         }
+        let validityText = flags.certificateValidity ?? env["WINMDM_CERT_VALIDITY"] ?? file.certificateValidity ?? "365d"
+        guard let validity = TimeSpan.parse(validityText), validity >= 86400, validity <= 5 * 366 * 86400 else {
+            throw ValidationError("--certificate-validity '\(validityText)' must be a duration from 1d to 5 years, like 365d or 52w (3d makes renewal testable on a real device).")
+        }
         let domain = flags.initialDomain ?? env["WINMDM_INITIAL_DOMAIN"] ?? file.initialDomain ?? Self.defaultDomain(publicHost)
         return ResolvedConfiguration(
             dataDir: dataDir, listenHost: host, listenPort: port, publicURL: publicURL,
@@ -98,7 +107,8 @@ struct ResolvedConfiguration {
             maxBodyBytes: file.maxBodyBytes ?? 256 * 1024,
             clientCertHeader: flags.clientCertHeader ?? env["WINMDM_CLIENT_CERT_HEADER"] ?? file.clientCertHeader,
             trustedProxies: !flags.trustedProxies.isEmpty ? flags.trustedProxies
-                : env["WINMDM_TRUSTED_PROXIES"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? file.trustedProxies ?? [])
+                : env["WINMDM_TRUSTED_PROXIES"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? file.trustedProxies ?? [],
+            certificateValidity: validity)
     }
 
     /// The public host name, or `winmdm.test` when that is an IP address or localhost (SCENARIOS.md).

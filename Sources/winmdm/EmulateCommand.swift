@@ -23,6 +23,8 @@ struct Emulate: AsyncParsableCommand {
     @Option(help: "OSEdition the devices report (48 Pro, 4 Enterprise, 101 Home …).") var osEdition: Int = 48
     @Option(help: "Windows version the devices report.") var osVersion: String = "10.0.22631.4460"
     @Option(help: "user (EnrollmentType Full) or device (EnrollmentType Device).") var enrollmentType: String = "user"
+    @Flag(help: "After enrolling, each device also runs an OMA-DM session, renews its certificate and runs a session with the new one (mutual TLS).")
+    var lifecycle = false
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func validate() throws {
@@ -59,10 +61,12 @@ struct Emulate: AsyncParsableCommand {
             func add(_ n: Int) {
                 let profile = DeviceProfile(upn: upn.replacingOccurrences(of: "{n}", with: String(n)), password: password,
                                             osEdition: osEdition, osVersion: osVersion, enrollmentType: type)
-                let url = discoveryURL
+                let url = discoveryURL, lifecycle = lifecycle, insecure = insecure, caPath = ca
                 group.addTask {
                     do {
-                        _ = try await WindowsDevice(profile: profile, transport: transport).enroll(discoveryURL: url)
+                        let device = WindowsDevice(profile: profile, transport: transport)
+                        let id = try await device.enroll(discoveryURL: url)
+                        if lifecycle { try await Self.manageAndRenew(device, id, discoveryURL: url, ca: caPath, insecure: insecure) }
                         return .success(())
                     } catch let failure as DeviceFailure { return .failure(failure) } catch {
                         return .failure(DeviceFailure(hresult: 0x8018_0008, phase: .discovery, message: "\(error)"))
@@ -88,13 +92,33 @@ struct Emulate: AsyncParsableCommand {
             try JSONOutput.print(Summary(enrolled: enrolled, failed: byCode.mapValues(\.count), seconds: elapsed,
                                          perSecond: Double(count) / max(elapsed, 0.001)))
         } else {
-            print("Enrolled \(enrolled) of \(count) device(s) in \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", Double(count) / max(elapsed, 0.001)))/s).")
+            print("\(lifecycle ? "Enrolled, managed and renewed" : "Enrolled") \(enrolled) of \(count) device(s) in \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", Double(count) / max(elapsed, 0.001)))/s).")
             for (code, v) in byCode.sorted(by: { $0.value.count > $1.value.count }) {
                 let trace = v.example.traceID.map { " — winmdm attempts show \($0)" } ?? ""
                 print("Failed \(v.count) with \(code) during \(v.example.phase.rawValue): \(v.example.message)\(trace)")
             }
         }
         if enrolled < count { throw ExitCode(1) }
+    }
+
+    /// A session with the enrollment certificate, a renewal, and a session with the renewed certificate.
+    static func manageAndRenew(_ device: WindowsDevice, _ id: EnrolledIdentity, discoveryURL: String, ca: String?,
+                               insecure: Bool) async throws(DeviceFailure) {
+        func presenting(_ id: EnrolledIdentity) throws(DeviceFailure) -> HTTPSTransport {
+            do {
+                return try HTTPSTransport(trustRootsPEM: ca, insecure: insecure, maxConnections: 1, clientCertificateDER: id.certificateDER,
+                                          clientKeyPEM: id.privateKey.pkcs8PEMRepresentation)
+            } catch {
+                throw DeviceFailure(hresult: 0x8018_0008, phase: .manage, message: "Cannot set up mutual TLS: \(error)")
+            }
+        }
+        let old = try presenting(id)
+        defer { Task { try? await old.shutdown() } }
+        _ = try await device.manage(id, transport: old)
+        let renewed = try await device.renew(id, discoveryURL: discoveryURL, transport: old)
+        let new = try presenting(renewed)
+        defer { Task { try? await new.shutdown() } }
+        _ = try await device.manage(renewed, transport: new, sessionID: "2")
     }
 }
 

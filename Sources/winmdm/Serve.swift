@@ -37,13 +37,19 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address of a proxy whose certificate header is trusted; repeat for several (env WINMDM_TRUSTED_PROXIES, comma separated).")
     var trustedProxy: [String] = []
 
+    @Option(help: "Lifetime of device certificates, like 365d (env WINMDM_CERT_VALIDITY; default 365d). Renewal starts 60 days before expiry, or in the last third of shorter lifetimes.")
+    var certificateValidity: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
+
+    static func days(_ n: Int) -> String { n == 1 ? "1 day" : "\(n) days" }
 
     func run() async throws {
         let cfg = try ResolvedConfiguration.resolve(common, .init(
             listen: listen, publicURL: publicURL, tlsCert: tlsCert, tlsKey: tlsKey,
-            plainHTTP: plainHTTP ? true : nil, initialDomain: initialDomain, clientCertHeader: clientCertHeader, trustedProxies: trustedProxy))
+            plainHTTP: plainHTTP ? true : nil, initialDomain: initialDomain, clientCertHeader: clientCertHeader, trustedProxies: trustedProxy,
+            certificateValidity: certificateValidity))
         if cfg.clientCertHeader != nil && cfg.trustedProxies.isEmpty {
             throw ValidationError("--client-cert-header needs at least one --trusted-proxy: the header is only believed from your proxy's address.")
         }
@@ -76,7 +82,8 @@ struct Serve: AsyncParsableCommand {
             runtime.created.append(initialAdminPath.path)
         }
 
-        let server = ServerConfiguration(publicURL: cfg.publicURL, providerID: cfg.providerID, maxBodyBytes: cfg.maxBodyBytes)
+        let server = ServerConfiguration(publicURL: cfg.publicURL, providerID: cfg.providerID,
+                                         certificateValidity: cfg.certificateValidity, maxBodyBytes: cfg.maxBodyBytes)
         let tokens = FederatedTokens(key: Array(tokenKey.value.utf8))
         let authenticator = Authenticator(directory: runtime.store, hasher: .standard, tokens: tokens, clock: clock,
                                           cacheKey: (0..<32).map { _ in UInt8.random(in: 0...255) })
@@ -114,6 +121,7 @@ struct Serve: AsyncParsableCommand {
             "  auth policy:      \(settings.authPolicy.rawValue)",
             "  discovery URL:    \(server.discoveryURL)",
             "  management URL:   \(server.managementURL) (OMA-DM, device certificate in the TLS handshake)",
+            "  device certs:     valid \(Int(server.certificateValidity / 86400)) days; devices renew from \(Self.days(server.renewal.periodDays)) before expiry, retrying every \(Self.days(server.renewal.retryIntervalDays))",
             "  admin API:        \(server.publicURL)/graph/v1.0 (bearer token in the admin-token file)",
             "  web console:      \(server.publicURL)/console (first administrator in \(initialAdminPath.path))",
         ]

@@ -115,7 +115,8 @@ import Testing
 
 /// Management over real HTTPS with mutual TLS: the emulator presents its enrolled certificate.
 @Suite struct MutualTLSManagementTests {
-    @Test func enrollThenManageOverMutualTLS() async throws {
+    @Test("enroll, manage, renew, manage with the new certificate, unenroll")
+    func enrollThenManageOverMutualTLS() async throws {
         let server = try await TestServer.make()
         try await server.addUser("tls@winmdm.test")
         try await server.live { t in
@@ -139,6 +140,23 @@ import Testing
             let cmds = try await server.store.commands(enrollmentID: e.id, limit: 10)
             #expect(cmds.first { $0.items.first?.target == "./DevDetail/SwV" }?.results.first?.data == device.profile.osVersion)
             #expect(cmds.first { $0.items.first?.target == "./Vendor/MSFT/Nope" }?.state == .failed)
+            // The provisioning document announced renewal; the device renews over TLS with its current certificate.
+            let doc = try ProvisioningDocumentView(xml: id.provisioningDocument)
+            #expect(doc.parm("ROBOSupport", in: doc.characteristic("CertificateStore", "My", "WSTEP", "Renew")) == "true")
+            let renewed = try await device.renew(id, discoveryURL: server.discoveryURL, transport: mtls)
+            #expect(renewed.certificateThumbprint != id.certificateThumbprint)
+            e = try #require(try await server.store.enrollment(id: id.entDMID))
+            #expect(e.certificateThumbprint == renewed.certificateThumbprint && e.previousCertificateThumbprint == id.certificateThumbprint)
+            try await mtls.shutdown()
+            // The next session uses the new certificate; from then on the old one is refused.
+            let mtls2 = try HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath, clientCertificateDER: renewed.certificateDER,
+                                           clientKeyPEM: renewed.privateKey.pkcs8PEMRepresentation)
+            _ = try await device.manage(renewed, transport: mtls2, sessionID: "2a")
+            #expect(try await server.store.enrollment(id: id.entDMID)?.previousCertificateThumbprint == nil)
+            let old = try HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath, clientCertificateDER: id.certificateDER,
+                                         clientKeyPEM: id.privateKey.pkcs8PEMRepresentation)
+            await #expect(throws: DeviceFailure.self) { _ = try await device.manage(id, transport: old, sessionID: "2b") }
+            try await old.shutdown()
             // Without a certificate the same endpoint refuses, and says so.
             let anonymous = try await t.send(DeviceRequest(method: "POST", url: id.managementURL, headers: [("Content-Type", "application/vnd.syncml.dm+xml")],
                                                            body: Array("<SyncML/>".utf8)))
@@ -147,12 +165,12 @@ import Testing
             _ = try await server.admin.queueCommand(id.entDMID, .rename("KIOSK-7"), providerID: "winmdm")
             _ = try await server.admin.queueCommand(id.entDMID, .unenroll, providerID: "winmdm")
             await #expect(throws: AdminError.self) { try await server.admin.queueCommand(id.entDMID, .rename("my pc"), providerID: "winmdm") }
-            let third = try await device.manage(id, transport: mtls, sessionID: "3")
+            let third = try await device.manage(renewed, transport: mtls2, sessionID: "3")
             #expect(third.executed.map(\.command.name) == ["Replace", "Exec"])
             e = try #require(try await server.store.enrollment(id: id.entDMID))
             #expect(e.state == .unenrolled)
-            await #expect(throws: DeviceFailure.self) { _ = try await device.manage(id, transport: mtls, sessionID: "4") }
-            try await mtls.shutdown()
+            await #expect(throws: DeviceFailure.self) { _ = try await device.manage(renewed, transport: mtls2, sessionID: "4") }
+            try await mtls2.shutdown()
         }
         await server.close()
     }

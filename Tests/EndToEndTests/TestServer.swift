@@ -28,7 +28,7 @@ final class TestServer: @unchecked Sendable {
     var publicURL: String { services.configuration.publicURL }
     var discoveryURL: String { services.configuration.discoveryURL }
 
-    static func make(authPolicy: AuthPolicy = .onPremise) async throws -> TestServer {
+    static func make(authPolicy: AuthPolicy = .onPremise, clock: any MDMCore.Clock = SystemClock()) async throws -> TestServer {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let port = try FreePort.find()
@@ -36,7 +36,6 @@ final class TestServer: @unchecked Sendable {
         // CLI commands run against the same data directory find the public URL here.
         try Data(#"{"publicURL": "\#(publicURL)"}"#.utf8).write(to: dir.appendingPathComponent("winmdm.json"))
         let store = try await SQLiteStore.open(path: dir.appendingPathComponent("winmdm.sqlite").path)
-        let clock = SystemClock()
         let admin = AdminService(store: store, hasher: hasher, clock: clock)
         try await admin.bootstrap(initialDomain: "winmdm.test", publicURL: publicURL)
         if authPolicy != .onPremise { _ = try await admin.setAuthPolicy(authPolicy) }

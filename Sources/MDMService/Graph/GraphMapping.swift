@@ -100,7 +100,8 @@ enum GraphMapping {
          "deviceEnrollmentType": enrollmentType(e.kind), "enrolledDateTime": GraphDate.string(e.enrolledAt),
          "lastSyncDateTime": GraphDate.string(e.lastSeenAt ?? e.enrolledAt), "managementAgent": "mdm",
          "managementState": e.state == .active ? "managed" : (e.state == .retired ? "retirePending" : "unhealthy"),
-         "azureADDeviceId": e.deviceID, "serialNumber": "", "hardwareId": e.hwDevID]
+         "azureADDeviceId": e.deviceID, "serialNumber": "", "hardwareId": e.hwDevID,
+         "managementCertificateExpirationDate": GraphDate.string(e.certificateNotAfter)]
     }
 
     static func failureCategory(_ a: EnrollmentAttempt) -> String {
