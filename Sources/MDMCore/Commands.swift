@@ -15,6 +15,21 @@ public struct DMItem: Codable, Sendable, Equatable {
     }
 }
 
+/// One command inside an Atomic or a Sequence, with what the device answered for it.
+public struct DMCommandStep: Codable, Sendable, Equatable {
+    public var verb: String
+    public var items: [DMItem]
+    /// The CmdID it went out with.
+    public var cmdID: String?
+    public var status: String?
+    public var results: [DMItem]?
+
+    public init(verb: String, items: [DMItem]) {
+        self.verb = verb
+        self.items = items
+    }
+}
+
 public enum DeviceCommandState: String, Codable, Sendable {
     /// Waiting for the device's next session.
     case queued
@@ -32,9 +47,11 @@ public struct DeviceCommand: Codable, Sendable, Equatable, Identifiable {
     public var enrollmentID: String
     /// What it is for people: "inventory", "reboot", "rename", "unenroll", "raw" …
     public var kind: String
-    /// `Get`, `Replace`, `Add`, `Exec`, `Delete`.
+    /// `Get`, `Replace`, `Add`, `Exec`, `Delete`; or `Atomic` / `Sequence` with `steps`.
     public var verb: String
     public var items: [DMItem]
+    /// The commands of an Atomic (all or none) or a Sequence (in order).
+    public var steps: [DMCommandStep]?
     public var state: DeviceCommandState
     /// The device's Status code (200, 404, 418 …).
     public var status: String?
@@ -47,14 +64,23 @@ public struct DeviceCommand: Codable, Sendable, Equatable, Identifiable {
     public var cmdID: String?
 
     public init(id: String = UUID().uuidString.lowercased(), enrollmentID: String, kind: String, verb: String, items: [DMItem],
-                createdAt: Date) {
+                steps: [DMCommandStep]? = nil, createdAt: Date) {
         self.id = id
         self.enrollmentID = enrollmentID
         self.kind = kind
         self.verb = verb
         self.items = items
+        self.steps = steps
         self.state = .queued
         self.results = []
         self.createdAt = createdAt
+    }
+
+    /// Settles the state from the device's answers: an Atomic or Sequence succeeds only when it and every step did.
+    public mutating func settle() {
+        guard let status else { return }
+        let ok: (String) -> Bool = { $0.hasPrefix("2") }
+        let stepsOK = (steps ?? []).allSatisfy { $0.status.map(ok) ?? true }
+        state = ok(status) && stepsOK ? .succeeded : .failed
     }
 }

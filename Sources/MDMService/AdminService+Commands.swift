@@ -10,6 +10,10 @@ public enum BuiltInCommand: Sendable {
     case pollInterval(Int)
     case unenroll
     case raw(verb: String, target: String, format: String?, data: String?)
+    /// Commands the device applies all together or not at all (it rolls back on the first failure). No Get inside.
+    case atomic([BuiltInCommand])
+    /// Commands the device runs in this order.
+    case sequence([BuiltInCommand])
 
     public var kind: String {
         switch self {
@@ -19,11 +23,40 @@ public enum BuiltInCommand: Sendable {
         case .pollInterval: "poll-interval"
         case .unenroll: "unenroll"
         case .raw: "raw"
+        case .atomic: "atomic"
+        case .sequence: "sequence"
         }
     }
 
-    func syncml(providerID: String) throws -> (verb: String, items: [DMItem]) {
+    func syncml(providerID: String) throws -> (verb: String, items: [DMItem], steps: [DMCommandStep]?) {
         switch self {
+        case .atomic(let list), .sequence(let list):
+            let name = kind.capitalized
+            guard !list.isEmpty else { throw AdminError("An \(name) needs at least one command inside.") }
+            let steps = try list.map { c -> DMCommandStep in
+                switch c {
+                case .atomic, .sequence: throw AdminError("An \(name) cannot hold another Atomic or Sequence here.")
+                case .unenroll: throw AdminError("unenroll ends the session; queue it on its own.")
+                default: break
+                }
+                let (verb, items) = try c.command(providerID: providerID)
+                if case .atomic = self, verb == "Get" {
+                    throw AdminError("An Atomic cannot hold a Get (OMA-DM allows only changes there); use a sequence.")
+                }
+                return DMCommandStep(verb: verb, items: items)
+            }
+            return (name, [], steps)
+        default:
+            let (verb, items) = try command(providerID: providerID)
+            return (verb, items, nil)
+        }
+    }
+
+    /// A single command's verb and items.
+    func command(providerID: String) throws -> (verb: String, items: [DMItem]) {
+        switch self {
+        case .atomic, .sequence:
+            throw AdminError("An Atomic or Sequence is not a single command.")
         case .inventory:
             return ("Get", ["./DevDetail/SwV", "./DevDetail/OEM", "./DevDetail/Ext/Microsoft/DeviceName", "./DevDetail/Ext/Microsoft/OSPlatform",
                             "./DevDetail/Ext/Microsoft/TotalRAM", "./Vendor/MSFT/DeviceStatus/OS/Edition",
@@ -59,8 +92,8 @@ extension AdminService {
     public func queueCommand(_ enrollmentRef: String, _ command: BuiltInCommand, providerID: String) async throws -> DeviceCommand {
         let e = try await enrollment(enrollmentRef)
         guard e.state == .active else { throw AdminError("\(e.deviceName ?? e.id) is \(e.state.rawValue); only enrolled devices take commands.") }
-        let (verb, items) = try command.syncml(providerID: providerID)
-        let c = DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: verb, items: items, createdAt: clock.now())
+        let (verb, items, steps) = try command.syncml(providerID: providerID)
+        let c = DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: verb, items: items, steps: steps, createdAt: clock.now())
         try await store.enqueue(c)
         try await audit("device.command", e.id, before: nil as DeviceCommand?, after: c)
         return c

@@ -85,28 +85,47 @@ public actor ManagementService {
             sessions[enrollment.id] = actions.sent.isEmpty ? nil : session
             let now = clock.now()
             // Commands sent now.
+            let msgID = actions.reply.header.msgID
             for (c, sent) in zip(queued, actions.sent) {
                 var c = c
                 c.state = .sent
                 c.sentAt = now
-                c.cmdID = "\(actions.reply.header.msgID):\(sent.cmdID)"
+                c.cmdID = "\(msgID):\(sent.cmdID)"
+                for (i, child) in sent.children.enumerated() where c.steps?.indices.contains(i) == true {
+                    c.steps?[i].cmdID = "\(msgID):\(child.cmdID)"
+                }
                 try await store.updateCommand(c)
             }
-            // Answers to earlier commands: the device's MsgRef and CmdRef name the command ("msgID:cmdID").
-            // Read only when the device answered something: an idle check-in carries no command statuses.
-            let pending = actions.statuses.isEmpty ? []
+            // Answers to earlier commands: the device's MsgRef and CmdRef name the command or one of its steps
+            // ("msgID:cmdID"). Read only when the device answered something: an idle check-in carries no statuses.
+            var pending = actions.statuses.isEmpty ? []
                 : try await store.commands(enrollmentID: enrollment.id, limit: 200).filter { $0.state == .sent }
+            var answered: Set<Int> = []
             for (msgRef, ref, code) in actions.statuses {
-                guard var c = pending.first(where: { $0.cmdID == "\(msgRef):\(ref)" }) else { continue }
-                c.status = code
-                c.state = code.hasPrefix("2") ? .succeeded : .failed
-                c.completedAt = now
-                if c.verb == "Add" && code == "418" {
+                let key = "\(msgRef):\(ref)"
+                let items = actions.results.first { $0.cmdRef == ref && $0.msgRef == msgRef }?.items
+                    .map { DMItem(target: $0.source ?? "", format: $0.format, type: $0.type, data: $0.data) }
+                if let at = pending.firstIndex(where: { $0.cmdID == key }) {
+                    pending[at].status = code
+                    if let items { pending[at].results = items }
+                    answered.insert(at)
+                } else if let at = pending.firstIndex(where: { $0.steps?.contains { $0.cmdID == key } == true }),
+                          let step = pending[at].steps?.firstIndex(where: { $0.cmdID == key }) {
+                    pending[at].steps?[step].status = code
+                    if let items {
+                        pending[at].steps?[step].results = items
+                        pending[at].results += items
+                    }
+                    answered.insert(at)
+                }
+            }
+            for at in answered.sorted() {
+                var c = pending[at]
+                c.settle()
+                if c.state != .sent { c.completedAt = now }
+                if c.verb == "Add" && c.status == "418" {
                     // Already exists: send it again as Replace.
                     try await store.enqueue(DeviceCommand(enrollmentID: c.enrollmentID, kind: c.kind, verb: "Replace", items: c.items, createdAt: now))
-                }
-                if let results = actions.results.first(where: { $0.cmdRef == ref && $0.msgRef == msgRef }) {
-                    c.results = results.items.map { DMItem(target: $0.source ?? "", format: $0.format, type: $0.type, data: $0.data) }
                 }
                 try await store.updateCommand(c)
             }
@@ -158,6 +177,8 @@ public actor ManagementService {
     }
 
     static func syncml(_ c: DeviceCommand) -> SyncMLCommand {
-        SyncMLCommand(name: c.verb, cmdID: "", items: c.items.map { SyncMLItem(target: $0.target, format: $0.format, type: $0.type, data: $0.data) })
+        func items(_ list: [DMItem]) -> [SyncMLItem] { list.map { SyncMLItem(target: $0.target, format: $0.format, type: $0.type, data: $0.data) } }
+        return SyncMLCommand(name: c.verb, cmdID: "", items: items(c.items),
+                             children: (c.steps ?? []).map { SyncMLCommand(name: $0.verb, cmdID: "", items: items($0.items)) })
     }
 }

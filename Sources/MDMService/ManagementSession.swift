@@ -57,14 +57,15 @@ public struct ManagementSession: Sendable {
                                                                      target: m.header.source, source: serverURL), commands: [], final: true),
                                   inventory: [:], loginStatus: nil, unenrollRequested: false, statuses: [], results: [], sent: [])
         out.append(SyncMLCommand(name: "Status", cmdID: next(), data: "200", msgRef: m.header.msgID, cmdRef: "0", cmd: "SyncHdr"))
-        for c in m.commands {
+        // One Status per command, in order; an Atomic or Sequence gets its own, then one for each command inside.
+        func acknowledge(_ c: SyncMLCommand) {
             switch c.name {
             case "Status":
                 if let ref = c.cmdRef, ref != "0" { a.statuses.append((c.msgRef ?? "", ref, c.data ?? "")) }
-                continue
+                return
             case "Results":
                 if let ref = c.cmdRef { a.results.append((c.msgRef ?? "", ref, c.items)) }
-                continue
+                return
             case "Alert":
                 for i in c.items {
                     if i.type == Self.loginStatusType { a.loginStatus = i.data?.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -79,13 +80,22 @@ public struct ManagementSession: Sendable {
             default: break
             }
             out.append(SyncMLCommand(name: "Status", cmdID: next(), data: "200", msgRef: m.header.msgID, cmdRef: c.cmdID, cmd: c.name))
+            c.children.forEach(acknowledge)
         }
+        m.commands.forEach(acknowledge)
         if !m.final {
             // The client's package goes on: ask for the next message, send nothing else yet.
             out.append(SyncMLCommand(name: "Alert", cmdID: next(), data: "1222"))
         } else {
-            for var q in queued {
-                q.cmdID = next()
+            // Commands inside an Atomic or Sequence are numbered too: the device answers each of them.
+            func number(_ c: SyncMLCommand) -> SyncMLCommand {
+                var c = c
+                c.cmdID = next()
+                c.children = c.children.map(number)
+                return c
+            }
+            for q in queued {
+                let q = number(q)
                 a.sent.append(q)
                 out.append(q)
             }

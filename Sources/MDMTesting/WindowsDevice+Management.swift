@@ -68,31 +68,67 @@ extension WindowsDevice {
             }
             // Answer: Status for the server's header, one per command, Results for each successful Get.
             msgID += 1
-            var answer: [SyncMLCommand] = [SyncMLCommand(name: "Status", cmdID: "1", data: "200", msgRef: reply.header.msgID, cmdRef: "0", cmd: "SyncHdr")]
+            var answers: [SyncMLCommand] = [SyncMLCommand(name: "Status", cmdID: "1", data: "200", msgRef: reply.header.msgID, cmdRef: "0", cmd: "SyncHdr")]
             var n = 1
-            for c in serverCommands {
+            func answer(_ c: SyncMLCommand, _ status: String, _ results: [SyncMLItem] = []) {
                 n += 1
-                var status = "200"
-                var results: [SyncMLItem] = []
-                switch c.name {
-                case "Get":
-                    for i in c.items {
-                        if let uri = i.target, let v = nodeValue(uri) { results.append(SyncMLItem(source: uri, format: "chr", data: v)) } else { status = "404" }
-                    }
-                case "Alert" where c.data == "1222": status = "200"
-                case "Replace", "Add", "Exec", "Delete", "Atomic", "Sequence": status = "200"
-                default: status = "406"
-                }
-                answer.append(SyncMLCommand(name: "Status", cmdID: String(n), data: status, msgRef: reply.header.msgID, cmdRef: c.cmdID, cmd: c.name))
+                answers.append(SyncMLCommand(name: "Status", cmdID: String(n), data: status, msgRef: reply.header.msgID, cmdRef: c.cmdID, cmd: c.name))
                 log.executed.append((c, status))
                 if !results.isEmpty && status == "200" {
                     n += 1
-                    answer.append(SyncMLCommand(name: "Results", cmdID: String(n), items: results, msgRef: reply.header.msgID, cmdRef: c.cmdID))
+                    answers.append(SyncMLCommand(name: "Results", cmdID: String(n), items: results, msgRef: reply.header.msgID, cmdRef: c.cmdID))
+                }
+            }
+            for c in serverCommands {
+                switch c.name {
+                case "Atomic":
+                    // All or nothing: on the first failure the container is 507, what ran before is rolled back (216)
+                    // and the rest is not run (215).
+                    let outcomes = c.children.map { run($0) }
+                    let failed = outcomes.firstIndex { !$0.status.hasPrefix("2") }
+                    answer(c, failed == nil ? "200" : "507")
+                    for (i, child) in c.children.enumerated() {
+                        guard let failed else { answer(child, outcomes[i].status, outcomes[i].results); continue }
+                        answer(child, i < failed ? "216" : i == failed ? outcomes[i].status : "215")
+                    }
+                case "Sequence":
+                    answer(c, "200")
+                    for child in c.children { let o = run(child); answer(child, o.status, o.results) }
+                default:
+                    let o = run(c)
+                    answer(c, o.status, o.results)
                 }
             }
             outgoing = SyncMLMessage(header: .init(sessionID: sessionID, msgID: String(msgID), target: identity.managementURL, source: identity.deviceID),
-                                     commands: answer, final: true)
+                                     commands: answers, final: true)
         }
         return log
+    }
+
+    /// The configuration service providers this emulated device has; a change to any other node is answered 404.
+    static let knownCSPs: Set<String> = ["Policy", "Accounts", "DMClient", "Reboot", "DeviceStatus", "CertificateStore", "DevDetail",
+                                         "EnterpriseModernAppManagement", "BitLocker", "Defender", "Firewall", "Update"]
+
+    /// Runs one command the way Windows does: Status code and, for a Get, the values.
+    func run(_ c: SyncMLCommand) -> (status: String, results: [SyncMLItem]) {
+        switch c.name {
+        case "Get":
+            var results: [SyncMLItem] = []
+            for i in c.items {
+                guard let uri = i.target, let v = nodeValue(uri) else { return ("404", []) }
+                results.append(SyncMLItem(source: uri, format: "chr", data: v))
+            }
+            return ("200", results)
+        case "Alert": return ("200", [])
+        case "Replace", "Add", "Exec", "Delete":
+            for i in c.items {
+                guard let uri = i.target else { return ("400", []) }
+                if uri.hasPrefix("./DevInfo/") || uri.hasPrefix("./DevDetail/") { continue }
+                let rest = ["./Device/Vendor/MSFT/", "./User/Vendor/MSFT/", "./Vendor/MSFT/"].first { uri.hasPrefix($0) }.map { uri.dropFirst($0.count) }
+                guard let csp = rest?.split(separator: "/").first, Self.knownCSPs.contains(String(csp)) else { return ("404", []) }
+            }
+            return ("200", [])
+        default: return ("406", [])
+        }
     }
 }

@@ -31,8 +31,13 @@ struct Devices: AsyncParsableCommand {
 
     struct Command: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Queue a command for a device's next check-in: inventory, reboot, rename NAME, poll-interval MINUTES, unenroll, or raw.",
-            discussion: "raw takes --verb Get|Replace|Add|Delete|Exec --target ./Node/Path [--format chr|int|bool|b64|xml] [--data VALUE].")
+            abstract: "Queue a command for a device's next check-in: inventory, reboot, rename NAME, poll-interval MINUTES, unenroll, raw, atomic or sequence.",
+            discussion: """
+            raw takes --verb Get|Replace|Add|Delete|Exec --target ./Node/Path [--format chr|int|bool|b64|xml] [--data VALUE].
+            atomic and sequence take one --step per command, each "VERB ./Node/Path [FORMAT [DATA]]" or a built-in
+            ("reboot", "rename NAME", "poll-interval MINUTES", "inventory"). The device applies an atomic all together or
+            not at all; a sequence runs in order.
+            """)
         @OptionGroup var common: CommonOptions
         @Argument(help: "Enrollment id, device name or DeviceID.") var device: String
         @Argument(help: "inventory, reboot, rename, poll-interval, unenroll or raw.") var command: String
@@ -41,6 +46,7 @@ struct Devices: AsyncParsableCommand {
         @Option(help: "raw: the node path.") var target: String?
         @Option(help: "raw: the data format.") var format: String?
         @Option(help: "raw: the value.") var data: String?
+        @Option(help: "atomic, sequence: one command, \"VERB ./Node/Path [FORMAT [DATA]]\" or a built-in; repeat.") var step: [String] = []
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
@@ -58,13 +64,40 @@ struct Devices: AsyncParsableCommand {
             case "raw":
                 guard let verb, let target else { throw ValidationError("raw needs --verb and --target.") }
                 c = .raw(verb: verb, target: target, format: format, data: data)
+            case "atomic", "sequence":
+                guard !step.isEmpty else { throw ValidationError("\(command) needs at least one --step \"VERB ./Node/Path [FORMAT [DATA]]\".") }
+                let steps = try step.map(Self.parseStep)
+                c = command.lowercased() == "atomic" ? .atomic(steps) : .sequence(steps)
             default:
-                throw ValidationError("'\(command)' is not a command; use inventory, reboot, rename, poll-interval, unenroll or raw.")
+                throw ValidationError("'\(command)' is not a command; use inventory, reboot, rename, poll-interval, unenroll, raw, atomic or sequence.")
             }
             try await Runtime.withAdmin(common) { admin, rt in
                 let q = try await admin.queueCommand(device, c, providerID: rt.config.providerID)
                 if json { return try JSONOutput.print(q) }
-                print("Queued \(q.kind) (\(q.verb) \(q.items.map(\.target).joined(separator: ", "))) as \(q.id); it goes out at the device's next check-in.")
+                let what = q.steps.map { "\($0.count) command(s)" } ?? q.items.map(\.target).joined(separator: ", ")
+                print("Queued \(q.kind) (\(q.verb) \(what)) as \(q.id); it goes out at the device's next check-in.")
+            }
+        }
+
+        /// `VERB ./Node/Path [FORMAT [DATA …]]`, or a built-in command with its value.
+        static func parseStep(_ text: String) throws -> BuiltInCommand {
+            let words = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard let first = words.first else { throw ValidationError("An empty --step; give \"VERB ./Node/Path [FORMAT [DATA]]\".") }
+            switch first.lowercased() {
+            case "inventory": return .inventory
+            case "reboot": return .reboot
+            case "rename":
+                guard words.count == 2 else { throw ValidationError("--step '\(text)': rename takes one computer name.") }
+                return .rename(words[1])
+            case "poll-interval":
+                guard words.count == 2, let m = Int(words[1]) else { throw ValidationError("--step '\(text)': poll-interval takes minutes.") }
+                return .pollInterval(m)
+            default:
+                guard words.count >= 2 else {
+                    throw ValidationError("--step '\(text)' is not \"VERB ./Node/Path [FORMAT [DATA]]\" (for example \"Replace ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera int 0\").")
+                }
+                let data = words.count > 3 ? words[3...].joined(separator: " ") : nil
+                return .raw(verb: first, target: words[1], format: words.count > 2 ? words[2] : nil, data: data)
             }
         }
     }
@@ -81,10 +114,15 @@ struct Devices: AsyncParsableCommand {
                 if json { return try JSONOutput.print(list) }
                 guard !list.isEmpty else { return print("No commands for \(device).") }
                 print(Table.render(["CREATED", "KIND", "COMMAND", "STATE", "STATUS", "RESULT"], list.map {
-                    [$0.createdAt.short, $0.kind, "\($0.verb) \($0.items.first?.target ?? "")\($0.items.count > 1 ? " (+\($0.items.count - 1))" : "")",
-                     $0.state.rawValue, $0.status ?? "-", $0.results.map { "\($0.target.split(separator: "/").last ?? "")=\($0.data ?? "")" }.joined(separator: " ")]
+                    [$0.createdAt.short, $0.kind, Self.describe($0), $0.state.rawValue,
+                     ([$0.status ?? "-"] + ($0.steps ?? []).map { $0.status ?? "-" }).joined(separator: " "), $0.results.map { "\($0.target.split(separator: "/").last ?? "")=\($0.data ?? "")" }.joined(separator: " ")]
                 }))
             }
+        }
+
+        static func describe(_ c: DeviceCommand) -> String {
+            if let steps = c.steps { return "\(c.verb): " + steps.map { "\($0.verb) \($0.items.first?.target ?? "")" }.joined(separator: "; ") }
+            return "\(c.verb) \(c.items.first?.target ?? "")\(c.items.count > 1 ? " (+\(c.items.count - 1))" : "")"
         }
     }
 

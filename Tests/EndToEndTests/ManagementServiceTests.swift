@@ -176,6 +176,42 @@ import Testing
     }
 }
 
+extension MutualTLSManagementTests {
+    @Test("an Atomic is all or nothing, a Sequence runs in order; each step's status is stored")
+    func atomicAndSequence() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("groups@winmdm.test")
+        try await server.live { t in
+            let device = WindowsDevice(profile: DeviceProfile(upn: "groups@winmdm.test", password: "Correct horse 1"), transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            let mtls = try HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath, clientCertificateDER: id.certificateDER,
+                                          clientKeyPEM: id.privateKey.pkcs8PEMRepresentation)
+            let policy = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera"
+            // The second change names a node the device does not have: the whole Atomic is rolled back.
+            let failing = try await server.admin.queueCommand(id.entDMID, .atomic([
+                .raw(verb: "Replace", target: policy, format: "int", data: "0"),
+                .raw(verb: "Replace", target: "./Device/Vendor/MSFT/NoSuchCSP/Setting", format: "int", data: "1"),
+            ]), providerID: "winmdm")
+            let fine = try await server.admin.queueCommand(id.entDMID, .atomic([
+                .raw(verb: "Replace", target: policy, format: "int", data: "0"), .rename("LAB-01"),
+            ]), providerID: "winmdm")
+            let ordered = try await server.admin.queueCommand(id.entDMID, .sequence([
+                .raw(verb: "Get", target: "./DevDetail/SwV", format: nil, data: nil), .reboot,
+            ]), providerID: "winmdm")
+            let log = try await device.manage(id, transport: mtls)
+            #expect(log.executed.map(\.status) == ["507", "216", "404", "200", "200", "200", "200", "200", "200"])
+            let rolledBack = try #require(try await server.store.command(id: failing.id))
+            #expect(rolledBack.state == .failed && rolledBack.status == "507" && rolledBack.steps?.map(\.status) == ["216", "404"])
+            #expect(try await server.store.command(id: fine.id)?.state == .succeeded)
+            let sequence = try #require(try await server.store.command(id: ordered.id))
+            #expect(sequence.state == .succeeded && sequence.steps?.first?.results?.first?.data == device.profile.osVersion)
+            #expect(sequence.results.first?.target == "./DevDetail/SwV")
+            try await mtls.shutdown()
+        }
+        await server.close()
+    }
+}
+
 @Suite struct DeviceCommandCLITests {
     @Test func queueAndReadCommandsWithTheCLI() async throws {
         try await Scenario.run { s in
@@ -185,8 +221,15 @@ import Testing
             try s.admin("devices", "command", id.entDMID, "raw", "--verb", "Get", "--target", "./DevDetail/SwV")
             let bad = try CLI.run(["devices", "command", id.entDMID, "raw", "--verb", "Copy", "--target", "./X", "--data-dir", s.server.dir.path])
             #expect(bad.status != 0 && bad.err.contains("use Get, Replace, Add, Delete or Exec"))
+            let atomic = try s.admin("devices", "command", id.entDMID, "atomic", "--step", "Replace ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera int 0",
+                                     "--step", "rename LAB-01")
+            #expect(atomic.contains("Queued atomic (Atomic 2 command(s))"))
+            let getInAtomic = try CLI.run(["devices", "command", id.entDMID, "atomic", "--step", "Get ./DevDetail/SwV", "--data-dir", s.server.dir.path])
+            #expect(getInAtomic.status != 0 && getInAtomic.err.contains("use a sequence"))
+            let noSteps = try CLI.run(["devices", "command", id.entDMID, "sequence", "--data-dir", s.server.dir.path])
+            #expect(noSteps.status != 0 && noSteps.err.contains("--step"))
             let list = try #require(try s.json("devices", "commands", id.entDMID) as? [[String: Any]])
-            #expect(list.map { $0["kind"] as? String } == ["raw", "reboot"] && list.allSatisfy { $0["state"] as? String == "queued" })
+            #expect(list.map { $0["kind"] as? String } == ["atomic", "raw", "reboot"] && list.allSatisfy { $0["state"] as? String == "queued" })
             let soon = try #require(try s.json("devices", "list", "--expiring", "400d") as? [Any])
             let later = try #require(try s.json("devices", "list", "--expiring", "30d") as? [Any])
             #expect(soon.count == 1 && later.isEmpty)

@@ -89,4 +89,29 @@ enum Samples {
             _ = try s.receive(try SyncMLMessage(bytes: Samples.bytes("19")))
         }
     }
+
+    @Test func atomicAndSequenceGetAStatusForThemselvesAndEachCommandInside() throws {
+        var s = ManagementSession(deviceID: "DEVICE-A", serverURL: Self.server)
+        // The client sends an Atomic (rare, but allowed): the container and each member are acknowledged, in order.
+        let inbound = SyncMLMessage(header: .init(sessionID: "5", msgID: "1", target: Self.server, source: "DEVICE-A"), commands: [
+            SyncMLCommand(name: "Alert", cmdID: "2", data: "1201"),
+            SyncMLCommand(name: "Atomic", cmdID: "3", children: [
+                SyncMLCommand(name: "Replace", cmdID: "4", items: [SyncMLItem(source: "./DevInfo/Man", data: "Contoso")]),
+                SyncMLCommand(name: "Replace", cmdID: "5", items: [SyncMLItem(source: "./DevInfo/Mod", data: "Laptop")]),
+            ]),
+        ], final: true)
+        let atomic = SyncMLCommand(name: "Atomic", cmdID: "", children: [
+            SyncMLCommand(name: "Replace", cmdID: "", items: [SyncMLItem(target: "./Vendor/MSFT/Policy/Config/A", format: "int", data: "1")]),
+            SyncMLCommand(name: "Replace", cmdID: "", items: [SyncMLItem(target: "./Vendor/MSFT/Policy/Config/B", format: "int", data: "0")]),
+        ])
+        let a = try s.receive(inbound, send: [atomic])
+        #expect(a.reply.commands.filter { $0.name == "Status" }.map { "\($0.cmd ?? ""):\($0.cmdRef ?? "")" }
+                == ["SyncHdr:0", "Alert:2", "Atomic:3", "Replace:4", "Replace:5"])
+        #expect(a.inventory["./DevInfo/Mod"] == "Laptop", "inventory inside an Atomic is read too")
+        // What goes out: the container and its members each get a CmdID, continuing the reply's numbering.
+        let sent = try #require(a.sent.first)
+        #expect(sent.cmdID == "6" && sent.children.map(\.cmdID) == ["7", "8"])
+        let wire = try SyncMLMessage(bytes: Array(a.reply.encode().utf8))
+        #expect(wire.commands.last?.name == "Atomic" && wire.commands.last?.children.count == 2)
+    }
 }
