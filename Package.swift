@@ -46,6 +46,8 @@ let package = Package(
             "MDMStorage", "MDMCore",
             .product(name: "SQLiteKit", package: "sqlite-kit"),
             .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "MDMService", dependencies: [
             "MDMCore", "MDMWire", "MDMPKI", "MDMStorage", "MDMTroubleshoot",

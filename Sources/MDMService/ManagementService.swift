@@ -51,15 +51,15 @@ public actor ManagementService {
         }
     }
 
-    /// Checks the certificate and returns its active enrollment and its thumbprint.
-    func identify(_ der: [UInt8]?) async throws -> (Enrollment, String) {
+    /// Checks the certificate and returns its active enrollment, its thumbprint, and whether commands are queued.
+    func identify(_ der: [UInt8]?) async throws -> (Enrollment, String, Bool) {
         guard let der, !der.isEmpty else { throw Refusal.noCertificate }
         guard let cert = try? Certificate(derEncoded: der) else { throw Refusal.unreadableCertificate }
         try Self.verify(cert, deviceCA: deviceCA, now: clock.now())
         let thumbprint = Thumbprint.sha1(der)
-        guard let e = try await store.enrollment(certificateThumbprint: thumbprint) else { throw Refusal.unknownCertificate }
+        guard let (e, queued) = try await store.checkIn(certificateThumbprint: thumbprint) else { throw Refusal.unknownCertificate }
         guard e.state == .active else { throw Refusal.enrollmentNotActive(e.state.rawValue) }
-        return (e, thumbprint)
+        return (e, thumbprint, queued)
     }
 
     /// What every device certificate must be, whatever it is used for: issued (and signed) by the device CA, within its
@@ -74,13 +74,13 @@ public actor ManagementService {
 
     public func handle(_ body: [UInt8], clientCertificate: [UInt8]?, _ meta: RequestMetadata) async -> ServiceResponse {
         do {
-            let (enrollment, thumbprint) = try await identify(clientCertificate)
+            let (enrollment, thumbprint, hasQueued) = try await identify(clientCertificate)
             let message: SyncMLMessage
             do { message = try SyncMLMessage(bytes: body) } catch { throw Refusal.badMessage(error.reason) }
             guard message.header.source == enrollment.deviceID else { throw Refusal.deviceMismatch(message.header.source) }
             var session = sessions[enrollment.id].flatMap { $0.sessionID == message.header.sessionID ? $0 : nil }
                 ?? ManagementSession(deviceID: enrollment.deviceID, serverURL: config.managementURL)
-            let queued = message.final ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
+            let queued = message.final && hasQueued ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
             let actions = try session.receive(message, send: queued.map(Self.syncml))
             sessions[enrollment.id] = actions.sent.isEmpty ? nil : session
             let now = clock.now()
@@ -133,9 +133,17 @@ public actor ManagementService {
                 sessions[enrollment.id] = nil
                 logger.info("device unenrolled", metadata: ["enrollment": .string(enrollment.id)])
             }
-            // One transaction re-reads the record, so a renewal that landed meanwhile is kept.
             let usedCurrent = thumbprint == enrollment.certificateThumbprint
             let inventory = actions.inventory, loginStatus = actions.loginStatus, unenroll = actions.unenrollRequested
+            let changed = unenroll || (usedCurrent && enrollment.previousCertificateThumbprint != nil)
+                || (loginStatus != nil && loginStatus != enrollment.loginStatus)
+                || inventory.contains { enrollment.inventory?[$0.key] != $0.value }
+            guard changed else {
+                // Nothing new (the usual check-in): one update by key, nothing read.
+                try await store.markSeen(enrollmentID: enrollment.id, at: now)
+                return ServiceResponse(contentType: SyncMLNS.contentType, body: Array(actions.reply.encode().utf8))
+            }
+            // One transaction re-reads the record, so a renewal that landed meanwhile is kept.
             try await store.modifyEnrollment(id: enrollment.id) { e in
                 if !inventory.isEmpty { e.inventory = (e.inventory ?? [:]).merging(inventory) { $1 } }
                 if let loginStatus { e.loginStatus = loginStatus }

@@ -70,6 +70,13 @@ public actor InMemoryStore: MDMStore {
     public func enrollment(certificateThumbprint: String) -> Enrollment? {
         enrollmentsByID.values.first { $0.accepts(certificateThumbprint: certificateThumbprint) }
     }
+    public func checkIn(certificateThumbprint: String) -> (enrollment: Enrollment, hasQueuedCommands: Bool)? {
+        guard let e = enrollment(certificateThumbprint: certificateThumbprint) else { return nil }
+        return (e, !queuedCommands(enrollmentID: e.id).isEmpty)
+    }
+    public func markSeen(enrollmentID: String, at: Date) {
+        enrollmentsByID[enrollmentID]?.lastSeenAt = at
+    }
     public func modifyEnrollment(id: String, _ change: @Sendable (inout Enrollment) throws -> Void) throws -> Enrollment {
         guard var e = enrollmentsByID[id] else { throw StorageError(.notFound, "No enrollment \(id).") }
         try change(&e)

@@ -39,6 +39,11 @@ public protocol EnrollmentStore: Sendable {
     func enrollment(certificateThumbprint: String) async throws -> Enrollment?
     func allEnrollments() async throws -> [Enrollment]
     func updateEnrollment(_ enrollment: Enrollment) async throws
+    /// What a management check-in needs in one indexed query: the enrollment of this certificate (as
+    /// `enrollment(certificateThumbprint:)`) and whether it has queued commands, so an idle device costs no queue read.
+    func checkIn(certificateThumbprint: String) async throws -> (enrollment: Enrollment, hasQueuedCommands: Bool)?
+    /// Records that the device checked in: one update by primary key, nothing read.
+    func markSeen(enrollmentID: String, at: Date) async throws
     /// Read-modify-write of one enrollment in one transaction, so a renewal and a concurrent management session never
     /// undo each other's changes. Nothing is written when `change` throws; its error is rethrown.
     /// Throws `StorageError.notFound` when there is no such enrollment.

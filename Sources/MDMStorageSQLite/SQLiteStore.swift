@@ -5,6 +5,8 @@ import MDMStorage
 import SQLKit
 import SQLiteKit
 import SQLiteNIO
+import NIOCore
+import Synchronization
 
 /// The embedded default backend: one SQLite file in the data directory (WAL mode), shared safely with CLI
 /// commands run while the server runs (busy timeout; write transactions take the lock up front).
@@ -25,9 +27,13 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
         return store
     }
 
+    /// Statements sent to SQLite so far (BEGIN and COMMIT included), for `winmdm bench`.
+    public var statementsExecuted: Int { counter.value.load(ordering: .relaxed) }
+    let counter = StatementCounter()
+
     init(connection: SQLiteConnection, path: String) {
         self.connection = connection
-        self.db = connection.sql()
+        self.db = CountingDatabase(base: connection.sql(), counter: counter)
         self.path = path
     }
 
@@ -227,6 +233,32 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
             """).run()
     }
 
+    public func checkIn(certificateThumbprint: String) async throws -> (enrollment: Enrollment, hasQueuedCommands: Bool)? {
+        try await lock.run {
+            guard let row = try await db.raw("""
+                SELECT doc, EXISTS(SELECT 1 FROM commands WHERE commands.enrollment_id = enrollments.id AND commands.state = 'queued') AS queued
+                FROM enrollments WHERE cert_thumbprint = \(bind: certificateThumbprint) OR prev_cert_thumbprint = \(bind: certificateThumbprint) LIMIT 1
+                """).first() else { return nil }
+            return (try Self.value(row, Enrollment.self), try row.decode(column: "queued", as: Int.self) != 0)
+        }
+    }
+
+    /// SQLite's plan for the check-in query, one line per step: shows which indexes it uses (`winmdm bench checkin`).
+    public func checkInQueryPlan() async throws -> [String] {
+        try await lock.run {
+            try await db.raw("""
+                EXPLAIN QUERY PLAN SELECT doc, EXISTS(SELECT 1 FROM commands WHERE commands.enrollment_id = enrollments.id AND commands.state = 'queued') AS queued
+                FROM enrollments WHERE cert_thumbprint = 'x' OR prev_cert_thumbprint = 'x' LIMIT 1
+                """).all().map { try $0.decode(column: "detail", as: String.self) }
+        }
+    }
+
+    public func markSeen(enrollmentID: String, at: Date) async throws {
+        try await lock.run {
+            try await db.raw("UPDATE enrollments SET doc = json_set(doc, '$.lastSeenAt', \(bind: at.timeIntervalSince1970)) WHERE id = \(bind: enrollmentID)").run()
+        }
+    }
+
     public func modifyEnrollment(id: String, _ change: @Sendable (inout Enrollment) throws -> Void) async throws -> Enrollment {
         try await lock.run {
             try await transaction {
@@ -390,5 +422,36 @@ public actor AsyncLock {
             await release()
             throw error
         }
+    }
+}
+
+final class StatementCounter: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// Passes every statement to SQLite and counts it.
+struct CountingDatabase: SQLDatabase {
+    let base: any SQLDatabase
+    let counter: StatementCounter
+
+    var logger: Logger { base.logger }
+    var eventLoop: any EventLoop { base.eventLoop }
+    var version: (any SQLDatabaseReportedVersion)? { base.version }
+    var dialect: any SQLDialect { base.dialect }
+    var queryLogLevel: Logger.Level? { base.queryLogLevel }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) -> EventLoopFuture<Void> {
+        counter.value.add(1, ordering: .relaxed)
+        return base.execute(sql: query, onRow)
+    }
+
+    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
+        counter.value.add(1, ordering: .relaxed)
+        try await base.execute(sql: query, onRow)
+    }
+
+    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
+        let counter = counter
+        return try await base.withSession { try await closure(CountingDatabase(base: $0, counter: counter)) }
     }
 }

@@ -119,6 +119,18 @@ public enum StoreConformance {
         try await store.modifyEnrollment(id: second.id) { $0.retirePreviousCertificate() }
         try check(try await store.enrollment(certificateThumbprint: "T-\(hw2)") == nil, "a retired certificate finds nothing")
         try check(try await store.enrollment(certificateThumbprint: "N-\(hw2)")?.certificateSerial == "02", "the renewed certificate is current")
+        // Check-in: the enrollment and whether anything is queued, in one look-up; marking it seen changes only that.
+        let idle = try await store.checkIn(certificateThumbprint: "N-\(hw2)")
+        try check(idle?.enrollment.id == second.id && idle?.hasQueuedCommands == false, "an idle check-in finds the enrollment and no queue")
+        try check(try await store.checkIn(certificateThumbprint: "nobody-\(tag)") == nil, "an unknown certificate checks in as nothing")
+        try await store.enqueue(DeviceCommand(enrollmentID: second.id, kind: "reboot", verb: "Exec", items: [], createdAt: now))
+        try check(try await store.checkIn(certificateThumbprint: "N-\(hw2)")?.hasQueuedCommands == true, "a queued command shows at check-in")
+        let beforeSeen = try await store.enrollment(id: second.id)
+        try await store.markSeen(enrollmentID: second.id, at: now + 60)
+        var seen = try await store.enrollment(id: second.id)
+        try check(seen?.lastSeenAt == now + 60, "marking seen records the time")
+        seen?.lastSeenAt = beforeSeen?.lastSeenAt
+        try check(seen == beforeSeen, "marking seen changes nothing else")
         do {
             try await store.modifyEnrollment(id: "missing-\(tag)") { _ in }
             try check(false, "modifying a missing enrollment throws")

@@ -66,6 +66,27 @@ import Testing
         await server.close()
     }
 
+    @Test("an idle check-in is one indexed look-up and one last-seen update")
+    func idleCheckInCost() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("idle@winmdm.test")
+        let id = try await Self.enrolled(server, "idle@winmdm.test")
+        let deviceID = try #require(try await server.store.enrollment(id: id.entDMID)).deviceID
+        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        _ = await m.handle(Self.checkIn(deviceID), clientCertificate: id.certificateDER, RequestMetadata())
+        let before = server.store.statementsExecuted
+        let idle = await m.handle(Self.checkIn(deviceID, session: "2"), clientCertificate: id.certificateDER, RequestMetadata())
+        #expect(idle.status == 200)
+        #expect(server.store.statementsExecuted - before == 2)
+        let seen = try #require(try await server.store.enrollment(id: id.entDMID)?.lastSeenAt)
+        #expect(abs(seen.timeIntervalSinceNow) < 60)
+        // With a command queued, the queue is read and the command goes out.
+        _ = try await server.admin.queueCommand(id.entDMID, .reboot, providerID: "winmdm")
+        let busy = try SyncMLMessage(bytes: await m.handle(Self.checkIn(deviceID, session: "3"), clientCertificate: id.certificateDER, RequestMetadata()).body)
+        #expect(busy.commands.contains { $0.name == "Exec" })
+        await server.close()
+    }
+
     @Test func addAnsweredAlreadyExistsIsResentAsReplace() async throws {
         let server = try await TestServer.make()
         try await server.addUser("add@winmdm.test")
