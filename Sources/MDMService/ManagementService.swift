@@ -129,6 +129,7 @@ public actor ManagementService {
                 }
                 try await store.updateCommand(c)
             }
+            if actions.aborted { sessions[enrollment.id] = nil }
             if actions.unenrollRequested {
                 sessions[enrollment.id] = nil
                 logger.info("device unenrolled", metadata: ["enrollment": .string(enrollment.id)])

@@ -9,6 +9,8 @@ public struct ManagementActions: Sendable {
     public var loginStatus: String?
     /// Alert 1226 `com.microsoft:mdm.unenrollment.userrequest`: the device is leaving management.
     public var unenrollRequested: Bool
+    /// Alert 1223: the device abandons the session; nothing more is sent in it.
+    public var aborted = false
     /// The device's Status for each server command: our MsgID and CmdID it refers to, and the code.
     public var statuses: [(msgRef: String, cmdRef: String, code: String)]
     /// Results for server Gets: our MsgID and CmdID, and the items.
@@ -33,10 +35,14 @@ public struct ManagementSession: Sendable {
     public let serverURL: String
     public private(set) var sessionID: String?
     public private(set) var serverMsgID = 0
+    /// Queued commands go out in messages of about this many bytes at most; the rest follow in the next message of
+    /// the session, after the device has answered (PROTOCOL.md §9.3: keep each message under the client's limits).
+    public var maxCommandBytes: Int
 
-    public init(deviceID: String, serverURL: String) {
+    public init(deviceID: String, serverURL: String, maxCommandBytes: Int = 48 * 1024) {
         self.deviceID = deviceID
         self.serverURL = serverURL
+        self.maxCommandBytes = maxCommandBytes
     }
 
     public static let unenrollType = "com.microsoft:mdm.unenrollment.userrequest"
@@ -67,6 +73,7 @@ public struct ManagementSession: Sendable {
                 if let ref = c.cmdRef { a.results.append((c.msgRef ?? "", ref, c.items)) }
                 return
             case "Alert":
+                if c.data == "1223" { a.aborted = true }
                 for i in c.items {
                     if i.type == Self.loginStatusType { a.loginStatus = i.data?.trimmingCharacters(in: .whitespacesAndNewlines) }
                     if i.type == Self.unenrollType { a.unenrollRequested = true }
@@ -83,7 +90,9 @@ public struct ManagementSession: Sendable {
             c.children.forEach(acknowledge)
         }
         m.commands.forEach(acknowledge)
-        if !m.final {
+        if a.aborted {
+            // Acknowledge and stop: queued commands wait for the next session.
+        } else if !m.final {
             // The client's package goes on: ask for the next message, send nothing else yet.
             out.append(SyncMLCommand(name: "Alert", cmdID: next(), data: "1222"))
         } else {
@@ -94,8 +103,13 @@ public struct ManagementSession: Sendable {
                 c.children = c.children.map(number)
                 return c
             }
+            var budget = maxCommandBytes
             for q in queued {
                 let q = number(q)
+                let size = q.xml.utf8.count
+                // Always at least one, so an oversized command still goes out (and the device says what it thinks).
+                guard a.sent.isEmpty || size <= budget else { break }
+                budget -= size
                 a.sent.append(q)
                 out.append(q)
             }

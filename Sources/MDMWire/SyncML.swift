@@ -51,6 +51,9 @@ public struct SyncMLCommand: Sendable, Equatable {
     }
 
     public static let known: Set<String> = ["Alert", "Replace", "Add", "Get", "Exec", "Delete", "Status", "Results", "Atomic", "Sequence"]
+
+    /// The command as it goes on the wire (members included).
+    public var xml: String { SyncMLMessage.encode(self) }
 }
 
 public struct SyncMLHeader: Sendable, Equatable {

@@ -114,4 +114,27 @@ enum Samples {
         let wire = try SyncMLMessage(bytes: Array(a.reply.encode().utf8))
         #expect(wire.commands.last?.name == "Atomic" && wire.commands.last?.children.count == 2)
     }
+
+    @Test func aLongQueueGoesOutInMessagesOfBoundedSize() throws {
+        var s = ManagementSession(deviceID: "DEVICE-A", serverURL: Self.server, maxCommandBytes: 600)
+        let big = SyncMLCommand(name: "Replace", cmdID: "", items: [SyncMLItem(target: "./Vendor/MSFT/Policy/Config/X", format: "chr",
+                                                                                 data: String(repeating: "x", count: 400))])
+        let hello = SyncMLMessage(header: .init(sessionID: "9", msgID: "1", target: Self.server, source: "DEVICE-A"),
+                                  commands: [SyncMLCommand(name: "Alert", cmdID: "2", data: "1201")], final: true)
+        let first = try s.receive(hello, send: [big, big, big])
+        #expect(first.sent.count == 1, "only what fits; the rest waits for the device's answer")
+        #expect(first.reply.final)
+        // Even a command larger than the budget goes out, alone.
+        var tiny = ManagementSession(deviceID: "DEVICE-A", serverURL: Self.server, maxCommandBytes: 10)
+        #expect(try tiny.receive(hello, send: [big, big]).sent.count == 1)
+    }
+
+    @Test func anAbortedSessionIsAcknowledgedAndGetsNoCommands() throws {
+        var s = ManagementSession(deviceID: "DEVICE-A", serverURL: Self.server)
+        let abort = SyncMLMessage(header: .init(sessionID: "A", msgID: "2", target: Self.server, source: "DEVICE-A"),
+                                  commands: [SyncMLCommand(name: "Alert", cmdID: "2", data: "1223")], final: true)
+        let a = try s.receive(abort, send: [SyncMLCommand(name: "Get", cmdID: "", items: [SyncMLItem(target: "./DevDetail/SwV")])])
+        #expect(a.aborted && a.sent.isEmpty)
+        #expect(a.reply.commands.map { $0.cmd ?? $0.name } == ["SyncHdr", "Alert"])
+    }
 }
