@@ -159,11 +159,12 @@ enum Templates {
 
     static let windowsDevices = """
     <h1>Devices › Windows › Windows devices</h1>
-    <table><tr><th>Device</th><th>Primary user</th><th>Ownership</th><th>Windows</th><th>State</th><th>Certificate expires</th><th></th></tr>
-    {{#devices}}<tr><td>{{name}}</td><td>{{#hasUser}}<a href="/console/users/{{upn}}">{{upn}}</a>{{/hasUser}}{{^hasUser}}<span class="muted">none (enrolled by {{upn}})</span>{{/hasUser}}</td><td>{{ownership}}</td><td>{{os}}</td><td>{{state}}</td><td>{{expires}}</td>
+    <table><tr><th>Device</th><th>Primary user</th><th>Ownership</th><th>Windows</th><th>State</th><th>Last check-in</th><th>Certificate expires</th><th></th></tr>
+    {{#devices}}<tr><td>{{name}}</td><td>{{#hasUser}}<a href="/console/users/{{upn}}">{{upn}}</a>{{/hasUser}}{{^hasUser}}<span class="muted">none (enrolled by {{upn}})</span>{{/hasUser}}</td><td>{{ownership}}</td><td>{{os}}</td><td>{{state}}</td><td>{{seen}}</td><td>{{expires}} <span class="muted">{{renewed}}</span></td>
     <td><form method="post" action="/console/devices/windows/{{id}}"><input type="hidden" name="csrf" value="{{csrf}}">
+    <button name="action" value="sync">Sync</button> <button name="action" value="reboot">Restart</button>
     {{#hasUser}}<button name="action" value="unassign">Unassign user</button> {{/hasUser}}<button name="action" value="retire">Retire</button> <button name="action" value="delete">Delete</button></form></td></tr>{{/devices}}
-    {{^devices}}<tr><td colspan="7" class="muted">No enrolled devices.</td></tr>{{/devices}}
+    {{^devices}}<tr><td colspan="8" class="muted">No enrolled devices.</td></tr>{{/devices}}
     </table>
     """
 

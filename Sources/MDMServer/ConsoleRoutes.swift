@@ -16,6 +16,8 @@ public struct ConsoleServices: Sendable {
     public var renderer: ConsoleRenderer
     public var publicURL: String
     public var clock: any MDMCore.Clock
+    /// The DMClient provider id, for commands that name it (remote unenroll, poll interval).
+    public var providerID = "winmdm"
 
     public init(admin: AdminService, store: any MDMStore, sessions: ConsoleSessions, authenticator: Authenticator,
                 publicURL: String, clock: any MDMCore.Clock = SystemClock()) {
@@ -339,7 +341,9 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         let devices = try await c.admin.enrollments(upn: nil).filter { $0.state == .active }.map { e -> [String: Any] in
             ["id": e.id, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "primaryUser": e.primaryUser ?? "", "hasUser": e.primaryUser != nil,
              "ownership": e.kind.isPersonal ? "Personal" : "Corporate",
-             "os": e.osVersion ?? "", "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter)]
+             "os": e.osVersion ?? "", "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter),
+             "renewed": e.certificateRenewedAt.map { "renewed " + GraphDateText.short($0) } ?? "",
+             "seen": e.lastSeenAt.map { GraphDateText.short($0) } ?? "never"]
         }
         return page(who, "windowsDevices", "Windows devices", "windows", ["devices": devices], req: req)
     }
@@ -350,7 +354,13 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         case "unassign": _ = try await admin.unassignUser(id)
         case "retire": _ = try await admin.retireDevice(id)
         case "delete": _ = try await admin.deleteDevice(id)
-        default: throw AdminError("Choose Unassign user, Retire or Delete.")
+        case "sync":
+            _ = try await admin.queueCommand(id, .inventory, providerID: c.providerID)
+            return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Sync queued: the device reports its inventory at its next check-in."))
+        case "reboot":
+            _ = try await admin.queueCommand(id, .reboot, providerID: c.providerID)
+            return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Restart queued for the device's next check-in."))
+        default: throw AdminError("Choose Sync, Restart, Unassign user, Retire or Delete.")
         }
         return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Done."))
     }

@@ -97,6 +97,7 @@ struct Serve: AsyncParsableCommand {
             console: ConsoleServices(admin: runtime.admin, store: runtime.store, sessions: ConsoleSessions(key: Array(tokenKey.value.utf8)),
                                      authenticator: authenticator, publicURL: cfg.publicURL, clock: clock),
             management: ManagementService(config: server, store: runtime.store, deviceCA: pki.deviceCA, clock: clock, logger: logger))
+        services.console?.providerID = cfg.providerID
         services.proxyCertificateHeader = cfg.clientCertHeader
         services.trustedProxies = Set(cfg.trustedProxies)
         let listenCfg = ListenConfiguration(

@@ -134,6 +134,12 @@ final class ConsoleClient: @unchecked Sendable {
             let e = try #require(try await server.store.enrollment(id: again.entDMID))
             #expect(e.primaryUser == nil && e.state == .active && !e.countsTowardDeviceLimit)
             #expect(try await web.get("/console/devices/windows").html.contains("none (enrolled by owner@winmdm.test)"))
+            // Sync and Restart queue commands for the next check-in.
+            let again2 = try await web.get("/console/devices/windows")
+            let synced = try await web.post("/console/devices/windows/\(again.entDMID)", [("csrf", ConsoleClient.csrf(again2.html)!), ("action", "sync")])
+            #expect(synced.status == 303 && synced.location?.contains("Sync%20queued") == true)
+            _ = try await web.post("/console/devices/windows/\(again.entDMID)", [("csrf", ConsoleClient.csrf(again2.html)!), ("action", "reboot")])
+            #expect(try await server.store.queuedCommands(enrollmentID: again.entDMID).map(\.kind) == ["inventory", "reboot"])
         }
     }
 
