@@ -94,12 +94,14 @@ import Testing
     }
 
     static func provisioningDocument(store: String = "User") -> ProvisioningDocument {
-        ProvisioningDocument(
+        var doc = ProvisioningDocument(
             rootThumbprint: "F2949D436073E5F98FFE9A746EC12164EB63680E", rootCertificateBase64: "Um9vdA==",
             clientThumbprint: "7EA1E1B8871F9A52658B094ADB504C42A00AD2D3", clientCertificateBase64: "Q2xpZW50",
             store: store, subjectCommonName: "B5B954E81FBCB94EB79BD08BE625F4EE", providerID: "winmdm", serverName: "winmdm",
             managementURL: "https://mdm.example.com/ManagementServer/MDM.svc", entDMID: "3f6a2f0e-8d55-4d6c-9a2e-4b1d2c3e4f50",
             deviceName: "DESKTOP-28FGAI6", upn: "alice@example.com")
+        doc.renewal = (period: 60, retryInterval: 4)
+        return doc
     }
 
     /// Characteristic/parm layout with thumbprints and the provider name generalised.
@@ -116,9 +118,8 @@ import Testing
 
     @Test func provisioningDocumentMatchesSample14() throws {
         let doc = Self.provisioningDocument()
-        var expected = try Self.provisioningShape(Fixtures.sampleText("14"))
-        // Renewal is advertised only once implemented (PROTOCOL.md P14); the UPN parm is winmdm's addition.
-        expected.removeAll { $0.contains("/WSTEP") }
+        let expected = try Self.provisioningShape(Fixtures.sampleText("14"))
+        // Renewal settings included, as winmdm implements renewal; the UPN parm is winmdm's addition.
         var ours = try Self.provisioningShape(doc.encode())
         ours.removeAll { $0.hasSuffix("/<provider>/UPN") }
         #expect(ours == expected)
@@ -144,9 +145,24 @@ import Testing
 
     @Test func renewalSettingsAppearOnlyWhenOffered() throws {
         var doc = Self.provisioningDocument()
-        #expect(!doc.encode().contains("WSTEP"))
-        doc.renewal = (period: 60, retryInterval: 4)
         let view = try ProvisioningDocumentView(xml: doc.encode())
-        #expect(view.parm("RenewPeriod", in: view.characteristic("CertificateStore", "My", "WSTEP", "Renew")) == "60")
+        let renew = view.characteristic("CertificateStore", "My", "WSTEP", "Renew")
+        #expect(view.parm("RenewPeriod", in: renew) == "60" && view.parm("RetryInterval", in: renew) == "4" && view.parm("ROBOSupport", in: renew) == "true")
+        doc.renewal = nil
+        #expect(!doc.encode().contains("WSTEP"))
+    }
+
+    @Test func renewalAnswerHasTheShapeOfSample29() throws {
+        let doc = RenewalProvisioningDocument(clientThumbprint: "7EA1E1B8871F9A52658B094ADB504C42A00AD2D3", clientCertificateBase64: "Q2xpZW50",
+                                              store: "User", providerID: "winmdm")
+        var expected = try Self.provisioningShape(Fixtures.sampleText("29"))
+        // Sample 29 carries the root only "if it is not in the device already"; winmdm's root never changes.
+        expected.removeAll { $0.contains("/Root") }
+        // The sample's placeholder thumbprint is not 40 hex digits.
+        expected = expected.map { $0.replacingOccurrences(of: "EncodedClientCertHashInsertedHere", with: "<thumbprint>") }
+        #expect(try Self.provisioningShape(doc.encode()) == expected.map { $0.replacingOccurrences(of: "TestMDMServer", with: "<provider>") })
+        let view = try ProvisioningDocumentView(xml: doc.encode())
+        #expect(view.certificates("My", "User").first?.base64 == "Q2xpZW50")
+        #expect(view.parm("PROVIDER-ID", in: view.characteristic("APPLICATION")) == "winmdm")
     }
 }
