@@ -5,7 +5,7 @@ import MDMService
 
 struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Devices > Windows devices: list, retire and delete enrollments.",
-                                                    subcommands: [List.self, Command.self, Commands.self, UnassignUser.self, Retire.self, Delete.self])
+                                                    subcommands: [List.self, Show.self, Command.self, Commands.self, UnassignUser.self, Retire.self, Delete.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List enrollments (all, or one user's).")
@@ -25,6 +25,50 @@ struct Devices: AsyncParsableCommand {
                 if json { return try JSONOutput.print(list) }
                 guard !list.isEmpty else { return print("No enrolled devices\(user.map { " for \($0)" } ?? "").") }
                 print(DeviceTable.render(list))
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One device: identity, certificate and renewal, last check-in, inventory, recent commands.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Enrollment id, device name or DeviceID.") var device: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let e = try await admin.enrollment(device)
+                let commands = try await admin.deviceCommands(e.id, limit: 10)
+                if json {
+                    struct Shown: Encodable { var enrollment: Enrollment; var commands: [DeviceCommand] }
+                    return try JSONOutput.print(Shown(enrollment: e, commands: commands))
+                }
+                let days = Int(e.certificateNotAfter.timeIntervalSinceNow / 86400)
+                var rows: [(String, String)] = [
+                    ("Enrollment", e.id), ("Device name", e.deviceName ?? "-"), ("DeviceID", e.deviceID), ("HWDevID", e.hwDevID),
+                    ("Enrolled by", e.upn), ("Primary user", e.primaryUser ?? "none"), ("Kind", e.kind.rawValue),
+                    ("Windows", [e.osVersion, e.osEdition.map { WindowsEdition.name($0) }].compactMap { $0 }.joined(separator: " ")),
+                    ("State", e.state.rawValue), ("Enrolled", e.enrolledAt.short), ("Last check-in", e.lastSeenAt?.short ?? "never"),
+                    ("Logged-on user", e.loginStatus ?? "-"),
+                    ("Certificate", "\(e.certificateThumbprint) (serial \(e.certificateSerial))"),
+                    ("Expires", "\(e.certificateNotAfter.short) (\(days >= 0 ? "in \(days) days" : "expired"))"),
+                ]
+                if let at = e.certificateRenewedAt { rows.append(("Renewed", "\(at.short), \(e.renewalCount ?? 1) time(s)")) }
+                if let old = e.previousCertificateThumbprint {
+                    rows.append(("Previous cert", "\(old): still accepted until the device checks in with the new one"))
+                }
+                for (k, v) in rows { print(k.padding(toLength: 16, withPad: " ", startingAt: 0) + v) }
+                if let inventory = e.inventory, !inventory.isEmpty {
+                    print("\nInventory:")
+                    for (k, v) in inventory.sorted(by: { $0.key < $1.key }) { print("  \(k) = \(v)") }
+                }
+                if !commands.isEmpty {
+                    print("\nRecent commands:")
+                    print(Table.render(["CREATED", "KIND", "COMMAND", "STATE", "STATUS"], commands.map {
+                        [$0.createdAt.short, $0.kind, Commands.describe($0), $0.state.rawValue,
+                         ([$0.status ?? "-"] + ($0.steps ?? []).map { $0.status ?? "-" }).joined(separator: " ")]
+                    }))
+                }
             }
         }
     }

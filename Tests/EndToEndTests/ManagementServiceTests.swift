@@ -257,6 +257,8 @@ extension MutualTLSManagementTests {
             #expect(noSteps.status != 0 && noSteps.err.contains("--step"))
             let list = try #require(try s.json("devices", "commands", id.entDMID) as? [[String: Any]])
             #expect(list.map { $0["kind"] as? String } == ["atomic", "raw", "reboot"] && list.allSatisfy { $0["state"] as? String == "queued" })
+            let shown = try s.admin("devices", "show", id.entDMID)
+            #expect(shown.contains("Last check-in   never") && shown.contains("Recent commands:") && shown.contains("Atomic: Replace ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera; Replace"))
             let soon = try #require(try s.json("devices", "list", "--expiring", "400d") as? [Any])
             let later = try #require(try s.json("devices", "list", "--expiring", "30d") as? [Any])
             #expect(soon.count == 1 && later.isEmpty)

@@ -101,6 +101,7 @@ enum GraphMapping {
          "lastSyncDateTime": GraphDate.string(e.lastSeenAt ?? e.enrolledAt), "managementAgent": "mdm",
          "managementState": e.state == .active ? "managed" : (e.state == .retired ? "retirePending" : "unhealthy"),
          "azureADDeviceId": e.deviceID, "serialNumber": "", "hardwareId": e.hwDevID,
+         "manufacturer": e.inventory?["./DevInfo/Man"] ?? "", "model": e.inventory?["./DevInfo/Mod"] ?? "",
          "managementCertificateExpirationDate": GraphDate.string(e.certificateNotAfter)]
     }
 
