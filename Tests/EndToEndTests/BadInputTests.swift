@@ -14,6 +14,12 @@ import Testing
         return try! String(contentsOf: url, encoding: .utf8)
     }()
 
+    static func sample(_ prefix: String) -> String {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/samples")
+        let name = try! FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasPrefix(prefix + "-") }!
+        return try! String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+    }
+
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String
         var path: String
@@ -47,6 +53,15 @@ import Testing
                 .replacingOccurrences(of: #"<wst:RequestSecurityToken>[\s\S]*</wst:RequestSecurityToken>"#,
                     with: "<GetPolicies xmlns=\"\(NS.enrollmentPolicy)\"/>", options: .regularExpression).utf8),
              subcode: "Authentication", hresult: 0x8018_0002),
+        // Renewal: the documented ROBO request still holds the doc's placeholder where the PKCS#7 goes.
+        Case(name: "renewal with a placeholder token (sample 28)", path: "/EnrollmentServer/Enrollment.svc", body: Array(sample("28").utf8),
+             subcode: "MessageFormat", hresult: 0x8018_0001),
+        // A real, correctly signed PKCS#7 whose signer another CA issued (MS-WSTEP's example).
+        Case(name: "renewal signed by a foreign certificate (sample 31)", path: "/EnrollmentServer/Enrollment.svc", body: Array(sample("31").utf8),
+             subcode: "Authorization", hresult: 0x8018_0016),
+        Case(name: "renewal whose token is not PKCS#7", path: "/EnrollmentServer/Enrollment.svc",
+             body: Array(sample("28").replacingOccurrences(of: "BinarySecurityTokenInsertedHere", with: "MIIBAgMEBQYHCAkK").utf8),
+             subcode: "Authorization", hresult: 0x8018_0016),
     ]
 
     @Test(arguments: cases)
