@@ -99,7 +99,7 @@ public actor ManagementService {
             // Answers to earlier commands: the device's MsgRef and CmdRef name the command or one of its steps
             // ("msgID:cmdID"). Read only when the device answered something: an idle check-in carries no statuses.
             var pending = actions.statuses.isEmpty ? []
-                : try await store.commands(enrollmentID: enrollment.id, limit: 200).filter { $0.state == .sent }
+                : try await store.sentCommands(enrollmentID: enrollment.id)
             var answered: Set<Int> = []
             for (msgRef, ref, code) in actions.statuses {
                 let key = "\(msgRef):\(ref)"

@@ -101,6 +101,9 @@ public actor InMemoryStore: MDMStore {
     public func queuedCommands(enrollmentID: String) -> [DeviceCommand] {
         queue.filter { $0.enrollmentID == enrollmentID && $0.state == .queued }
     }
+    public func sentCommands(enrollmentID: String) -> [DeviceCommand] {
+        queue.filter { $0.enrollmentID == enrollmentID && $0.state == .sent }
+    }
     public func updateCommand(_ command: DeviceCommand) throws {
         guard let i = queue.firstIndex(where: { $0.id == command.id }) else { throw StorageError(.notFound, "No command \(command.id).") }
         queue[i] = command

@@ -85,6 +85,8 @@ public protocol CommandQueueStore: Sendable {
     func enqueue(_ command: DeviceCommand) async throws
     /// Queued commands of one enrollment, oldest first: the whole cost of an idle check-in (one indexed lookup).
     func queuedCommands(enrollmentID: String) async throws -> [DeviceCommand]
+    /// Commands sent and not yet answered, oldest first (indexed): what a device's statuses can refer to.
+    func sentCommands(enrollmentID: String) async throws -> [DeviceCommand]
     func updateCommand(_ command: DeviceCommand) async throws
     func command(id: String) async throws -> DeviceCommand?
     /// All commands of one enrollment, newest first.

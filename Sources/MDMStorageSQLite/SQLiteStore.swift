@@ -349,6 +349,10 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
         }
     }
 
+    public func sentCommands(enrollmentID: String) async throws -> [DeviceCommand] {
+        try await many("SELECT doc FROM commands WHERE enrollment_id = \(bind: enrollmentID) AND state = 'sent' ORDER BY created_at, rowid", DeviceCommand.self)
+    }
+
     public func queuedCommands(enrollmentID: String) async throws -> [DeviceCommand] {
         try await many("SELECT doc FROM commands WHERE enrollment_id = \(bind: enrollmentID) AND state = 'queued' ORDER BY created_at, rowid", DeviceCommand.self)
     }

@@ -169,6 +169,7 @@ public enum StoreConformance {
         sent.cmdID = "7"
         try await store.updateCommand(sent)
         try check(try await store.queuedCommands(enrollmentID: eid).map(\.id) == [c2.id], "sent commands leave the queue")
+        try check(try await store.sentCommands(enrollmentID: eid).map(\.id) == [c1.id], "sent commands wait for their answer")
         try check(try await store.command(id: c1.id) == sent, "commands are read back whole")
         try check(try await store.commands(enrollmentID: eid, limit: 10).map(\.id) == [c2.id, c1.id], "commands are listed newest first")
         try check(try await store.queuedCommands(enrollmentID: "nobody-\(tag)").isEmpty, "an idle device has nothing queued")

@@ -222,11 +222,11 @@ extension MutualTLSManagementTests {
             let log = try await device.manage(id, transport: mtls)
             #expect(log.executed.map(\.status) == ["507", "216", "404", "200", "200", "200", "200", "200", "200"])
             // A long queue leaves in several messages of one session; every command is delivered and answered.
-            for _ in 0..<150 { _ = try await server.admin.queueCommand(id.entDMID, .inventory, providerID: "winmdm") }
+            for _ in 0..<250 { _ = try await server.admin.queueCommand(id.entDMID, .inventory, providerID: "winmdm") }
             let long = try await device.manage(id, transport: mtls, sessionID: "L")
-            #expect(long.messages.count > 2 && long.executed.count == 150)
+            #expect(long.messages.count > 2 && long.executed.count == 250)
             #expect(try await server.store.queuedCommands(enrollmentID: id.entDMID).isEmpty)
-            #expect(try await server.store.commands(enrollmentID: id.entDMID, limit: 200).filter { $0.kind == "inventory" }.allSatisfy { $0.state != .sent && $0.status != nil })
+            #expect(try await server.store.commands(enrollmentID: id.entDMID, limit: 400).filter { $0.kind == "inventory" }.allSatisfy { $0.state != .sent && $0.status != nil })
             let rolledBack = try #require(try await server.store.command(id: failing.id))
             #expect(rolledBack.state == .failed && rolledBack.status == "507" && rolledBack.steps?.map(\.status) == ["216", "404"])
             #expect(try await server.store.command(id: fine.id)?.state == .succeeded)
