@@ -119,6 +119,16 @@ public actor ManagementService {
                     answered.insert(at)
                 }
             }
+            if actions.unenrollRequested {
+                // A remote unenroll is never answered with a Status: the device drops the session and reports the
+                // unenrollment in the next one, which confirms it.
+                for var c in try await store.sentCommands(enrollmentID: enrollment.id) where c.kind == "unenroll" && c.status == nil {
+                    c.status = "1226"
+                    c.state = .succeeded
+                    c.completedAt = now
+                    try await store.updateCommand(c)
+                }
+            }
             for at in answered.sorted() {
                 var c = pending[at]
                 c.settle()

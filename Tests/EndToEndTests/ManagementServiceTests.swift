@@ -190,6 +190,8 @@ import Testing
             #expect(third.executed.map(\.command.name) == ["Replace", "Exec"])
             e = try #require(try await server.store.enrollment(id: id.entDMID))
             #expect(e.state == .unenrolled)
+            let unenrollCommand = try await server.store.commands(enrollmentID: id.entDMID, limit: 50).first { $0.kind == "unenroll" }
+            #expect(unenrollCommand?.state == .succeeded && unenrollCommand?.status == "1226", "the unenroll alert confirms the remote unenroll")
             await #expect(throws: DeviceFailure.self) { _ = try await device.manage(renewed, transport: mtls2, sessionID: "4") }
             try await mtls2.shutdown()
         }
