@@ -66,7 +66,7 @@ struct Devices: AsyncParsableCommand {
                     print("\nRecent commands:")
                     print(Table.render(["CREATED", "KIND", "COMMAND", "STATE", "STATUS"], commands.map {
                         [$0.createdAt.short, $0.kind, Commands.describe($0), $0.state.rawValue,
-                         ([$0.status ?? "-"] + ($0.steps ?? []).map { $0.status ?? "-" }).joined(separator: " ")]
+                         Commands.statuses($0)]
                     }))
                 }
             }
@@ -159,9 +159,14 @@ struct Devices: AsyncParsableCommand {
                 guard !list.isEmpty else { return print("No commands for \(device).") }
                 print(Table.render(["CREATED", "KIND", "COMMAND", "STATE", "STATUS", "RESULT"], list.map {
                     [$0.createdAt.short, $0.kind, Self.describe($0), $0.state.rawValue,
-                     ([$0.status ?? "-"] + ($0.steps ?? []).map { $0.status ?? "-" }).joined(separator: " "), $0.results.map { "\($0.target.split(separator: "/").last ?? "")=\($0.data ?? "")" }.joined(separator: " ")]
+                     Commands.statuses($0), $0.results.map { "\($0.target.split(separator: "/").last ?? "")=\($0.data ?? "")" }.joined(separator: " ")]
                 }))
             }
+        }
+
+        /// The device's answer, then one per step of an Atomic or Sequence.
+        static func statuses(_ c: DeviceCommand) -> String {
+            ([c.status ?? "-"] + (c.steps ?? []).map { $0.status ?? "-" }).joined(separator: " ")
         }
 
         static func describe(_ c: DeviceCommand) -> String {

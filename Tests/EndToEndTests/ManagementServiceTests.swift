@@ -144,8 +144,7 @@ import Testing
             let device = WindowsDevice(profile: DeviceProfile(upn: "tls@winmdm.test", password: "Correct horse 1"), transport: t)
             let id = try await device.enroll(discoveryURL: server.discoveryURL)
             #expect(id.managementURL == server.services.configuration.managementURL)
-            let mtls = try HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath, clientCertificateDER: id.certificateDER,
-                                          clientKeyPEM: id.privateKey.pkcs8PEMRepresentation)
+            let mtls = try server.mutualTLS(id)
             // First session: package 1 acknowledged, inventory stored.
             let first = try await device.manage(id, transport: mtls)
             #expect(first.messages.first?.commands.first?.cmd == "SyncHdr")
@@ -170,12 +169,10 @@ import Testing
             #expect(e.certificateThumbprint == renewed.certificateThumbprint && e.previousCertificateThumbprint == id.certificateThumbprint)
             try await mtls.shutdown()
             // The next session uses the new certificate; from then on the old one is refused.
-            let mtls2 = try HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath, clientCertificateDER: renewed.certificateDER,
-                                           clientKeyPEM: renewed.privateKey.pkcs8PEMRepresentation)
+            let mtls2 = try server.mutualTLS(renewed)
             _ = try await device.manage(renewed, transport: mtls2, sessionID: "2a")
             #expect(try await server.store.enrollment(id: id.entDMID)?.previousCertificateThumbprint == nil)
-            let old = try HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath, clientCertificateDER: id.certificateDER,
-                                         clientKeyPEM: id.privateKey.pkcs8PEMRepresentation)
+            let old = try server.mutualTLS(id)
             await #expect(throws: DeviceFailure.self) { _ = try await device.manage(id, transport: old, sessionID: "2b") }
             try await old.shutdown()
             // Without a certificate the same endpoint refuses, and says so.
@@ -207,8 +204,7 @@ extension MutualTLSManagementTests {
         try await server.live { t in
             let device = WindowsDevice(profile: DeviceProfile(upn: "groups@winmdm.test", password: "Correct horse 1"), transport: t)
             let id = try await device.enroll(discoveryURL: server.discoveryURL)
-            let mtls = try HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath, clientCertificateDER: id.certificateDER,
-                                          clientKeyPEM: id.privateKey.pkcs8PEMRepresentation)
+            let mtls = try server.mutualTLS(id)
             let policy = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera"
             // The second change names a node the device does not have: the whole Atomic is rolled back.
             let failing = try await server.admin.queueCommand(id.entDMID, .atomic([

@@ -11,11 +11,6 @@ import Testing
 /// Certificate renewal over real HTTPS with mutual TLS (PROTOCOL.md §10): what is accepted, what is refused with
 /// NotEligibleToRenew (0x80180016), and what is recorded.
 @Suite struct RenewalTests {
-    static func mtls(_ server: TestServer, _ id: EnrolledIdentity) throws -> HTTPSTransport {
-        try HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath, clientCertificateDER: id.certificateDER,
-                           clientKeyPEM: id.privateKey.pkcs8PEMRepresentation)
-    }
-
     static func device(_ upn: String, _ t: any DeviceTransport) -> WindowsDevice {
         WindowsDevice(profile: DeviceProfile(upn: upn, password: "Correct horse 1"), transport: t)
     }
@@ -27,7 +22,7 @@ import Testing
         try await server.live { t in
             let device = Self.device("styles@winmdm.test", t)
             let id = try await device.enroll(discoveryURL: server.discoveryURL)
-            let tls = try Self.mtls(server, id)
+            let tls = try server.mutualTLS(id)
             // MS-WSTEP: Issue with the MS-MDE token name; then manual renewal's doubly base64-encoded token.
             let first = try await device.renew(id, discoveryURL: server.discoveryURL, transport: tls, style: .wstepIssue)
             // The device never installed `first` (say the answer was lost): it renews again with the old certificate,
@@ -40,7 +35,7 @@ import Testing
             #expect(try await server.store.enrollment(certificateThumbprint: first.certificateThumbprint) == nil)
             #expect(e.renewalCount == 2)
             // Renewing the renewed certificate moves the fallback along.
-            let tls2 = try Self.mtls(server, second)
+            let tls2 = try server.mutualTLS(second)
             let third = try await device.renew(second, discoveryURL: server.discoveryURL, transport: tls2)
             try await tls2.shutdown()
             e = try #require(try await server.store.enrollment(id: id.entDMID))
@@ -66,7 +61,7 @@ import Testing
             let b = try await Self.device("b@winmdm.test", t).enroll(discoveryURL: server.discoveryURL)
             let device = Self.device("a@winmdm.test", t)
             func refused(_ id: EnrolledIdentity, over tlsIdentity: EnrolledIdentity?, _ style: RenewalStyle = .robo) async throws -> DeviceFailure {
-                let transport = try tlsIdentity.map { try Self.mtls(server, $0) } ?? HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath)
+                let transport = try tlsIdentity.map { try server.mutualTLS($0) } ?? HTTPSTransport(trustRootsPEM: server.pki.tlsCAPath)
                 defer { Task { try? await transport.shutdown() } }
                 do {
                     _ = try await device.renew(id, discoveryURL: server.discoveryURL, transport: transport, style: style)
@@ -101,7 +96,7 @@ import Testing
 
             // An unenrolled device's certificate is revoked.
             _ = try await server.admin.queueCommand(b.entDMID, .unenroll, providerID: "winmdm")
-            let tlsB = try Self.mtls(server, b)
+            let tlsB = try server.mutualTLS(b)
             _ = try await Self.device("b@winmdm.test", t).manage(b, transport: tlsB)
             try await tlsB.shutdown()
             #expect(try await server.store.enrollment(id: b.entDMID)?.state == .unenrolled)

@@ -98,6 +98,12 @@ final class TestServer: @unchecked Sendable {
         }
     }
 
+    /// A transport that presents `identity`'s certificate in the TLS handshake, as the Windows DM client does.
+    func mutualTLS(_ identity: EnrolledIdentity) throws -> HTTPSTransport {
+        try HTTPSTransport(trustRootsPEM: pki.tlsCAPath, clientCertificateDER: identity.certificateDER,
+                           clientKeyPEM: identity.privateKey.pkcs8PEMRepresentation)
+    }
+
     /// Runs `body` against the real HTTPS server on its port, with a transport trusting the generated TLS CA.
     func live<T: Sendable>(_ body: @escaping @Sendable (HTTPSTransport) async throws -> T) async throws -> T {
         let (started, cont) = AsyncStream.makeStream(of: Int.self)
