@@ -50,6 +50,21 @@ import Testing
         await server.close()
     }
 
+    @Test("Federated enrollments renew the same way: the certificate, not the sign-in token, authenticates")
+    func federatedRenewal() async throws {
+        let server = try await TestServer.make(authPolicy: .federated)
+        try await server.addUser("fed@winmdm.test")
+        try await server.live { t in
+            let device = Self.device("fed@winmdm.test", t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            let tls = try server.mutualTLS(id)
+            let renewed = try await device.renew(id, discoveryURL: server.discoveryURL, transport: tls)
+            try await tls.shutdown()
+            #expect(try await server.store.enrollment(id: id.entDMID)?.certificateThumbprint == renewed.certificateThumbprint)
+        }
+        await server.close()
+    }
+
     @Test("a renewal that is not eligible gets NotEligibleToRenew and is recorded with its cause")
     func refusals() async throws {
         let clock = ManualClock(Date())
