@@ -157,6 +157,9 @@ public actor ManagementService {
             // One transaction re-reads the record, so a renewal that landed meanwhile is kept.
             try await store.modifyEnrollment(id: enrollment.id) { e in
                 if !inventory.isEmpty { e.inventory = (e.inventory ?? [:]).merging(inventory) { $1 } }
+                // What the device reports wins over what it said at enrollment (a rename, a feature update).
+                if let v = inventory["./DevDetail/SwV"], !v.isEmpty { e.osVersion = v }
+                if let v = inventory["./DevDetail/Ext/Microsoft/DeviceName"], !v.isEmpty { e.deviceName = v }
                 if let loginStatus { e.loginStatus = loginStatus }
                 e.lastSeenAt = now
                 // The device manages with its renewed certificate: the one it renewed from stops working.

@@ -46,6 +46,12 @@ public struct ManagementSession: Sendable {
     }
 
     public static let unenrollType = "com.microsoft:mdm.unenrollment.userrequest"
+
+    /// Nodes kept on the device record: DevInfo, DevDetail, DMClient and DeviceStatus values.
+    public static func isInventory(_ uri: String) -> Bool {
+        ["./DevInfo/", "./DevDetail/", "./Vendor/MSFT/DMClient/", "./Vendor/MSFT/DeviceStatus/", "./Device/Vendor/MSFT/DeviceStatus/"]
+            .contains { uri.hasPrefix($0) }
+    }
     public static let loginStatusType = "com.microsoft/MDM/LoginStatus"
 
     /// Takes a client message and the commands the server wants to send now (held back while the client's package
@@ -71,6 +77,8 @@ public struct ManagementSession: Sendable {
                 return
             case "Results":
                 if let ref = c.cmdRef { a.results.append((c.msgRef ?? "", ref, c.items)) }
+                // Answers to inventory Gets describe the device too.
+                for i in c.items { if let uri = i.source, Self.isInventory(uri) { a.inventory[uri] = i.data ?? "" } }
                 return
             case "Alert":
                 if c.data == "1223" { a.aborted = true }
@@ -79,11 +87,7 @@ public struct ManagementSession: Sendable {
                     if i.type == Self.unenrollType { a.unenrollRequested = true }
                 }
             case "Replace", "Add":
-                for i in c.items {
-                    if let uri = i.source, uri.hasPrefix("./DevInfo/") || uri.hasPrefix("./DevDetail/") || uri.hasPrefix("./Vendor/MSFT/DMClient/") {
-                        a.inventory[uri] = i.data ?? ""
-                    }
-                }
+                for i in c.items { if let uri = i.source, Self.isInventory(uri) { a.inventory[uri] = i.data ?? "" } }
             default: break
             }
             out.append(SyncMLCommand(name: "Status", cmdID: next(), data: "200", msgRef: m.header.msgID, cmdRef: c.cmdID, cmd: c.name))

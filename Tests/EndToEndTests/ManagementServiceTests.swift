@@ -56,6 +56,9 @@ import Testing
         #expect(third.header.msgID == "2" && third.commands.count == 1, "nothing more to send ends the session")
         let done = try #require(try await server.store.command(id: cmd.id))
         #expect(done.state == .succeeded && done.status == "200" && done.results.first?.data == "10.0.26100.2033")
+        // The answer describes the device too: the record follows the version it reports.
+        e = try #require(try await server.store.enrollment(id: id.entDMID))
+        #expect(e.inventory?["./DevDetail/SwV"] == "10.0.26100.2033" && e.osVersion == "10.0.26100.2033")
 
         // Unenroll: the enrollment ends, its certificate stops working, the slot is free.
         _ = await m.handle(Self.checkIn(deviceID, session: "3", unenroll: true), clientCertificate: id.certificateDER, RequestMetadata())
