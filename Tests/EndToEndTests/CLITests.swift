@@ -126,6 +126,8 @@ enum CLI {
             (["emulate", "--server", "x", "--upn", "a@b.c", "--password", "p"], "is not a URL like https://"),
             (["attempts", "list", "--limit", "0"], "--limit must be a positive number"),
             (["serve", "--plain-http", "--client-cert-header", "X-Client-Cert"], "needs at least one --trusted-proxy"),
+            (["serve", "--certificate-validity", "12h"], "must be a duration from 1d to 5 years"),
+            (["bench", "checkin", "--devices", "0"], "--devices must be between 1 and 100000"),
         ]
         for (args, message) in cases {
             let r = try CLI.run(args + common)
@@ -135,5 +137,11 @@ enum CLI {
         try CLI.run(["users", "add", "alice@winmdm.test", "--password", "Correct horse 1"] + common)
         let dup = try CLI.run(["users", "add", "ALICE@winmdm.test", "--password", "Correct horse 1"] + common)
         #expect(dup.status != 0 && dup.err.contains("already exists"))
+    }
+
+    @Test func theCheckInBenchmarkRunsAndCountsStatements() throws {
+        let r = try CLI.run(["bench", "checkin", "--devices", "3", "--checkins", "30"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("SQL statements per idle check-in: 2.00") && r.out.contains("USING INDEX enrollments_thumbprint"), "\(r.out)")
     }
 }
