@@ -121,22 +121,11 @@ extension EnrollmentService {
     /// that cannot be used is noted on the attempt (the request then needs a credential of its own).
     func renewingDevice(_ meta: RequestMetadata, notes: inout [String]) async throws -> Enrollment? {
         guard let der = meta.clientCertificate else { return nil }
-        guard let cert = try? Certificate(derEncoded: der) else {
-            notes.append("the TLS client certificate cannot be read; ignored")
+        do {
+            return try await ManagementService.identify(der, deviceCA: deviceCA, store: store, now: clock.now()).0
+        } catch let refusal as ManagementService.Refusal {
+            notes.append("TLS client certificate not accepted: \(refusal.description)")
             return nil
         }
-        do { try ManagementService.verify(cert, deviceCA: deviceCA, now: clock.now()) } catch {
-            notes.append("TLS client certificate not accepted: \(error.description)")
-            return nil
-        }
-        guard let e = try await store.enrollment(certificateThumbprint: Thumbprint.sha1(der)) else {
-            notes.append("TLS client certificate not accepted: \(ManagementService.Refusal.unknownCertificate.description)")
-            return nil
-        }
-        guard e.state == .active else {
-            notes.append("TLS client certificate not accepted: \(ManagementService.Refusal.enrollmentNotActive(e.state.rawValue).description)")
-            return nil
-        }
-        return e
     }
 }

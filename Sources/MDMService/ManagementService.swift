@@ -53,9 +53,14 @@ public actor ManagementService {
 
     /// Checks the certificate and returns its active enrollment, its thumbprint, and whether commands are queued.
     func identify(_ der: [UInt8]?) async throws -> (Enrollment, String, Bool) {
+        try await Self.identify(der, deviceCA: deviceCA, store: store, now: clock.now())
+    }
+
+    /// The same checks for any service that accepts a device certificate (renewal's policy request, too).
+    static func identify(_ der: [UInt8]?, deviceCA: CertificateAuthority, store: any MDMStore, now: Date) async throws -> (Enrollment, String, Bool) {
         guard let der, !der.isEmpty else { throw Refusal.noCertificate }
         guard let cert = try? Certificate(derEncoded: der) else { throw Refusal.unreadableCertificate }
-        try Self.verify(cert, deviceCA: deviceCA, now: clock.now())
+        try verify(cert, deviceCA: deviceCA, now: now)
         let thumbprint = Thumbprint.sha1(der)
         guard let (e, queued) = try await store.checkIn(certificateThumbprint: thumbprint) else { throw Refusal.unknownCertificate }
         guard e.state == .active else { throw Refusal.enrollmentNotActive(e.state.rawValue) }

@@ -124,13 +124,7 @@ struct Autopilot: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         @Argument(help: "Profile name or id.") var profile: String
         @Option(help: "Group; repeat for several.") var group: [String] = []
-        func run() async throws {
-            guard !group.isEmpty else { throw ValidationError("Give at least one --group.") }
-            try await Runtime.withAdmin(common) { admin, _ in
-                let p = try await admin.assignAutopilotProfile(profile, groups: group)
-                print("\(p.displayName) is assigned to \(try await admin.groupNames(p.assignedGroups).joined(separator: ", ")).")
-            }
-        }
+        func run() async throws { try await Autopilot.changeGroups(common, profile, group, remove: false) }
     }
 
     struct Unassign: AsyncParsableCommand {
@@ -138,12 +132,15 @@ struct Autopilot: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         @Argument(help: "Profile name or id.") var profile: String
         @Option(help: "Group; repeat for several.") var group: [String] = []
-        func run() async throws {
-            guard !group.isEmpty else { throw ValidationError("Give at least one --group.") }
-            try await Runtime.withAdmin(common) { admin, _ in
-                let p = try await admin.assignAutopilotProfile(profile, groups: group, remove: true)
-                print("\(p.displayName) is assigned to \(try await admin.groupNames(p.assignedGroups).joined(separator: ", ").nonEmpty ?? "no groups").")
-            }
+        func run() async throws { try await Autopilot.changeGroups(common, profile, group, remove: true) }
+    }
+
+    /// Assign and Unassign: the same change with the groups added or removed.
+    static func changeGroups(_ common: CommonOptions, _ profile: String, _ groups: [String], remove: Bool) async throws {
+        guard !groups.isEmpty else { throw ValidationError("Give at least one --group.") }
+        try await Runtime.withAdmin(common) { admin, _ in
+            let p = try await admin.assignAutopilotProfile(profile, groups: groups, remove: remove)
+            print("\(p.displayName) is assigned to \(try await admin.groupNames(p.assignedGroups).joined(separator: ", ").nonEmpty ?? "no groups").")
         }
     }
 
