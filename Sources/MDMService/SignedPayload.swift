@@ -27,16 +27,20 @@ struct SignedPayload: Sendable {
     }
 }
 
-/// `90m`, `24h`, `7d`, `2w` as seconds.
+/// `90m`, `24h`, `7d`, `2w` as seconds; `s` for seconds too. At most 100 years, so the result is always safe to add
+/// to a date or turn into an integer.
 public enum TimeSpan {
     public static func parse(_ s: String) -> TimeInterval? {
-        guard let unit = s.last, let n = Double(s.dropLast()), n > 0 else { return nil }
+        guard let unit = s.last, s.count <= 16, let n = Double(s.dropLast()), n.isFinite, n > 0 else { return nil }
+        let seconds: Double
         switch unit {
-        case "m": return n * 60
-        case "h": return n * 3600
-        case "d": return n * 86400
-        case "w": return n * 7 * 86400
+        case "s": seconds = n
+        case "m": seconds = n * 60
+        case "h": seconds = n * 3600
+        case "d": seconds = n * 86400
+        case "w": seconds = n * 7 * 86400
         default: return nil
         }
+        return seconds <= 100 * 366 * 86400 ? seconds : nil
     }
 }

@@ -42,14 +42,27 @@ public struct XMLNode: Sendable, Equatable {
 
 /// Reads untrusted XML into an `XMLNode` tree.
 ///
+/// Checks run on the raw bytes before the parser sees them, because Foundation's `XMLParser` traps on some input
+/// instead of failing: the body must be UTF-8 (a UTF-8 byte-order mark is allowed, a UTF-16 one or any other declared
+/// encoding is refused), hold no NUL byte, and carry no DOCTYPE or entity declaration. While parsing, the tree may
+/// be at most `maxDepth` elements deep and hold at most `maxElements` elements, so nesting cannot exhaust the stack
+/// and a small body cannot build a huge tree.
+///
 /// - Warning: Documents with a DOCTYPE or entity declaration are refused before the parser sees them: on Linux
 ///   `XMLParser` silently drops entity references and never reports DTD declarations (STACK.md trap 1).
 public enum XMLReader {
-    public static func parse(_ bytes: [UInt8]) throws(WireError) -> XMLNode {
+    /// Windows' deepest messages (a SyncML Atomic inside a Sequence, WSTEP's token) stay well under 20 levels.
+    public static let maxDepth = 64
+    public static let maxElements = 50_000
+
+    public static func parse(_ input: [UInt8]) throws(WireError) -> XMLNode {
+        var bytes = input[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw WireError(.emptyBody, "The request body is empty.")
         }
-        if containsDeclaration(bytes) {
+        try checkEncoding(bytes)
+        if containsDeclaration(Array(bytes)) {
             throw WireError(.dtdRefused, "The request contains a DOCTYPE or entity declaration, which is never processed.")
         }
         let delegate = TreeBuilder()
@@ -59,11 +72,34 @@ public enum XMLReader {
         parser.shouldResolveExternalEntities = false
         parser.delegate = delegate
         let ok = parser.parse()
+        if let limit = delegate.limitExceeded { throw WireError(.notXML, limit) }
         guard ok, delegate.failure == nil, let root = delegate.root else {
             let detail = parser.parserError.map { " (\($0.localizedDescription))" } ?? ""
             throw WireError(.notXML, "The request body is not well-formed XML\(detail).")
         }
         return root
+    }
+
+    /// UTF-8 only: a UTF-16/32 byte-order mark or zero bytes, invalid UTF-8, or an XML declaration naming another
+    /// encoding is refused.
+    static func checkEncoding(_ bytes: ArraySlice<UInt8>) throws(WireError) {
+        if bytes.starts(with: [0xFE, 0xFF]) || bytes.starts(with: [0xFF, 0xFE]) || bytes.contains(0) {
+            throw WireError(.notXML, "The request body is not UTF-8 (it looks like UTF-16 or UTF-32); send UTF-8.")
+        }
+        if String(validating: bytes, as: UTF8.self) == nil {
+            throw WireError(.notXML, "The request body is not valid UTF-8.")
+        }
+        guard bytes.starts(with: Array("<?xml".utf8)) else { return }
+        let head = bytes.prefix(256)
+        guard let end = head.firstRange(of: Array("?>".utf8)) else { return }
+        let decl = String(decoding: head[..<end.lowerBound], as: UTF8.self)
+        guard let r = decl.range(of: "encoding") else { return }
+        let rest = decl[r.upperBound...].drop { $0 == " " || $0 == "=" || $0 == "\t" }
+        guard let quote = rest.first, quote == "\"" || quote == "'" else { return }
+        let name = rest.dropFirst().prefix { $0 != quote }.lowercased()
+        guard name == "utf-8" || name == "utf8" else {
+            throw WireError(.notXML, "The request declares the encoding '\(name)'; only UTF-8 is accepted.")
+        }
     }
 
     /// `<!DOCTYPE` or `<!ENTITY` anywhere (case-insensitive); cheap scan over the raw bytes.
@@ -88,6 +124,8 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     var stack: [XMLNode] = []
     var root: XMLNode?
     var failure: Error?
+    var limitExceeded: String?
+    var elements = 0
 
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
                 qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
@@ -97,12 +135,22 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
             let local = k.split(separator: ":").last.map(String.init) ?? k
             attrs[local] = v
         }
+        elements += 1
+        if stack.count >= XMLReader.maxDepth || elements > XMLReader.maxElements {
+            if limitExceeded == nil {
+                limitExceeded = stack.count >= XMLReader.maxDepth
+                    ? "The request nests elements more than \(XMLReader.maxDepth) deep; it is not a message Windows sends."
+                    : "The request has more than \(XMLReader.maxElements) elements; it is not a message Windows sends."
+            }
+            parser.abortParsing()
+            return
+        }
         let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
         stack.append(XMLNode(namespace: namespaceURI ?? "", name: local, attributes: attrs))
     }
 
     func parser(_ parser: XMLParser, foundCharacters string: String) {
-        guard !stack.isEmpty else { return }
+        guard limitExceeded == nil, !stack.isEmpty else { return }
         stack[stack.count - 1].text += string
     }
 
@@ -112,9 +160,33 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
     }
 
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-        guard let node = stack.popLast() else { return }
+        guard limitExceeded == nil, let node = stack.popLast() else { return }
         if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
     }
 
     func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) { failure = parseError }
+}
+
+extension XMLNode {
+    /// The element written out as XML again, default namespaces declared where they change, with the text and
+    /// children of every element `secret` selects replaced by `marker`. Prefixes are not kept (the tree has none).
+    public func xml(replacingTextOf secret: (XMLNode) -> Bool, with marker: String) -> String {
+        var out = ""
+        write(into: &out, parentNamespace: nil, secret: secret, marker: marker)
+        return out
+    }
+
+    private func write(into out: inout String, parentNamespace: String?, secret: (XMLNode) -> Bool, marker: String) {
+        out += "<" + name
+        if namespace != parentNamespace { out += " xmlns=\"\(xmlEscape(namespace))\"" }
+        for (k, v) in attributes.sorted(by: { $0.key < $1.key }) { out += " \(k)=\"\(xmlEscape(v))\"" }
+        out += ">"
+        if secret(self) {
+            out += marker
+        } else {
+            out += xmlEscape(text)
+            for c in children { c.write(into: &out, parentNamespace: namespace, secret: secret, marker: marker) }
+        }
+        out += "</\(name)>"
+    }
 }

@@ -169,27 +169,45 @@ public struct GraphService: Sendable {
 
     /// `$filter` (eq on top-level properties), `$select`, `$top` and `$skiptoken`, then `value` and `@odata.nextLink`.
     func page(_ r: GraphRequest, _ items: [JSONObject]) throws -> GraphResponse {
-        var items = items
-        if let filter = r.query["$filter"] { items = try OData.filter(items, filter) }
-        let top = try r.query["$top"].map { v -> Int in
-            guard let n = Int(v), (1...999).contains(n) else { throw GraphError.badRequest("$top must be between 1 and 999.") }
-            return n
-        } ?? 100
-        let skip = Int(r.query["$skiptoken"] ?? "0") ?? 0
-        let slice = Array(items.dropFirst(skip).prefix(top))
-        var out: JSONObject = ["@odata.context": "\(r.baseURL)/$metadata#\(r.path.joined(separator: "/"))", "value": try OData.select(slice, r.query["$select"])]
-        if skip + top < items.count {
-            var q = r.query
-            q["$skiptoken"] = String(skip + top)
-            q["$top"] = String(top)
-            let query = q.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? $0.value)" }.joined(separator: "&")
-            out["@odata.nextLink"] = "\(r.baseURL)/\(r.path.joined(separator: "/"))?\(query)"
-        }
-        return .json(out)
+        .json(try OData.page(items, query: r.query, path: r.path.joined(separator: "/"), baseURL: r.baseURL))
     }
 }
 
-enum OData {
+/// The OData query options winmdm understands, over a listing already read: a pure function of its input, so it
+/// can be fuzzed on its own.
+public enum OData {
+    /// `$filter`, `$select`, `$top` (1–999, default 100) and `$skiptoken`, then `value` and `@odata.nextLink`.
+    public static func page(_ items: [JSONObject], query: [String: String], path: String, baseURL: String) throws -> JSONObject {
+        var items = items
+        if let filter = query["$filter"] { items = try Self.filter(items, filter) }
+        let top = try query["$top"].map { v -> Int in
+            guard v.count <= 4, let n = Int(v), (1...999).contains(n) else { throw GraphError.badRequest("$top must be between 1 and 999.") }
+            return n
+        } ?? 100
+        let skip = try skipToken(query["$skiptoken"])
+        let slice = Array(items.dropFirst(skip).prefix(top))
+        var out: JSONObject = ["@odata.context": "\(baseURL)/$metadata#\(path)", "value": try select(slice, query["$select"])]
+        if skip < items.count, items.count - skip > top {
+            var q = query
+            q["$skiptoken"] = String(skip + top)
+            q["$top"] = String(top)
+            let allowed = CharacterSet.urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))
+            let text = q.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.value)" }
+                .joined(separator: "&")
+            out["@odata.nextLink"] = "\(baseURL)/\(path)?\(text)"
+        }
+        return out
+    }
+
+    /// `$skiptoken` is the offset this server put in a nextLink: a whole number from 0 to 999,999,999.
+    static func skipToken(_ raw: String?) throws -> Int {
+        guard let raw else { return 0 }
+        guard !raw.isEmpty, raw.count <= 9, raw.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(raw) else {
+            throw GraphError.badRequest("$skiptoken '\(raw.prefix(40))' is not one this server issued; follow @odata.nextLink as given.")
+        }
+        return n
+    }
+
     /// `name eq 'value'`, `flag eq true`, `count eq 3`; clauses joined with `and`.
     static func filter(_ items: [JSONObject], _ expression: String) throws -> [JSONObject] {
         var clauses: [(String, Any)] = []
