@@ -26,6 +26,10 @@ public struct EnrollmentAttempt: Codable, Sendable, Equatable, Identifiable {
     /// The request body as received, secrets redacted, cut to a bounded size; kept for failures.
     public var requestExcerpt: String?
     public var httpStatus: Int
+    /// Identical failures from the same source that followed within the coalescing window, counted on this record
+    /// instead of a row each.
+    public var repeats: Int?
+    public var lastRepeatAt: Date?
 
     public init(id: String = UUID().uuidString.lowercased(), time: Date, phase: EnrollmentPhase,
                 remoteAddress: String? = nil, userAgent: String? = nil, facts: EnrollmentFacts = .init(),

@@ -14,6 +14,13 @@ public struct User: Codable, Sendable, Equatable, Identifiable {
     public var isPackageAccount: Bool
     /// The web console role, when the user may sign in to it.
     public var adminRole: APIRole?
+    /// Console sessions carry the epoch they were issued in; raising it (sign-out, a new password, a role change,
+    /// disabling the account) ends every session of the user at once.
+    public var sessionEpoch: Int?
+    /// The console's second factor: a TOTP secret (RFC 6238, base32), when the user set one up.
+    public var totpSecret: String?
+    /// The last TOTP time step accepted, so a code works once.
+    public var totpLastStep: Int?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, displayName: String, passwordHash: String?,
                 enabled: Bool = true, createdAt: Date, assignedLicenses: [String] = [], isPackageAccount: Bool = false) {

@@ -5,6 +5,8 @@ public enum EnrollmentPhase: String, Codable, Sendable, CaseIterable {
     case manage
     /// A device renewing its enrollment certificate (WS-Trust Renew, or Issue with a PKCS#7 token).
     case renew
+    /// A sign-in to the web console (recorded when it fails, so lockouts and guessing show up with the rest).
+    case console
 }
 
 /// How the enrolling party proved who it is.

@@ -257,6 +257,8 @@ public struct TenantSettings: Codable, Sendable, Equatable {
     public var bulkPackages: [BulkPackage]
     public var autopilotProfiles: [AutopilotProfile]
     public var apiTokens: [APIToken]
+    /// Failed sign-in thresholds and lockout lengths.
+    public var lockout: LockoutSettings = .standard
 
     public static let deviceLimitRange = 1...15
     public static let defaultLicenseSKU = "WINMDM_STANDARD"
@@ -292,7 +294,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tenantID, organizationName, domains, authPolicy, maintenance, licenseProducts, joinPolicy, joinQuota, mobility,
-             restrictions, bulkPackages, autopilotProfiles, apiTokens
+             restrictions, bulkPackages, autopilotProfiles, apiTokens, lockout
     }
 
     /// Documents written by older versions lack newer keys: those take their new-installation defaults.
@@ -311,6 +313,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
         bulkPackages = try c.decodeIfPresent([BulkPackage].self, forKey: .bulkPackages) ?? []
         autopilotProfiles = try c.decodeIfPresent([AutopilotProfile].self, forKey: .autopilotProfiles) ?? []
         apiTokens = try c.decodeIfPresent([APIToken].self, forKey: .apiTokens) ?? []
+        lockout = try c.decodeIfPresent(LockoutSettings.self, forKey: .lockout) ?? .standard
     }
 
     public init(tenantID: String, organizationName: String, domains: [Domain], authPolicy: AuthPolicy, maintenance: Bool,

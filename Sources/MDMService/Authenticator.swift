@@ -5,29 +5,45 @@ import MDMStorage
 import MDMWire
 
 /// Who a request's credential proves, or why it proves nothing.
+///
+/// `reason` is for the administrator (the attempt record): devices and sign-in pages are only ever told that the
+/// user name or password is not right, whatever the reason, so a stranger learns nothing about who exists.
 public enum AuthOutcome: Sendable {
     case authenticated(User, CredentialKind)
     case refused(CredentialKind, upn: String?, reason: String)
+    /// Too many password checks are running or waiting (for this source or overall); nothing was checked.
+    case busy(upn: String?, reason: String)
+}
+
+/// What a device, the sign-in page or the console login is told for every refused credential.
+public enum AuthenticationMessage {
+    public static let generic = "The user name or password is incorrect."
+    public static let busy = "The server is busy checking other sign-ins; try again in a minute."
 }
 
 /// Checks the `wsse:Security` credential of Policy and RST requests against the directory.
 public struct Authenticator: Sendable {
-    let directory: any DirectoryStore
+    let directory: any MDMStore
     let hasher: PasswordHasher
     let tokens: FederatedTokens
     let clock: any MDMCore.Clock
     let cache: VerifiedPasswordCache
+    public let lockout: SignInGuard
+    let budget: KDFBudget
 
-    public init(directory: any DirectoryStore, hasher: PasswordHasher, tokens: FederatedTokens, clock: any MDMCore.Clock,
-                cacheKey: [UInt8]) {
+    public init(directory: any MDMStore, hasher: PasswordHasher, tokens: FederatedTokens, clock: any MDMCore.Clock,
+                cacheKey: [UInt8], budget: KDFBudget = KDFBudget()) {
         self.directory = directory
         self.hasher = hasher
         self.tokens = tokens
         self.clock = clock
         self.cache = VerifiedPasswordCache(key: cacheKey)
+        self.lockout = SignInGuard(store: directory, clock: clock)
+        self.budget = budget
     }
 
-    public func authenticate(_ credential: SecurityCredential?, policy: AuthPolicy) async throws -> AuthOutcome {
+    /// `source` is the client's address, for the lockout's per-source count.
+    public func authenticate(_ credential: SecurityCredential?, policy: AuthPolicy, source: String?) async throws -> AuthOutcome {
         switch credential {
         case nil:
             return .refused(.none, upn: nil, reason: "The request carries no credential (no WS-Security header).")
@@ -36,7 +52,7 @@ public struct Authenticator: Sendable {
             guard policy == .onPremise else {
                 return .refused(.password, upn: upn, reason: "A password was sent, but winmdm is set to Federated sign-in; the device must sign in through the sign-in page.")
             }
-            return try await checkPassword(upn: upn, password: password)
+            return try await checkPassword(upn: upn, password: password, source: source)
         case .binaryToken(let valueType, let value)?:
             if valueType == TokenValueType.jwt {
                 return .refused(.entraJWT, upn: nil, reason: "The device sent an Entra ID access token; winmdm is not registered as an Entra ID MDM application and accepts only its own sign-in.")
@@ -63,19 +79,40 @@ public struct Authenticator: Sendable {
         }
     }
 
-    /// Verifies a directory password: slow KDF, constant-time comparison, same effort for unknown users.
-    public func checkPassword(upn: String, password: String) async throws -> AuthOutcome {
-        guard let user = try await directory.user(upn: upn), let stored = user.passwordHash else {
-            hasher.burn(password)
-            return .refused(.password, upn: upn, reason: "No user \(upn) exists in the directory.")
+    /// Verifies a directory password: lockout first, then the slow KDF under the budget, constant-time comparison,
+    /// the same effort for unknown users; failures and successes feed the lockout.
+    public func checkPassword(upn: String, password: String, source: String?) async throws -> AuthOutcome {
+        let source = source ?? "unknown"
+        let settings = (try? await directory.tenantSettings())?.lockout ?? .standard
+        let admission = try await lockout.admit(upn: upn, source: source, settings: settings)
+        if let locked = admission.lockout {
+            let until = locked.lockedUntil.map { GraphDate.string($0) } ?? "later"
+            return .refused(.password, upn: upn, reason: "Locked out: \(locked.subject) had too many failed sign-ins, so the password was not checked (until \(until); winmdm lockouts clear \(upn)).")
         }
-        if await cache.contains(upn: upn, password: password, hash: stored, now: clock.now()) {
+        let user = try await directory.user(upn: upn)
+        if let user, let stored = user.passwordHash,
+           await cache.contains(upn: upn, password: password, hash: stored, now: clock.now()) {
             return user.enabled ? .authenticated(user, .password)
                 : .refused(.password, upn: upn, reason: "The account \(upn) is disabled.")
         }
-        guard hasher.verify(password, against: stored) else {
-            return .refused(.password, upn: upn, reason: "The password for \(upn) is wrong.")
+        let hasher = self.hasher
+        let stored = user?.passwordHash
+        let right: Bool
+        do {
+            right = try await budget.run(source: source) {
+                guard let stored else { hasher.burn(password); return false }
+                return hasher.verify(password, against: stored)
+            }
+        } catch {
+            return .busy(upn: upn, reason: "Too many sign-ins are being checked (from \(source) or overall); this one was turned away unchecked.")
         }
+        guard let user, let stored, right else {
+            let started = try await lockout.failed(upn: upn, source: source, familiar: admission.familiar, settings: settings)
+            var reason = user == nil || stored == nil ? "No user \(upn) exists in the directory (or it has no password)." : "The password for \(upn) is wrong."
+            for l in started { reason += " This failure locked \(l.subject) until \(l.lockedUntil.map { GraphDate.string($0) } ?? "later")." }
+            return .refused(.password, upn: upn, reason: reason)
+        }
+        try await lockout.succeeded(upn: upn, source: source)
         await cache.insert(upn: upn, password: password, hash: stored, now: clock.now())
         guard user.enabled else { return .refused(.password, upn: upn, reason: "The account \(upn) is disabled.") }
         return .authenticated(user, .password)

@@ -12,6 +12,7 @@ import MDMWire
 public struct EnrollmentService: Sendable {
     let config: ServerConfiguration
     let store: any MDMStore
+    let recorder: AttemptRecorder
     let deviceCA: CertificateAuthority
     let authenticator: Authenticator
     let clock: any MDMCore.Clock
@@ -21,6 +22,7 @@ public struct EnrollmentService: Sendable {
                 authenticator: Authenticator, clock: any MDMCore.Clock, logger: Logger = Logger(label: "winmdm.enrollment")) {
         self.config = config
         self.store = store
+        self.recorder = AttemptRecorder(store: store)
         self.deviceCA = deviceCA
         self.authenticator = authenticator
         self.clock = clock
@@ -87,15 +89,11 @@ public struct EnrollmentService: Sendable {
                 attempt.enrollmentID = device.id
                 attempt.notes.append("authenticated by the device certificate of enrollment \(device.id) (renewal)")
             } else {
-                switch try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy) {
-                case .refused(let kind, let upn, let reason):
-                    attempt.facts.credential = kind
-                    attempt.facts.upn = upn
-                    return await fail(&attempt, .authentication(reason), action: Action.getPoliciesResponse,
-                                      relatesTo: request.header.messageID, body: body)
-                case .authenticated(let user, let kind):
-                    attempt.facts.upn = user.upn
-                    attempt.facts.credential = kind
+                let outcome = try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy,
+                                                                   source: meta.remoteAddress)
+                if let refusal = await refuse(outcome, &attempt, action: Action.getPoliciesResponse,
+                                              relatesTo: request.header.messageID, body: body) {
+                    return refusal
                 }
             }
             let response = GetPoliciesResponse(relatesTo: request.header.messageID,
@@ -128,17 +126,10 @@ public struct EnrollmentService: Sendable {
         do {
             let settings = try await tenantSettings()
             // 1. Who is enrolling.
-            let user: User
-            switch try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy) {
-            case .refused(let kind, let upn, let reason):
-                attempt.facts.credential = kind
-                attempt.facts.upn = upn
-                return await fail(&attempt, .authentication(reason), action: action, relatesTo: relatesTo, body: body)
-            case .authenticated(let u, let kind):
-                user = u
-                attempt.facts.upn = u.upn
-                attempt.facts.credential = kind
-            }
+            let outcome = try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy,
+                                                               source: meta.remoteAddress)
+            if let refusal = await refuse(outcome, &attempt, action: action, relatesTo: relatesTo, body: body) { return refusal }
+            guard case .authenticated(let user, _) = outcome else { return await internalFailure(&attempt, AuthenticationFlowError(), action: action, relatesTo: relatesTo, body: body) }
             // 2. What is being enrolled.
             guard request.tokenValueType == TokenValueType.pkcs10, !request.isRenewal else {
                 return await fail(&attempt, request.isRenewal
@@ -228,6 +219,26 @@ public struct EnrollmentService: Sendable {
 
     // MARK: Outcomes
 
+    /// Records who the credential named; for a refused credential, the response: the device is told only that the
+    /// user name or password is incorrect (or that the server is busy), the attempt keeps the real reason.
+    func refuse(_ outcome: AuthOutcome, _ attempt: inout EnrollmentAttempt, action: String, relatesTo: String, body: [UInt8]) async -> ServiceResponse? {
+        switch outcome {
+        case .authenticated(let user, let kind):
+            attempt.facts.upn = user.upn
+            attempt.facts.credential = kind
+            return nil
+        case .refused(let kind, let upn, let reason):
+            attempt.facts.credential = kind
+            attempt.facts.upn = upn
+            return await fail(&attempt, .authentication(reason), deviceReason: AuthenticationMessage.generic,
+                              action: action, relatesTo: relatesTo, body: body)
+        case .busy(let upn, let reason):
+            attempt.facts.upn = upn
+            return await fail(&attempt, .init(subcode: .enrollmentServer, reason: reason), deviceReason: AuthenticationMessage.busy,
+                              action: action, relatesTo: relatesTo, body: body)
+        }
+    }
+
     func newAttempt(_ phase: EnrollmentPhase, _ meta: RequestMetadata) -> EnrollmentAttempt {
         EnrollmentAttempt(time: clock.now(), phase: phase, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent)
     }
@@ -255,8 +266,9 @@ public struct EnrollmentService: Sendable {
     }
 
     /// Sends `fault` and records the attempt with it and a redacted excerpt of the request.
-    func fail(_ attempt: inout EnrollmentAttempt, _ fault: EnrollmentFault, action: String, relatesTo: String?, body: [UInt8],
-              httpStatus: Int? = nil) async -> ServiceResponse {
+    /// `deviceReason`, when given, is what the device is told instead of the fault's own reason (which is recorded).
+    func fail(_ attempt: inout EnrollmentAttempt, _ fault: EnrollmentFault, deviceReason: String? = nil, action: String,
+              relatesTo: String?, body: [UInt8], httpStatus: Int? = nil) async -> ServiceResponse {
         attempt.outcome = .failed
         attempt.fault = fault
         attempt.requestExcerpt = Redaction.excerpt(body)
@@ -264,7 +276,7 @@ public struct EnrollmentService: Sendable {
         await record(attempt)
         let xml = SOAPFault(action: action, relatesTo: relatesTo, activityID: attempt.id, subcode: fault.subcode.rawValue,
                             wcf: fault.subcode.isWCFDispatcher, errorType: fault.errorType?.rawValue,
-                            reason: fault.reason, traceID: attempt.id).encode()
+                            reason: deviceReason ?? fault.reason, traceID: attempt.id).encode()
         return .soap(xml, status: attempt.httpStatus)
     }
 
@@ -281,44 +293,10 @@ public struct EnrollmentService: Sendable {
                           action: action, relatesTo: nil, body: [], httpStatus: 413)
     }
 
-    func record(_ attempt: EnrollmentAttempt) async {
-        do { try await store.recordAttempt(attempt) } catch {
-            logger.error("could not record attempt", metadata: ["attempt": .string(attempt.id), "error": .string("\(error)")])
-        }
-    }
+    func record(_ attempt: EnrollmentAttempt) async { await recorder.record(attempt) }
 }
 
-/// Request excerpts kept with failed attempts: passwords and tokens removed, size bounded.
-public enum Redaction {
-    public static let limit = 16 * 1024
-
-    public static func excerpt(_ body: [UInt8]) -> String? {
-        guard !body.isEmpty else { return nil }
-        var text = String(decoding: body.prefix(limit), as: UTF8.self)
-        text = redactElements(text, local: "Password")
-        text = redactElements(text, local: "BinarySecurityToken", onlyIf: { !$0.contains("#PKCS10") && !$0.contains("#PKCS7") })
-        if body.count > limit { text += "\n… (\(body.count - limit) more bytes not kept)" }
-        return text
-    }
-
-    /// Replaces the content of every element whose local name is `local` (any prefix) with `[redacted]`.
-    static func redactElements(_ s: String, local: String, onlyIf: (String) -> Bool = { _ in true }) -> String {
-        var out = ""
-        var rest = Substring(s)
-        while let open = rest.range(of: "<", options: []) {
-            out += rest[..<open.lowerBound]
-            guard let close = rest[open.lowerBound...].firstIndex(of: ">") else { out += rest[open.lowerBound...]; return out }
-            let tag = rest[open.lowerBound...close]
-            out += tag
-            rest = rest[rest.index(after: close)...]
-            let name = tag.dropFirst().prefix { !$0.isWhitespace && $0 != ">" && $0 != "/" }
-            let localName = name.split(separator: ":").last.map(String.init) ?? String(name)
-            if localName == local, !tag.hasSuffix("/>"), onlyIf(String(tag)),
-               let end = rest.range(of: "</\(name)>") {
-                out += "[redacted]"
-                rest = rest[end.lowerBound...]
-            }
-        }
-        return out + rest
-    }
+/// `refuse` returned nil for an outcome that is not `.authenticated`: cannot happen.
+struct AuthenticationFlowError: Error, CustomStringConvertible {
+    var description: String { "authentication outcome without a user" }
 }

@@ -14,16 +14,21 @@ import X509
 public actor ManagementService {
     let config: ServerConfiguration
     let store: any MDMStore
+    let recorder: AttemptRecorder
     let deviceCA: CertificateAuthority
     let clock: any MDMCore.Clock
     let logger: Logger
     /// Open sessions by enrollment id; a new SessionID starts over.
     var sessions: [String: ManagementSession] = [:]
 
+    /// The largest SyncML message read; Windows sends far less (its MaxMsgSize is 64 KiB by default).
+    public static let maxMessageBytes = 4 << 20
+
     public init(config: ServerConfiguration, store: any MDMStore, deviceCA: CertificateAuthority, clock: any MDMCore.Clock,
                 logger: Logger = Logger(label: "winmdm.management")) {
         self.config = config
         self.store = store
+        self.recorder = AttemptRecorder(store: store)
         self.deviceCA = deviceCA
         self.clock = clock
         self.logger = logger
@@ -34,6 +39,8 @@ public actor ManagementService {
         case enrollmentNotActive(String), deviceMismatch(String), badMessage(String)
         /// A certificate header arrived from an address that is not a configured proxy.
         case untrustedProxy(String)
+        /// The message is larger than the endpoint accepts (the limit in bytes); it was not read.
+        case tooLarge(Int)
 
         public var description: String {
             switch self {
@@ -47,6 +54,7 @@ public actor ManagementService {
             case .deviceMismatch(let s): "The message's DeviceID (\(s)) is not the device this certificate was issued to."
             case .badMessage(let s): "The SyncML message cannot be read: \(s)"
             case .untrustedProxy(let a): "A client certificate header came from \(a), which is not a configured proxy; it was ignored."
+            case .tooLarge(let limit): "The SyncML message is larger than \(limit) bytes; it was not read."
             }
         }
     }
@@ -194,13 +202,17 @@ public actor ManagementService {
     /// Refuses before reading the message (for example a forged certificate header) and records it.
     public func refuse(_ r: Refusal, _ meta: RequestMetadata) async -> ServiceResponse {
         await recordRefusal(r, meta)
+        if case .tooLarge = r {
+            return ServiceResponse(status: 413, contentType: "text/plain; charset=utf-8", body: Array((r.description + "\n").utf8))
+        }
         return ServiceResponse(status: 403, contentType: "text/plain; charset=utf-8", body: Array((r.description + "\n").utf8))
     }
 
     func recordRefusal(_ r: Refusal, _ meta: RequestMetadata) async {
         let a = EnrollmentAttempt(time: clock.now(), phase: .manage, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent,
-                                  outcome: .failed, notes: [r.description], httpStatus: r == .noCertificate ? 401 : 403)
-        try? await store.recordAttempt(a)
+                                  outcome: .failed, notes: [r.description],
+                                  httpStatus: r == .noCertificate ? 401 : r == .tooLarge(Self.maxMessageBytes) ? 413 : 403)
+        await recorder.record(a)
     }
 
     static func syncml(_ c: DeviceCommand) -> SyncMLCommand {

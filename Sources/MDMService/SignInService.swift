@@ -14,12 +14,14 @@ public struct SignInService: Sendable {
     let authenticator: Authenticator
     let tokens: FederatedTokens
     let store: any MDMStore
+    let recorder: AttemptRecorder
     let clock: any MDMCore.Clock
 
     public init(authenticator: Authenticator, tokens: FederatedTokens, store: any MDMStore, clock: any MDMCore.Clock) {
         self.authenticator = authenticator
         self.tokens = tokens
         self.store = store
+        self.recorder = AttemptRecorder(store: store)
         self.clock = clock
     }
 
@@ -46,15 +48,20 @@ public struct SignInService: Sendable {
         var attempt = EnrollmentAttempt(time: clock.now(), phase: .auth, remoteAddress: meta.remoteAddress,
                                         userAgent: meta.userAgent, facts: EnrollmentFacts(upn: upn, credential: .password))
         let outcome: AuthOutcome
-        do { outcome = try await authenticator.checkPassword(upn: upn, password: password) } catch {
+        do { outcome = try await authenticator.checkPassword(upn: upn, password: password, source: meta.remoteAddress) } catch {
             outcome = .refused(.password, upn: upn, reason: "The directory could not be read.")
         }
         switch outcome {
         case .refused(_, _, let reason):
             attempt.outcome = .failed
             attempt.fault = .authentication(reason)
-            try? await store.recordAttempt(attempt)
-            return .html(self.form(appru: appru!, upn: upn, error: "The user name or password is not right.", action: meta.path), status: 200)
+            await recorder.record(attempt)
+            return .html(self.form(appru: appru!, upn: upn, error: AuthenticationMessage.generic, action: meta.path), status: 200)
+        case .busy(_, let reason):
+            attempt.outcome = .failed
+            attempt.fault = .init(subcode: .enrollmentServer, reason: reason)
+            await recorder.record(attempt)
+            return .html(self.form(appru: appru!, upn: upn, error: AuthenticationMessage.busy, action: meta.path), status: 503)
         case .authenticated(let user, _):
             // Before any token: the MDM terms of use must be offerable to this user (S07).
             if let settings = try? await store.tenantSettings(),
@@ -62,13 +69,13 @@ public struct SignInService: Sendable {
                 attempt.outcome = .failed
                 attempt.fault = denial.fault
                 attempt.denials = [denial]
-                try? await store.recordAttempt(attempt)
+                await recorder.record(attempt)
                 return .html(Self.layout(body: """
                 <h1>Can't show the terms of use</h1>
                 <p class="err" role="alert">The MDM terms of use of your organization could not be reached, so this device cannot be set up for work. Give your IT administrator this reference: \(xmlEscape(attempt.id))</p>
                 """))
             }
-            try? await store.recordAttempt(attempt)
+            await recorder.record(attempt)
             let token = tokens.issue(upn: user.upn, now: clock.now())
             return .html(Self.postBack(appru: appru!, token: token))
         }

@@ -10,6 +10,7 @@ public actor InMemoryStore: MDMStore {
     var groupsByID: [String: Group] = [:]
     var audit: [AuditEntry] = []
     var queue: [DeviceCommand] = []
+    var throttleEntries: [String: SignInThrottle] = [:]
 
     public init() {}
 
@@ -120,5 +121,30 @@ public actor InMemoryStore: MDMStore {
             (!q.failedOnly || $0.outcome == .failed) && (q.upn == nil || $0.facts.upn == q.upn)
                 && (q.since == nil || $0.time >= q.since!)
         }.prefix(q.limit))
+    }
+
+    public func noteRepeat(attemptID: String, at: Date) {
+        guard let i = attemptsList.firstIndex(where: { $0.id == attemptID }) else { return }
+        attemptsList[i].repeats = (attemptsList[i].repeats ?? 0) + 1
+        attemptsList[i].lastRepeatAt = at
+    }
+
+    // MARK: SignInThrottleStore
+
+    public func throttles(keys: [String]) -> [SignInThrottle] { keys.compactMap { throttleEntries[$0] } }
+    public func updateThrottles(keys: [String], _ change: @Sendable (inout [SignInThrottle]) -> Void) -> [SignInThrottle] {
+        var entries = keys.map { throttleEntries[$0] ?? SignInThrottle(key: $0) }
+        change(&entries)
+        for e in entries { throttleEntries[e.key] = e }
+        return entries
+    }
+    public func activeThrottles(now: Date) -> [SignInThrottle] {
+        throttleEntries.values.filter { $0.isLocked(at: now) || $0.failures > 0 }
+            .sorted { ($0.lastFailure ?? .distantPast, $0.key) > ($1.lastFailure ?? .distantPast, $1.key) }
+    }
+    public func clearThrottles(matching subject: String) -> [SignInThrottle] {
+        let gone = throttleEntries.values.filter { SignInThrottle.keyMatches($0.key, subject) }
+        for g in gone { throttleEntries[g.key] = nil }
+        return gone.sorted { $0.key < $1.key }
     }
 }

@@ -78,6 +78,20 @@ public protocol AttemptStore: Sendable {
     func attempt(id: String) async throws -> EnrollmentAttempt?
     /// Newest first.
     func attempts(_ query: AttemptQuery) async throws -> [EnrollmentAttempt]
+    /// Counts one more identical failure on an attempt already recorded (no new row).
+    func noteRepeat(attemptID: String, at: Date) async throws
+}
+
+/// Failed sign-in counters and lockouts (smart lockout), shared by every server process using the database.
+public protocol SignInThrottleStore: Sendable {
+    func throttles(keys: [String]) async throws -> [SignInThrottle]
+    /// Reads the entries of `keys` (missing ones start empty), lets `change` update them, and writes them back in one
+    /// transaction, so concurrent failures are never lost.
+    func updateThrottles(keys: [String], _ change: @Sendable (inout [SignInThrottle]) -> Void) async throws -> [SignInThrottle]
+    /// Entries with a lockout in force at `now` or failures counted, newest failure first.
+    func activeThrottles(now: Date) async throws -> [SignInThrottle]
+    /// Removes the entries whose key contains `subject` (a UPN or an address); returns what was removed.
+    func clearThrottles(matching subject: String) async throws -> [SignInThrottle]
 }
 
 /// The per-enrollment command queue (the shape nanomdm and Fleet use: commands, a queue, results).
@@ -101,7 +115,7 @@ public protocol AuditStore: Sendable {
 }
 
 /// Everything a winmdm server needs, composed from the role protocols.
-public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore & CommandQueueStore
+public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore & CommandQueueStore & SignInThrottleStore
 
 public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable { case conflict, notFound, backend }

@@ -75,6 +75,11 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
             "ALTER TABLE enrollments ADD COLUMN prev_cert_thumbprint TEXT",
             "CREATE INDEX enrollments_prev_thumbprint ON enrollments(prev_cert_thumbprint)",
         ],
+        [
+            // Failed sign-in counters and lockouts.
+            "CREATE TABLE signin_throttle (key TEXT PRIMARY KEY, last_failure REAL, locked_until REAL, doc TEXT NOT NULL)",
+            "CREATE INDEX signin_throttle_failure ON signin_throttle(last_failure)",
+        ],
     ]
 
     func migrate() async throws {
@@ -385,6 +390,15 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
         }
     }
 
+    public func noteRepeat(attemptID: String, at: Date) async throws {
+        try await lock.run {
+            try await db.raw("""
+                UPDATE attempts SET doc = json_set(doc, '$.repeats', COALESCE(json_extract(doc, '$.repeats'), 0) + 1,
+                '$.lastRepeatAt', \(bind: at.timeIntervalSince1970)) WHERE id = \(bind: attemptID)
+                """).run()
+        }
+    }
+
     public func attempt(id: String) async throws -> EnrollmentAttempt? {
         try await one("SELECT doc FROM attempts WHERE id = \(bind: id)", EnrollmentAttempt.self)
     }
@@ -397,6 +411,60 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
         sql.appendLiteral(" ORDER BY time DESC, rowid DESC LIMIT ")
         sql.appendInterpolation(bind: q.limit)
         return try await many(sql, EnrollmentAttempt.self)
+    }
+}
+
+extension SQLiteStore {
+    // MARK: SignInThrottleStore
+
+    public func throttles(keys: [String]) async throws -> [SignInThrottle] {
+        try await lock.run { try await readThrottles(keys) }
+    }
+
+    /// Under `lock`.
+    func readThrottles(_ keys: [String]) async throws -> [SignInThrottle] {
+        guard !keys.isEmpty else { return [] }
+        return try await db.select().column("doc").from("signin_throttle").where(SQLColumn("key"), .in, SQLBind.group(keys)).all()
+            .map { try Self.value($0, SignInThrottle.self) }
+    }
+
+    public func updateThrottles(keys: [String], _ change: @Sendable (inout [SignInThrottle]) -> Void) async throws -> [SignInThrottle] {
+        try await lock.run {
+            try await transaction {
+                let found = Dictionary(try await readThrottles(keys).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+                var entries = keys.map { found[$0] ?? SignInThrottle(key: $0) }
+                change(&entries)
+                for e in entries {
+                    try await db.raw("""
+                        INSERT INTO signin_throttle (key, last_failure, locked_until, doc) VALUES (\(bind: e.key),
+                        \(bind: e.lastFailure?.timeIntervalSince1970), \(bind: e.lockedUntil?.timeIntervalSince1970), \(bind: try Self.doc(e)))
+                        ON CONFLICT(key) DO UPDATE SET last_failure = excluded.last_failure, locked_until = excluded.locked_until, doc = excluded.doc
+                        """).run()
+                }
+                return entries
+            }
+        }
+    }
+
+    public func activeThrottles(now: Date) async throws -> [SignInThrottle] {
+        let all = try await many("""
+            SELECT doc FROM signin_throttle WHERE locked_until > \(bind: now.timeIntervalSince1970) OR last_failure IS NOT NULL
+            ORDER BY last_failure DESC, key LIMIT 1000
+            """, SignInThrottle.self)
+        return all.filter { $0.isLocked(at: now) || $0.failures > 0 }
+    }
+
+    public func clearThrottles(matching subject: String) async throws -> [SignInThrottle] {
+        let s = subject.lowercased()
+        return try await lock.run {
+            try await transaction {
+                // Keys are account:U, pair:U|A, source:A; the LIKE narrows, keyMatches decides exactly.
+                let rows = try await db.raw("SELECT doc FROM signin_throttle WHERE key LIKE \(bind: "%" + s + "%")").all()
+                    .map { try Self.value($0, SignInThrottle.self) }.filter { SignInThrottle.keyMatches($0.key, s) }
+                for r in rows { try await db.raw("DELETE FROM signin_throttle WHERE key = \(bind: r.key)").run() }
+                return rows.sorted { $0.key < $1.key }
+            }
+        }
     }
 }
 

@@ -117,3 +117,10 @@ enum Messages {
         """
     }
 }
+
+extension WindowsDevice {
+    /// The GetPolicies request this device sends with its UPN and password, for tests that post it as raw bytes.
+    public func policyRequestXML(to url: String) -> String {
+        Messages.getPolicies(to: url, security: Messages.usernameToken(profile.upn, profile.password))
+    }
+}

@@ -149,6 +149,26 @@ public enum StoreConformance {
         try check(try await store.attempts(AttemptQuery(limit: 1, upn: u.upn)).count == 1, "limit")
         try check(try await store.attempts(AttemptQuery(limit: 10, upn: u.upn, since: now + 0.5)).map(\.id) == [a2.id], "since filter")
 
+        try await store.noteRepeat(attemptID: a2.id, at: now + 5)
+        try await store.noteRepeat(attemptID: a2.id, at: now + 9)
+        let repeated = try await store.attempt(id: a2.id)
+        try check(repeated?.repeats == 2 && repeated?.lastRepeatAt == now + 9, "repeats are counted on the first record")
+        try check(try await store.attempts(AttemptQuery(limit: 10, upn: u.upn)).count == 2, "repeats add no rows")
+
+        // Sign-in throttles: missing keys start empty, changes are read back, lockouts are listed and cleared.
+        let acct = SignInThrottle.account("ann.\(tag)@conformance.test"), src = SignInThrottle.source("203.0.113.\(tag.count)")
+        try check(try await store.throttles(keys: [acct, src]).isEmpty, "no throttle before a failure")
+        let after = try await store.updateThrottles(keys: [acct, src]) { entries in
+            for i in entries.indices { entries[i].fail(at: now, threshold: 1, settings: .standard) }
+        }
+        try check(after.count == 2 && after.allSatisfy { $0.isLocked(at: now + 1) }, "failures lock at the threshold")
+        try check(Set(try await store.throttles(keys: [acct, src]).map(\.key)) == [acct, src], "throttles are read back")
+        try check(try await store.activeThrottles(now: now + 1).contains { $0.key == acct }, "lockouts in force are listed")
+        let cleared = try await store.clearThrottles(matching: "ann.\(tag)@conformance.test")
+        try check(cleared.map(\.key) == [acct], "clearing a UPN removes its entries only")
+        try check(try await store.throttles(keys: [acct]).isEmpty, "cleared entries are gone")
+        _ = try await store.clearThrottles(matching: "203.0.113.\(tag.count)")
+
         // Audit.
         let e1 = AuditEntry(time: now, actor: "t", action: "a.\(tag)", target: "x", before: nil, after: "{}")
         let e2 = AuditEntry(time: now + 1, actor: "t", action: "b.\(tag)", target: "x", before: "{}", after: nil)

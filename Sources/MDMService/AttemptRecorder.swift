@@ -1,0 +1,53 @@
+import Foundation
+import Logging
+import MDMCore
+import MDMStorage
+import Synchronization
+
+/// Writes attempts, coalescing repeated identical failures from one source: within `window` of the first, a failure
+/// with the same source, phase, user, fault and rules adds to the first record's count instead of a row of its own,
+/// so one client hammering an endpoint cannot fill the disk.
+public final class AttemptRecorder: Sendable {
+    let store: any AttemptStore
+    let window: TimeInterval
+    let logger: Logger
+    let recent = Mutex<[String: (id: String, first: Date)]>([:])
+    static let capacity = 20_000
+
+    public init(store: any AttemptStore, window: TimeInterval = 600, logger: Logger = Logger(label: "winmdm.attempts")) {
+        self.store = store
+        self.window = window
+        self.logger = logger
+    }
+
+    public func record(_ attempt: EnrollmentAttempt) async {
+        do {
+            if attempt.outcome == .failed, let key = Self.key(attempt) {
+                let now = attempt.time
+                let window = self.window
+                let earlier: String? = recent.withLock { map in
+                    if let hit = map[key], now.timeIntervalSince(hit.first) < window { return hit.id }
+                    if map.count >= Self.capacity { map = map.filter { now.timeIntervalSince($0.value.first) < window } }
+                    if map.count >= Self.capacity { map.removeAll() }
+                    map[key] = (attempt.id, now)
+                    return nil
+                }
+                if let earlier {
+                    try await store.noteRepeat(attemptID: earlier, at: now)
+                    return
+                }
+            }
+            try await store.recordAttempt(attempt)
+        } catch {
+            logger.error("could not record attempt", metadata: ["attempt": .string(attempt.id), "error": .string("\(error)")])
+        }
+    }
+
+    /// Same source, phase, user, device, fault (with its reason) and rules; nil when there is no source to key on.
+    static func key(_ a: EnrollmentAttempt) -> String? {
+        guard let source = a.remoteAddress else { return nil }
+        let rules = a.denials.map(\.rule.rawValue).joined(separator: ",")
+        return [source, a.phase.rawValue, a.facts.upn ?? "", a.facts.hwDevID ?? "", a.fault?.code ?? "", a.fault?.reason ?? "",
+                rules, a.notes.joined(separator: ";"), String(a.httpStatus)].joined(separator: "\u{1F}")
+    }
+}
