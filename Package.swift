@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
@@ -60,6 +61,9 @@ let package = Package(
             "MDMService", "MDMCore", "MDMStorage", "MDMPKI", "MDMConsole", "MDMTroubleshoot",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
@@ -95,3 +99,11 @@ let package = Package(
         ]),
     ]
 )
+
+// libFuzzer harnesses (Fuzz/run.sh): only with WINMDM_FUZZ set, built with `--sanitize fuzzer` into .build-fuzz.
+if Context.environment["WINMDM_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "WinMDMFuzz", dependencies: ["MDMWire", "MDMPKI", "MDMService", "MDMTroubleshoot"],
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    package.products.append(.executable(name: "winmdm-fuzz", targets: ["WinMDMFuzz"]))
+}

@@ -45,6 +45,7 @@ enum Templates {
     <form method="post" action="/console/login">
     <label>User name<br><input name="username" type="email" autocomplete="username" value="{{username}}" required></label>
     <label>Password<br><input name="password" type="password" autocomplete="current-password" required></label>
+    <label>Authentication code <span class="muted">(only if you set up an authenticator app)</span><br><input name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="8"></label>
     <button type="submit">Sign in</button>
     </form>
     <p class="muted">The first administrator's name and password are in the data directory's initial-admin file.</p>
@@ -212,6 +213,13 @@ enum Templates {
     {{#failures}}<tr><td>{{time}}</td><td>{{upn}}</td><td>{{code}}</td><td>{{reason}}</td><td><code>{{fix}}</code></td>
     <td>{{#fixable}}<form method="post" action="/console/troubleshooting/fix"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="attempt" value="{{id}}"><button type="submit">Fix</button></form>{{/fixable}}</td></tr>{{/failures}}
     {{^failures}}<tr><td colspan="6" class="muted">No failures recorded in the last 7 days.</td></tr>{{/failures}}
+    </table>
+    <h2>Sign-in lockouts</h2>
+    <p class="muted">Failed sign-ins (enrollment, the Federated page, this console) counted per account and per address; the right password is refused while locked. A user's familiar address keeps working.</p>
+    <table><tr><th>Who</th><th>State</th><th>Failures</th><th>Last failure</th><th>Lockouts</th><th></th></tr>
+    {{#lockouts}}<tr><td>{{subject}}</td><td>{{state}}</td><td>{{failures}}</td><td>{{last}}</td><td>{{lockouts}}</td>
+    <td><form method="post" action="/console/troubleshooting/lockouts/clear"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="who" value="{{who}}"><button type="submit">Clear</button></form></td></tr>{{/lockouts}}
+    {{^lockouts}}<tr><td colspan="6" class="muted">Nothing is locked out.</td></tr>{{/lockouts}}
     </table>
     """
 }

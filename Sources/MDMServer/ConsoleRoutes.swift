@@ -18,16 +18,32 @@ public struct ConsoleServices: Sendable {
     public var clock: any MDMCore.Clock
     /// The DMClient provider id, for commands that name it (remote unenroll, poll interval).
     public var providerID = "winmdm"
+    let recorder: AttemptRecorder
 
     public init(admin: AdminService, store: any MDMStore, sessions: ConsoleSessions, authenticator: Authenticator,
                 publicURL: String, clock: any MDMCore.Clock = SystemClock()) {
         self.admin = admin
         self.store = store
+        self.recorder = AttemptRecorder(store: store)
         self.sessions = sessions
         self.authenticator = authenticator
         self.renderer = ConsoleRenderer()
         self.publicURL = publicURL
         self.clock = clock
+    }
+}
+
+extension ConsoleServices {
+    /// A refused console sign-in, recorded as an attempt (coalesced like every repeated failure).
+    func recordConsoleFailure(_ outcome: AuthOutcome, upn: String, _ meta: RequestMetadata) async {
+        var a = EnrollmentAttempt(time: clock.now(), phase: .console, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent,
+                                  facts: EnrollmentFacts(upn: upn, credential: .password), outcome: .failed, httpStatus: 401)
+        switch outcome {
+        case .refused(_, _, let reason): a.fault = .authentication(reason)
+        case .busy(_, let reason): a.fault = .init(subcode: .enrollmentServer, reason: reason); a.httpStatus = 503
+        case .authenticated: return
+        }
+        await recorder.record(a)
     }
 }
 
@@ -79,7 +95,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
 
     @Sendable func current(_ req: Request) async -> ConsoleUser? {
         guard let raw = ConsolePages.sessionCookie(req), let s = c.sessions.verify(raw, now: c.clock.now()),
-              let u = try? await c.admin.user(s.userID), u.enabled, let role = u.adminRole else { return nil }
+              let u = try? await c.admin.user(s.userID), ConsoleSessions.isCurrent(s, for: u), let role = u.adminRole else { return nil }
         return ConsoleUser(session: s, user: u, role: role)
     }
 
@@ -96,8 +112,13 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     func view(_ path: RouterPath, _ body: @escaping @Sendable (Request, MDMRequestContext, ConsoleUser) async throws -> Response) {
         router.get(path) { req, ctx in
             guard let who = await current(req) else { return ConsolePages.redirect("/console/login") }
-            do { return try await body(req, ctx, who) } catch {
-                return page(who, "message", "Error", "", ["heading": "Something failed", "text": "\(error)"], req: req, status: .internalServerError)
+            do { return try await body(req, ctx, who) } catch let e as AdminError {
+                // Something named in the address that does not exist (a deleted user, a mistyped id).
+                return page(who, "message", "Not found", "", ["heading": "Not found", "text": e.message], req: req, status: .notFound)
+            } catch {
+                ctx.logger.error("console page failed", metadata: ["path": .string(req.uri.path), "error": .string("\(error)")])
+                return page(who, "message", "Error", "", ["heading": "Something failed", "text": "The page could not be shown; the server log has the details."],
+                            req: req, status: .internalServerError)
             }
         }
     }
@@ -137,21 +158,36 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     router.get("/console/login") { _, _ in
         ConsolePages.html(c.renderer.render(page: "login", title: "Sign in", model: [:], user: nil, role: nil, csrf: nil, section: ""))
     }
-    router.post("/console/login") { req, _ in
+    router.post("/console/login") { req, ctx in
         var req = req
         let form = FormDecoding.parse(String(buffer: (try? await req.collectBody(upTo: 16 * 1024)) ?? ByteBuffer()))
         let upn = UPN.normalize(form["username"] ?? "")
-        let outcome = try? await c.authenticator.checkPassword(upn: upn, password: form["password"] ?? "")
-        guard case .authenticated(let user, _)? = outcome, user.adminRole != nil else {
+        let meta = metadata(req, ctx)
+        var outcome = (try? await c.authenticator.checkPassword(upn: upn, password: form["password"] ?? "", source: meta.remoteAddress))
+            ?? .refused(.password, upn: upn, reason: "The directory could not be read.")
+        // The second factor, for users who set up an authenticator app: a wrong code counts as a failed sign-in.
+        if case .authenticated(let user, _) = outcome, user.totpSecret != nil,
+           !((try? await c.admin.verifyTOTP(userID: user.id, code: form["code"] ?? "", now: c.clock.now())) ?? false) {
+            let settings = (try? await c.admin.settings())?.lockout ?? .standard
+            try? await c.authenticator.lockout.failed(upn: upn, source: meta.remoteAddress ?? "unknown", familiar: false, settings: settings)
+            outcome = .refused(.password, upn: upn, reason: "The password was right but the authentication code was missing or wrong.")
+        }
+        if case .authenticated(let user, _) = outcome, user.adminRole == nil {
+            outcome = .refused(.password, upn: upn, reason: "\(upn) has no console role (winmdm users set \(upn) --admin-role …).")
+        }
+        guard case .authenticated(let user, _) = outcome else {
+            await c.recordConsoleFailure(outcome, upn: upn, meta)
+            let busy: Bool = if case .busy = outcome { true } else { false }
             return ConsolePages.html(c.renderer.render(page: "login", title: "Sign in", model: ["username": upn], user: nil, role: nil, csrf: nil,
-                                                       error: "The user name or password is wrong, or this user may not use the console.", section: ""),
-                                     status: .unauthorized)
+                                                       error: busy ? AuthenticationMessage.busy : "The user name, password or authentication code is wrong, or this user may not use the console.", section: ""),
+                                     status: busy ? .serviceUnavailable : .unauthorized)
         }
         let (cookie, _) = c.sessions.issue(for: user, now: c.clock.now())
         return ConsolePages.redirect("/console/users", cookie: ConsolePages.cookie(cookie, secure: secure, maxAge: Int(c.sessions.lifetime)))
     }
-    action("/console/logout", roles: Set(APIRole.allCases)) { _, _, _ in
-        ConsolePages.redirect("/console/login", cookie: ConsolePages.cookie("", secure: secure, maxAge: 0))
+    action("/console/logout", roles: Set(APIRole.allCases)) { _, _, who in
+        try await c.admin.endConsoleSessions(who.user.id)
+        return ConsolePages.redirect("/console/login", cookie: ConsolePages.cookie("", secure: secure, maxAge: 0))
     }
 
     // MARK: Users > All users > user > Devices, licenses
@@ -430,6 +466,12 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         }
         var model = extra
         model["failures"] = Array(failures)
+        let now = c.clock.now()
+        model["lockouts"] = try await c.admin.lockouts().prefix(50).map { l -> [String: Any] in
+            ["subject": l.subject, "who": ConsolePages.lockoutName(l.key), "failures": l.failures, "lockouts": l.lockouts,
+             "state": l.isLocked(at: now) ? "locked until \(GraphDateText.short(l.lockedUntil!))" : "counting",
+             "last": l.lastFailure.map(GraphDateText.short) ?? "-"]
+        }
         model["chart"] = FailureChart.svg(attempts, now: c.clock.now())
         return page(who, "troubleshooting", "Troubleshooting + support", "troubleshooting", model, req: req)
     }
@@ -442,6 +484,10 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         }
         return try await troubleshootingPage(req, who, extra: ["text": text, "explained": explained, "unrecognized": e.unrecognized])
     }
+    action("/console/troubleshooting/lockouts/clear", roles: [.admin, .helpdesk]) { _, form, who in
+        let gone = try await c.admin.acting(as: "console:\(who.user.upn)").clearLockouts(value(form, "who") ?? "")
+        return ConsolePages.redirect("/console/troubleshooting?msg=" + ConsolePages.esc("Cleared: " + gone.map(\.subject).joined(separator: "; ")))
+    }
     action("/console/troubleshooting/fix") { _, form, who in
         let admin = c.admin.acting(as: "console:\(who.user.upn)")
         let attempt = try await admin.attempt(id: value(form, "attempt") ?? "")
@@ -452,6 +498,14 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         let msg = fixes.isEmpty ? (now.allowed ? "Nothing to fix: the user can enroll now." : "No fix can be applied automatically; see the fix column.")
             : "Applied: " + fixes.map(\.description).joined(separator: " ")
         return ConsolePages.redirect("/console/troubleshooting?msg=" + ConsolePages.esc(msg))
+    }
+}
+
+extension ConsolePages {
+    /// The UPN or address a lockout key names (what `clearLockouts` takes).
+    static func lockoutName(_ key: String) -> String {
+        let body = key.split(separator: ":", maxSplits: 1).last.map(String.init) ?? key
+        return body.split(separator: "|").first.map(String.init) ?? body
     }
 }
 

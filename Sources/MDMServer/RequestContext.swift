@@ -6,12 +6,15 @@ public struct MDMRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The peer's IP address as the TCP connection shows it (a proxy's address behind a proxy).
     public let remoteAddress: String?
+    /// The client's address: the TCP peer's, or behind a trusted proxy the one it forwarded (set by `EdgeMiddleware`).
+    public var clientAddress: String?
     /// The connection, for the TLS peer certificate of management requests.
     public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress
+        clientAddress = remoteAddress
         channel = source.channel
     }
 }

@@ -21,6 +21,8 @@ public struct ServerServices: Sendable {
     /// Behind a TLS-terminating proxy: the header carrying the device certificate, trusted only from these addresses.
     public var proxyCertificateHeader: String?
     public var trustedProxies: Set<String> = []
+    /// Send HSTS on every response (the server speaks TLS itself).
+    public var strictTransportSecurity = false
 
     public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService,
                 graph: GraphService? = nil, admin: AdminService? = nil, console: ConsoleServices? = nil,
@@ -38,6 +40,7 @@ public struct ServerServices: Sendable {
 /// Routes are thin: body bytes and metadata go to a service; status, content type and bytes come back.
 public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
     let router = Router(context: MDMRequestContext.self)
+    router.add(middleware: EdgeMiddleware(trustedProxies: s.trustedProxies, strictTransportSecurity: s.strictTransportSecurity))
     let limit = s.configuration.maxBodyBytes
 
     router.get(RouterPath(stringLiteral: Paths.discovery)) { _, _ in
@@ -80,8 +83,8 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
     if let management = s.management {
         router.post(RouterPath(stringLiteral: Paths.management)) { req, ctx in
             var req = req
-            guard let body = try? await req.collectBody(upTo: 4 << 20) else {
-                return response(ServiceResponse(status: 413, contentType: "text/plain", body: Array("Too large.\n".utf8)))
+            guard let body = try? await req.collectBody(upTo: ManagementService.maxMessageBytes) else {
+                return response(await management.refuse(.tooLarge(ManagementService.maxMessageBytes), metadata(req, ctx)))
             }
             switch await peerCertificate(req, ctx, s) {
             case .untrustedHeader(let from):
@@ -101,7 +104,7 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
 }
 
 func metadata(_ req: Request, _ ctx: MDMRequestContext) -> RequestMetadata {
-    RequestMetadata(remoteAddress: ctx.remoteAddress, userAgent: req.headers[.userAgent], path: req.uri.path)
+    RequestMetadata(remoteAddress: ctx.clientAddress, userAgent: req.headers[.userAgent], path: req.uri.path)
 }
 
 enum PeerCertificate {

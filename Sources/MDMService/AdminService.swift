@@ -142,6 +142,7 @@ public struct AdminService: Sendable {
             if n != u.upn, try await store.user(upn: n) != nil { throw AdminError("A user \(n) already exists.") }
             u.upn = n
         }
+        if u.enabled != before.enabled || password != nil { u.sessionEpoch = (u.sessionEpoch ?? 0) + 1 }
         try await store.updateUser(u)
         if before.upn != u.upn {
             // Enrollments follow the user to the new UPN.
@@ -156,6 +157,7 @@ public struct AdminService: Sendable {
         let before = try await user(upnOrID)
         var u = before
         u.adminRole = role
+        if role != before.adminRole { u.sessionEpoch = (u.sessionEpoch ?? 0) + 1 }
         if role == nil, before.adminRole == .admin,
            try await store.users().filter({ $0.adminRole == .admin && $0.enabled }).count <= 1 {
             throw AdminError("\(u.upn) is the last console administrator; give another user the admin role first.")
@@ -163,6 +165,47 @@ public struct AdminService: Sendable {
         try await store.updateUser(u)
         try await audit("user.adminRole", u.upn, before: UserRecord(before), after: UserRecord(u))
         return u
+    }
+
+    /// Ends every console session of the user (signing out, "sign out everywhere").
+    public func endConsoleSessions(_ userID: String) async throws {
+        guard var u = try await store.users().first(where: { $0.id == userID }) else { return }
+        u.sessionEpoch = (u.sessionEpoch ?? 0) + 1
+        try await store.updateUser(u)
+    }
+
+    /// Sets up (or replaces) the console's TOTP second factor; returns the secret to enter in an authenticator app.
+    public func enableTOTP(_ upnOrID: String) async throws -> (user: User, secret: String) {
+        let before = try await user(upnOrID)
+        var u = before
+        let secret = TOTP.newSecret()
+        u.totpSecret = secret
+        u.totpLastStep = nil
+        u.sessionEpoch = (u.sessionEpoch ?? 0) + 1
+        try await store.updateUser(u)
+        try await audit("user.totp", u.upn, before: UserRecord(before), after: UserRecord(u))
+        return (u, secret)
+    }
+
+    public func disableTOTP(_ upnOrID: String) async throws -> User {
+        let before = try await user(upnOrID)
+        guard before.totpSecret != nil else { throw AdminError("\(before.upn) has no authenticator app set up.") }
+        var u = before
+        u.totpSecret = nil
+        u.totpLastStep = nil
+        u.sessionEpoch = (u.sessionEpoch ?? 0) + 1
+        try await store.updateUser(u)
+        try await audit("user.totp", u.upn, before: UserRecord(before), after: UserRecord(u))
+        return u
+    }
+
+    /// Checks a console second-factor code and, when right, uses it up (each code works once).
+    public func verifyTOTP(userID: String, code: String, now: Date) async throws -> Bool {
+        guard var u = try await store.users().first(where: { $0.id == userID }), let secret = u.totpSecret,
+              let step = TOTP.matchingStep(secret: secret, code: code, now: now, after: u.totpLastStep) else { return false }
+        u.totpLastStep = step
+        try await store.updateUser(u)
+        return true
     }
 
     /// On first run: a console administrator with a random password, unless one exists. Returns (UPN, password).
@@ -260,6 +303,8 @@ public struct UserRecord: Codable, Sendable, Equatable {
     public var isPackageAccount: Bool
     public var adminRole: APIRole?
     public var createdDateTime: Date
+    /// Whether the console's second factor is set up (the secret itself is never shown or logged).
+    public var hasAuthenticatorApp: Bool
 
     public init(_ u: User) {
         adminRole = u.adminRole
@@ -270,5 +315,6 @@ public struct UserRecord: Codable, Sendable, Equatable {
         assignedLicenses = u.assignedLicenses
         isPackageAccount = u.isPackageAccount
         createdDateTime = u.createdAt
+        hasAuthenticatorApp = u.totpSecret != nil
     }
 }

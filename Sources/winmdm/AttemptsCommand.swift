@@ -26,7 +26,7 @@ struct Attempts: AsyncParsableCommand {
             if json { return try JSONOutput.print(list) }
             guard !list.isEmpty else { return print("No attempts recorded\(failed ? " that failed" : "").") }
             print(Table.render(["TIME", "ID", "PHASE", "RESULT", "CODE", "USER", "DEVICE", "REASON"], list.map { a in
-                [a.time.short, a.id, a.phase.rawValue, a.outcome.rawValue, a.code ?? "-", a.facts.upn ?? "-",
+                [a.time.short, a.id, a.phase.rawValue, a.outcome.rawValue + (a.repeats.map { " ×\($0 + 1)" } ?? ""), a.code ?? "-", a.facts.upn ?? "-",
                  a.facts.deviceName ?? a.facts.deviceID.map { String($0.prefix(12)) } ?? "-",
                  a.denials.first?.rule.rawValue ?? a.fault.map { String($0.reason.prefix(70)) } ?? a.notes.first.map { String($0.prefix(70)) } ?? ""]
             }))

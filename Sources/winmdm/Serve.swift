@@ -62,6 +62,9 @@ struct Serve: AsyncParsableCommand {
         }
         logger.logLevel = level
 
+        // Everything the server creates is owner-only, whatever the umask it was started with.
+        umask(0o077)
+        try DataDirectory.refuseExposedKeys(cfg.dataDir)
         var runtime = try await Runtime.open(cfg)
         let clock = SystemClock()
         var hosts = [cfg.publicHost, "localhost"]
@@ -106,6 +109,7 @@ struct Serve: AsyncParsableCommand {
             tlsKeyPath: cfg.plainHTTP ? nil : (cfg.tlsKey ?? pki.tlsKeyPath),
             clientCAPath: cfg.plainHTTP ? nil : pki.deviceCAPath)
 
+        DataDirectory.restrictModes(cfg.dataDir)
         let record = ServerRecord(publicURL: cfg.publicURL, listen: "\(cfg.listenHost):\(cfg.listenPort)", startedAt: clock.now())
         try? JSONEncoder().encode(record).write(to: cfg.dataDir.appendingPathComponent("server.json"))
         let settings = try await runtime.admin.settings()

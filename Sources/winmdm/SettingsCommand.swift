@@ -5,7 +5,7 @@ import MDMService
 
 struct Settings: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show or change tenant settings.",
-                                                    subcommands: [Show.self, AuthPolicyCommand.self])
+                                                    subcommands: [Show.self, AuthPolicyCommand.self, LockoutCommand.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the tenant settings.")
@@ -22,6 +22,7 @@ struct Settings: AsyncParsableCommand {
             Auth policy:    \(s.authPolicy.rawValue)
             Domains:        \(s.domains.map { "\($0.name)\($0.isVerified ? " (verified)" : " (unverified)")" }.joined(separator: ", "))
             Maintenance:    \(s.maintenance ? "on" : "off")
+            \(LockoutText.describe(s.lockout))
             \(try await TenantText.join(s, runtime.admin))
             \(try await TenantText.mobility(s, runtime.admin))
             Restrictions:   winmdm restrictions list

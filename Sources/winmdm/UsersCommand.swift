@@ -6,7 +6,7 @@ import MDMService
 struct Users: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Users > All users: add, list, show, change and delete directory users.",
-        subcommands: [Add.self, List.self, Show.self, Set.self, Delete.self])
+        subcommands: [Add.self, List.self, Show.self, Set.self, Delete.self, TOTPCommand.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user who can enroll devices.")
@@ -160,4 +160,33 @@ struct UserView: Encodable {
 
 extension String {
     var nonEmpty: String? { isEmpty ? nil : self }
+}
+
+extension Users {
+    struct TOTPCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "totp",
+            abstract: "A second factor for the console: set up an authenticator app (TOTP) for a user, or remove it.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "UPN or id.") var user: String
+        @Argument(help: "enable (prints the secret to enter in the app, once) or disable.") var action: String
+
+        func run() async throws {
+            guard ["enable", "disable"].contains(action) else {
+                throw ValidationError("'\(action)' is not an action; use enable or disable.")
+            }
+            try await Runtime.withAdmin(common) { admin, _ in
+                if action == "disable" {
+                    let u = try await admin.disableTOTP(user)
+                    return print("\(u.upn) signs in to the console with the password alone now; their sessions have ended.")
+                }
+                let (u, secret) = try await admin.enableTOTP(user)
+                print("""
+                Authenticator app set up for \(u.upn). Enter this in the app (shown once):
+                  secret: \(secret)
+                  URI:    \(TOTP.uri(secret: secret, account: u.upn))
+                From now on the console asks for the 6-digit code after the password; the user's sessions have ended.
+                """)
+            }
+        }
+    }
 }

@@ -1,12 +1,20 @@
 import ArgumentParser
+import Foundation
 
 @main
+enum Main {
+    static func main() async {
+        CrashHandling.prepare(arguments: CommandLine.arguments)
+        await WinMDM.main()
+    }
+}
+
 struct WinMDM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "winmdm",
         abstract: "A self-hosted Windows MDM server: enrollment, directory, troubleshooting.",
         subcommands: [Serve.self, Users.self, Groups.self, Domains.self, Licenses.self, DeviceSettings.self, Mobility.self,
                       Restrictions.self, Devices.self, Bulk.self, Autopilot.self, Maintenance.self, Settings.self,
-                      Attempts.self, Audit.self, Explain.self, Doctor.self, Report.self, Tokens.self, Emulate.self, Bench.self]
+                      Attempts.self, Lockouts.self, Audit.self, Explain.self, Doctor.self, Report.self, Tokens.self, Emulate.self, Bench.self]
     )
 }

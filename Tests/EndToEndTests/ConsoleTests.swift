@@ -62,7 +62,7 @@ final class ConsoleClient: @unchecked Sendable {
             let first = try #require(try await server.admin.createInitialAdministrator())
             #expect(try await server.admin.createInitialAdministrator() == nil, "only once")
             #expect(try await web.get("/console/users").location == "/console/login")
-            let wrong = try await web.signIn(first.upn, "wrong")
+            let wrong = try await web.signIn(first.upn, "wrong password")
             #expect(wrong.status == 401 && wrong.html.contains("wrong") && web.cookie == nil)
             try await server.addUser("plain@winmdm.test")
             #expect(try await web.signIn("plain@winmdm.test", "Correct horse 1").status == 401, "users without a console role are refused")

@@ -22,6 +22,8 @@ final class TestServer: @unchecked Sendable {
     let pki: PKIFiles
     let services: ServerServices
     let port: Int
+    /// Timeouts and connection caps of the live server.
+    var limits = ConnectionLimits()
     /// Fast scrypt parameters for tests; the standard ones are exercised by the CLI tests.
     static let hasher = PasswordHasher(rounds: 1 << 10, blockSize: 8, parallelism: 1)
 
@@ -107,8 +109,10 @@ final class TestServer: @unchecked Sendable {
     /// Runs `body` against the real HTTPS server on its port, with a transport trusting the generated TLS CA.
     func live<T: Sendable>(_ body: @escaping @Sendable (HTTPSTransport) async throws -> T) async throws -> T {
         let (started, cont) = AsyncStream.makeStream(of: Int.self)
-        let app = try buildApplication(services, listen: ListenConfiguration(host: "127.0.0.1", port: port,
-            tlsCertificatePath: pki.tlsCertificatePath, tlsKeyPath: pki.tlsKeyPath, clientCAPath: pki.deviceCAPath), logger: quietLogger) { p in
+        var listen = ListenConfiguration(host: "127.0.0.1", port: port, tlsCertificatePath: pki.tlsCertificatePath,
+                                         tlsKeyPath: pki.tlsKeyPath, clientCAPath: pki.deviceCAPath)
+        listen.limits = limits
+        let app = try buildApplication(services, listen: listen, logger: quietLogger) { p in
             cont.yield(p)
         }
         let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))

@@ -1,0 +1,382 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MDMCore
+import MDMServer
+import MDMService
+import MDMStorage
+import MDMTesting
+import MDMWire
+import NIOCore
+import NIOPosix
+import Testing
+
+/// What a stranger, a reader or a device can send to the parts that face the internet: each input that used to crash,
+/// wear down or mislead the server is answered, recorded, and the server keeps serving.
+@Suite struct HardeningTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/hostile")
+
+    static func fixture(_ name: String) -> [UInt8] {
+        Array(try! Data(contentsOf: fixtures.appendingPathComponent(name)))
+    }
+
+    struct Hostile: Sendable, CustomTestStringConvertible {
+        var name: String
+        var path: String
+        var body: @Sendable () -> [UInt8]
+        var testDescription: String { name }
+    }
+
+    /// Each used to kill the process (Foundation's XMLParser trap on invalid UTF-8 in names; stack overflow on nesting)
+    /// or to slip past the DOCTYPE check (UTF-16).
+    static let crashers: [Hostile] = [
+        Hostile(name: "invalid UTF-8 in an element name", path: Paths.discovery) { Array("<a".utf8) + [0xF4] + Array("b/>".utf8) },
+        Hostile(name: "invalid UTF-8 in a real enrollment request", path: Paths.enrollment) { fixture("enroll-invalid-utf8-name.xml") },
+        Hostile(name: "UTF-16 body with a DOCTYPE", path: Paths.discovery) { fixture("discovery-utf16-doctype.xml") },
+        Hostile(name: "declared ISO-8859-1", path: Paths.policy) {
+            Array("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"/>".utf8)
+        },
+        Hostile(name: "47,000 nested elements", path: Paths.enrollment) {
+            Array((String(repeating: "<a>", count: 47_000) + String(repeating: "</a>", count: 47_000)).utf8)
+        },
+        Hostile(name: "60,000 nested elements in Discovery (fits 256 KiB unclosed)", path: Paths.discovery) {
+            Array(String(repeating: "<a>", count: 60_000).utf8)
+        },
+        Hostile(name: "NUL bytes", path: Paths.discovery) { Array("<a>\u{0}</a>".utf8) },
+    ]
+
+    @Test(arguments: crashers)
+    func hostileBodiesGetAFaultAndTheServerServes(_ c: Hostile) async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("alice@winmdm.test")
+        let base = server.publicURL
+        try await server.inProcess { t in
+            let r = try await RawClient(transport: t, base: base).post(c.path, c.body())
+            #expect(r.status == 200 || r.status == 413)
+            let fault = try #require(SOAPFault.decode(SOAPEnvelope(bytes: r.body)), "no SOAP fault in: \(r.text.prefix(200))")
+            #expect(fault.subcode == "MessageFormat")
+            let attempt = try #require(try await server.store.attempt(id: fault.traceID))
+            #expect(attempt.outcome == .failed)
+            _ = try await WindowsDevice(profile: DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1"), transport: t)
+                .enroll(discoveryURL: server.discoveryURL)
+        }
+        await server.close()
+    }
+
+    @Test func deeplyNestedSyncMLIsRefusedNotRecursedInto() throws {
+        let atomic = String(repeating: "<Atomic><CmdID>1</CmdID>", count: 7_000) + String(repeating: "</Atomic>", count: 7_000)
+        let body = "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><SessionID>1</SessionID><MsgID>1</MsgID></SyncHdr><SyncBody>\(atomic)<Final/></SyncBody></SyncML>"
+        #expect(throws: WireError.self) { try SyncMLMessage(bytes: Array(body.utf8)) }
+        // Nesting Windows really sends (a Sequence holding an Atomic) still reads.
+        let fine = "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><SessionID>1</SessionID><MsgID>1</MsgID></SyncHdr><SyncBody><Sequence><CmdID>1</CmdID><Atomic><CmdID>2</CmdID><Get><CmdID>3</CmdID><Item><Target><LocURI>./DevDetail/SwV</LocURI></Target></Item></Get></Atomic></Sequence><Final/></SyncBody></SyncML>"
+        let m = try SyncMLMessage(bytes: Array(fine.utf8))
+        #expect(m.commands.first?.children.first?.children.first?.items.first?.target == "./DevDetail/SwV")
+    }
+
+    // MARK: Paging
+
+    @Test(arguments: ["-1", "9223372036854775807", "18446744073709551616", "1e9", "abc", "0x10"])
+    func skipTokensThatOverflowAre400(_ token: String) async throws {
+        try await API.run { api, server in
+            let reader = try await server.admin.createToken(name: "reader", role: .reader)
+            let r = try await api.call(.get, "/graph/v1.0/users?$skiptoken=\(token)", token: .some(reader.secret))
+            #expect(r.status == 400 && r.error == "Request_BadRequest", "\(r.raw)")
+            #expect(try await api.call(.get, "/graph/v1.0/users?$top=1&$skiptoken=0").status == 200)
+            #expect(try await api.call(.get, "/graph/beta/winmdm/report/failures?since=1e308d").status == 400)
+        }
+    }
+
+    // MARK: Who exists
+
+    @Test func unknownUserAndWrongPasswordLookTheSameToTheDevice() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("alice@winmdm.test")
+        let base = server.publicURL
+        try await server.inProcess { t in
+            var seen: [String] = []
+            for (upn, password) in [("alice@winmdm.test", "not it at all"), ("nobody@winmdm.test", "not it at all")] {
+                let device = WindowsDevice(profile: DeviceProfile(upn: upn, password: password), transport: t)
+                let r = try await RawClient(transport: t, base: base).post(Paths.policy, Array(device.policyRequestXML(to: base + Paths.policy).utf8))
+                let fault = try #require(SOAPFault.decode(SOAPEnvelope(bytes: r.body)))
+                #expect(fault.subcode == "Authentication")
+                seen.append(fault.reason)
+                let attempt = try #require(try await server.store.attempt(id: fault.traceID))
+                #expect(attempt.fault?.reason.contains(upn == "nobody@winmdm.test" ? "No user" : "wrong") == true)
+            }
+            #expect(seen[0] == seen[1] && seen[0] == AuthenticationMessage.generic)
+        }
+        await server.close()
+    }
+
+    // MARK: Lockout
+
+    /// Smart lockout over real HTTPS behind a trusted proxy: an attacker at one address locks the account for
+    /// unfamiliar addresses (the right password too), the user's familiar address still signs in, the admin sees the
+    /// lockout in the attempts and the audit log and clears it.
+    @Test func guessingLocksTheAccountButNotTheUsersFamiliarAddress() async throws {
+        let server = try await TestServer.make()
+        var services = server.services
+        services.trustedProxies = ["127.0.0.1"]
+        let proxied = TestServer(dir: server.dir, store: server.store, admin: server.admin, pki: server.pki, services: services, port: server.port)
+        try await server.addUser("alice@winmdm.test")
+        _ = try await server.admin.setLockoutSettings(accountThreshold: 5, sourceThreshold: 50, duration: 600)
+        let base = server.publicURL
+        try await proxied.live { t in
+            func policy(_ password: String, from address: String) async throws -> SOAPFault? {
+                let device = WindowsDevice(profile: DeviceProfile(upn: "alice@winmdm.test", password: password), transport: t)
+                let r = try await RawClient(transport: t, base: base).post(Paths.policy, Array(device.policyRequestXML(to: base + Paths.policy).utf8),
+                    headers: [("Content-Type", "application/soap+xml; charset=utf-8"), ("X-Forwarded-For", address)])
+                return SOAPFault.decode(try SOAPEnvelope(bytes: r.body))
+            }
+            #expect(try await policy("Correct horse 1", from: "198.51.100.7") == nil, "the user's own address becomes familiar")
+            for _ in 0..<5 { #expect(try await policy("guess", from: "203.0.113.9")?.subcode == "Authentication") }
+            let locked = try #require(try await policy("Correct horse 1", from: "203.0.113.9"), "the right password from the attacker's side is refused")
+            #expect(locked.reason == AuthenticationMessage.generic)
+            let attempt = try #require(try await server.store.attempt(id: locked.traceID))
+            #expect(attempt.fault?.reason.contains("Locked out") == true)
+            #expect(try await policy("Correct horse 1", from: "198.51.100.7") == nil, "the familiar address is not locked out")
+            #expect(try await policy("Correct horse 1", from: "192.0.2.44") != nil, "other unfamiliar addresses are")
+            let lockouts = try await server.admin.lockouts()
+            #expect(lockouts.contains { $0.key == SignInThrottle.account("alice@winmdm.test") && $0.isLocked(at: Date()) })
+            #expect(try await server.admin.auditEntries(limit: 20).contains { $0.action == "sign-in lockout" && $0.target.contains("alice@winmdm.test") })
+            _ = try await server.admin.clearLockouts("alice@winmdm.test")
+            #expect(try await policy("Correct horse 1", from: "192.0.2.44") == nil, "cleared by the admin")
+            #expect(try await server.admin.auditEntries(limit: 20).contains { $0.action == "lockout.clear" })
+        }
+        await server.close()
+    }
+
+    @Test func oneAddressGuessingManyNamesLocksTheAddress() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("alice@winmdm.test")
+        _ = try await server.admin.setLockoutSettings(accountThreshold: 100, sourceThreshold: 4, duration: 600)
+        let base = server.publicURL
+        try await server.inProcess { t in
+            for i in 0..<4 {
+                let d = WindowsDevice(profile: DeviceProfile(upn: "user\(i)@winmdm.test", password: "guess"), transport: t)
+                _ = try await RawClient(transport: t, base: base).post(Paths.policy, Array(d.policyRequestXML(to: base + Paths.policy).utf8))
+            }
+            do {
+                _ = try await WindowsDevice(profile: DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1"), transport: t)
+                    .enroll(discoveryURL: server.discoveryURL)
+                Issue.record("the guessing address still signs in")
+            } catch let f as DeviceFailure {
+                #expect(f.hresult == 0x8018_0002 && f.message == AuthenticationMessage.generic)
+            }
+        }
+        await server.close()
+    }
+
+    @Test func theKDFBudgetServesSourcesInTurnAndTurnsAFloodAway() async throws {
+        let budget = KDFBudget(limit: 1, perSource: 3, maxWaiting: 8)
+        let order = OrderLog()
+        let gate = DispatchSemaphore(value: 0)
+        func waitFor(_ n: Int) async throws {
+            for _ in 0..<500 where await budget.waitingChecks != n { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        let first = Task { try await budget.run(source: "flood") { gate.wait(); order.add("flood-0") } }
+        for i in 1...3 {
+            try await waitFor(i - 1)
+            let t = Task { try await budget.run(source: "flood") { order.add("flood-\(i)") } }
+            _ = t
+        }
+        try await waitFor(3)
+        await #expect(throws: KDFBudget.Busy.self, "a fourth waiting check from the flooding source") {
+            try await budget.run(source: "flood") { order.add("refused") }
+        }
+        let user = Task { try await budget.run(source: "user") { order.add("user") } }
+        try await waitFor(4)
+        gate.signal()
+        try await first.value
+        try await user.value
+        try await waitFor(0)
+        for _ in 0..<100 where order.entries.count < 5 { try await Task.sleep(for: .milliseconds(10)) }
+        // The user waited behind one check of the flood, not behind all of them.
+        #expect(order.entries.prefix(3).contains("user"), "\(order.entries)")
+        #expect(order.entries.count == 5 && !order.entries.contains("refused"))
+    }
+
+    // MARK: Disk
+
+    @Test func repeatedIdenticalFailuresAreCountedNotStoredEachTime() async throws {
+        let server = try await TestServer.make()
+        let base = server.publicURL
+        try await server.live { t in
+            for _ in 0..<40 { _ = try await RawClient(transport: t, base: base).post(Paths.enrollment, Array("not xml".utf8)) }
+        }
+        let rows = try await server.store.attempts(AttemptQuery(limit: 100, failedOnly: true))
+        #expect(rows.count == 1)
+        #expect(rows.first?.repeats == 39)
+        await server.close()
+    }
+
+    // MARK: Redaction
+
+    static let passwordBypasses: [(String, String)] = [
+        ("end tag with a space", "<wsse:Password wsse:Type=\"x\">S3cret-Pa55</wsse:Password >"),
+        ("password at the excerpt limit", "<wsse:Password>" + String(repeating: "p", count: Redaction.limit) + "S3cret-Pa55</wsse:Password>"),
+        ("request cut inside the password", "<wsse:Password>S3cret-Pa55"),
+    ]
+
+    @Test func redactionHoldsAgainstTheThreeBypasses() async throws {
+        let sample = BadInputTests.sample11
+        for (name, password) in Self.passwordBypasses {
+            let body = sample.replacingOccurrences(of: #"<wsse:Password[^>]*>[^<]*</wsse:Password>"#, with: password, options: .regularExpression)
+            let excerpt = try #require(Redaction.excerpt(Array(body.utf8)), "\(name)")
+            #expect(!excerpt.contains("S3cret-Pa55"), "\(name): \(excerpt.suffix(300))")
+            #expect(!excerpt.contains("ppppppppppppppppppppppp"), "\(name): the password's prefix was kept")
+        }
+        // A PKCS#10 request is not a secret: the admin can still read it.
+        let kept = try #require(Redaction.excerpt(Array(sample.utf8)))
+        #expect(kept.contains("#PKCS10") && kept.contains("[redacted]"))
+        // Through the server: the stored record holds none of it.
+        let server = try await TestServer.make()
+        let base = server.publicURL
+        try await server.inProcess { t in
+            for (_, password) in Self.passwordBypasses {
+                let body = sample.replacingOccurrences(of: #"<wsse:Password[^>]*>[^<]*</wsse:Password>"#, with: password, options: .regularExpression)
+                let r = try await RawClient(transport: t, base: base).post(Paths.enrollment, Array(body.utf8))
+                let fault = try #require(SOAPFault.decode(SOAPEnvelope(bytes: r.body)))
+                let a = try #require(try await server.store.attempt(id: fault.traceID))
+                #expect(a.requestExcerpt?.contains("S3cret-Pa55") == false)
+            }
+        }
+        await server.close()
+    }
+
+    // MARK: Connections and TLS
+
+    @Test func bareAndSlowConnectionsAreClosedAndCappedPerAddress() async throws {
+        let server = try await TestServer.make()
+        server.limits.firstRequestTimeout = .milliseconds(400)
+        server.limits.maxConnectionsPerAddress = 4
+        try await server.live { t in
+            // A bare TCP connection that never speaks is closed by the server.
+            let bare = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: server.port).get()
+            try await Task.sleep(for: .milliseconds(1200))
+            #expect(!bare.isActive, "the bare connection is still open")
+            // Holding connections: the fifth from one address is refused, /health still answers once they go.
+            var held: [any Channel] = []
+            for _ in 0..<6 { held.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: server.port).get()) }
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(held.filter(\.isActive).count <= 4)
+            for c in held { try? await c.close() }
+            try await Task.sleep(for: .milliseconds(100))
+            let health = try await t.send(DeviceRequest(method: "GET", url: server.publicURL + "/health"))
+            #expect(health.status == 200)
+            #expect(health.header("Strict-Transport-Security")?.contains("max-age=") == true)
+            #expect(health.header("X-Content-Type-Options") == "nosniff")
+        }
+        await server.close()
+    }
+
+    @Test func tls12OffersOnlyForwardSecretAEADSuites() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else {
+            Issue.record("openssl is not installed (apt-get install openssl)")
+            return
+        }
+        let server = try await TestServer.make()
+        try await server.live { _ in
+            func handshake(_ cipher: String) throws -> Bool {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+                p.arguments = ["s_client", "-connect", "127.0.0.1:\(server.port)", "-tls1_2", "-cipher", cipher, "-servername", "localhost"]
+                let inp = Pipe()
+                p.standardInput = inp
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                try p.run()
+                try inp.fileHandleForWriting.close()
+                p.waitUntilExit()
+                return p.terminationStatus == 0
+            }
+            let good = try handshake("ECDHE-RSA-AES128-GCM-SHA256")
+            let staticCBC = try handshake("AES128-SHA"), cbc = try handshake("ECDHE-RSA-AES128-SHA"), staticGCM = try handshake("AES256-GCM-SHA384")
+            #expect(good, "forward-secret AEAD refused")
+            #expect(!staticCBC, "static RSA with CBC")
+            #expect(!cbc, "CBC-SHA1")
+            #expect(!staticGCM, "static RSA key exchange")
+        }
+        await server.close()
+    }
+
+    // MARK: Management
+
+    @Test func anOversizedSyncMLMessageIsRecorded() async throws {
+        let server = try await TestServer.make()
+        try await server.live { t in
+            let r = try await t.send(DeviceRequest(method: "POST", url: server.services.configuration.managementURL,
+                headers: [("Content-Type", SyncMLNS.contentType)], body: Array(repeating: 0x61, count: ManagementService.maxMessageBytes + 10)))
+            #expect(r.status == 413)
+        }
+        let recorded = try await server.store.attempts(AttemptQuery(limit: 5, failedOnly: true))
+        #expect(recorded.first?.phase == .manage && recorded.first?.httpStatus == 413)
+        await server.close()
+    }
+}
+
+/// Console sessions end on sign-out, a new password, a role change and disabling; a second factor when set up.
+@Suite struct ConsoleSessionTests {
+    @Test func sessionsEndOnSignOutPasswordRoleAndDisable() async throws {
+        try await ConsoleTests.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            func signedIn() async throws -> Bool { try await web.get("/console/users").status == 200 }
+            let changes: [(String, @Sendable () async throws -> Void)] = [
+                ("new password", { _ = try await server.admin.updateUser(first.upn, password: "Another horse 2") }),
+                ("role change", { _ = try await server.admin.setAdminRole(first.upn, .helpdesk) }),
+                ("disabled", { _ = try await server.admin.updateUser(first.upn, enabled: false) }),
+            ]
+            var password = first.password
+            for (name, change) in changes {
+                _ = try await web.signIn(first.upn, password)
+                #expect(try await signedIn(), "\(name): could not sign in")
+                let stolen = web.cookie
+                try await change()
+                #expect(try await !signedIn(), "\(name): the session survived")
+                web.cookie = stolen
+                #expect(try await !signedIn(), "\(name): a copy of the cookie survived")
+                if name == "new password" { password = "Another horse 2" }
+            }
+            _ = try await server.admin.updateUser(first.upn, enabled: true)
+            _ = try await server.admin.setAdminRole(first.upn, .admin)
+            _ = try await web.signIn(first.upn, password)
+            let page = try await web.get("/console/users")
+            let stolen = web.cookie
+            _ = try await web.post("/console/logout", [("csrf", ConsoleClient.csrf(page.html)!)])
+            web.cookie = stolen
+            #expect(try await !signedIn(), "a cookie kept from before sign-out still works")
+        }
+    }
+
+    @Test func anAuthenticatorAppIsAskedForAndEachCodeWorksOnce() async throws {
+        try await ConsoleTests.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            let (_, secret) = try await server.admin.enableTOTP(first.upn)
+            #expect(try await web.signIn(first.upn, first.password).status == 401, "password alone")
+            let code = try #require(TOTP.code(secret: secret, step: Int(Date().timeIntervalSince1970 / 30)))
+            let ok = try await web.post("/console/login", [("username", first.upn), ("password", first.password), ("code", code)])
+            #expect(ok.status == 303)
+            web.cookie = nil
+            let again = try await web.post("/console/login", [("username", first.upn), ("password", first.password), ("code", code)])
+            #expect(again.status == 401, "a code works once")
+            let failures = try await server.store.attempts(AttemptQuery(limit: 10, failedOnly: true))
+            #expect(failures.contains { $0.phase == .console && $0.fault?.reason.contains("authentication code") == true })
+        }
+    }
+
+    @Test func knownAnswersFromRFC6238() {
+        // RFC 6238 appendix B, SHA-1, secret "12345678901234567890": 94287082 at 59 s → 6 digits 287082.
+        let secret = TOTP.base32(Array("12345678901234567890".utf8))
+        #expect(TOTP.code(secret: secret, step: 59 / 30) == "287082")
+        #expect(TOTP.code(secret: secret, step: 1111111109 / 30) == "081804")
+    }
+}
+
+final class OrderLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
+    var entries: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
