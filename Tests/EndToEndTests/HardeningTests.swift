@@ -45,6 +45,11 @@ import Testing
             Array(String(repeating: "<a>", count: 60_000).utf8)
         },
         Hostile(name: "NUL bytes", path: Paths.discovery) { Array("<a>\u{0}</a>".utf8) },
+        // Found by the soap fuzzer: XMLParser reads a NULL for a processing instruction without data.
+        Hostile(name: "processing instruction without data", path: Paths.discovery) { fixture("pi-without-data.xml") },
+        Hostile(name: "processing instruction after the declaration", path: Paths.policy) {
+            Array("<?xml version=\"1.0\"?><?pi?><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"/>".utf8)
+        },
     ]
 
     @Test(arguments: crashers)
@@ -366,6 +371,23 @@ import Testing
         }
     }
 
+    @Test func anUnknownUsersPageIsNotFoundAndLockoutsShowWithAClearButton() async throws {
+        try await ConsoleTests.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            _ = try await server.admin.setLockoutSettings(accountThreshold: 3)
+            for _ in 0..<3 { _ = try await web.signIn("bob@winmdm.test", "guess") }
+            _ = try await web.signIn(first.upn, first.password)
+            let missing = try await web.get("/console/users/nobody@winmdm.test")
+            #expect(missing.status == 404 && missing.html.contains("No user nobody@winmdm.test"))
+            let page = try await web.get("/console/troubleshooting")
+            #expect(page.html.contains("Sign-in lockouts") && page.html.contains("bob@winmdm.test (from unfamiliar addresses)"))
+            let cleared = try await web.post("/console/troubleshooting/lockouts/clear", [("csrf", ConsoleClient.csrf(page.html)!), ("who", "bob@winmdm.test")])
+            #expect(cleared.status == 303)
+            #expect(try await server.admin.lockouts().allSatisfy { !$0.key.contains("bob@") })
+            #expect(try await server.admin.auditEntries(limit: 5).contains { $0.action == "lockout.clear" && $0.actor == "console:\(first.upn)" })
+        }
+    }
+
     @Test func knownAnswersFromRFC6238() {
         // RFC 6238 appendix B, SHA-1, secret "12345678901234567890": 94287082 at 59 s → 6 digits 287082.
         let secret = TOTP.base32(Array("12345678901234567890".utf8))
@@ -379,4 +401,32 @@ final class OrderLog: @unchecked Sendable {
     private var list: [String] = []
     func add(_ s: String) { lock.lock(); list.append(s); lock.unlock() }
     var entries: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
+
+/// `winmdm serve` makes the data directory owner-only whatever created it, and will not run with an exposed CA key.
+@Suite struct DataDirectoryTests {
+    static func mode(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int ?? -1) & 0o777
+    }
+
+    @Test func serveForcesOwnerOnlyModesAndRefusesAWorldReadableCAKey() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-modes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let port = try FreePort.find()
+        let args = ["--data-dir", dir.path, "--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"]
+        let server = try CLI.Server(args)
+        #expect(server.banner.contains("listening on"), "\(server.banner)")
+        _ = server.stop()
+        #expect(Self.mode(dir.path) == 0o700)
+        #expect(Self.mode(dir.appendingPathComponent("pki").path) == 0o700)
+        for name in ["winmdm.sqlite", "admin-token", "federation-key", "pki/device-ca-key.pem", "pki/tls-ca.pem"] {
+            #expect(Self.mode(dir.appendingPathComponent(name).path) == 0o600, "\(name)")
+        }
+        let key = dir.appendingPathComponent("pki/device-ca-key.pem").path
+        chmod(key, 0o644)
+        let refused = try CLI.run(["serve"] + args)
+        #expect(refused.status != 0)
+        #expect(refused.err.contains("device-ca-key.pem") && refused.err.contains("chmod 600"), "\(refused.err)")
+    }
 }
