@@ -20,7 +20,10 @@ public final class AttemptRecorder: Sendable {
         self.logger = logger
     }
 
-    public func record(_ attempt: EnrollmentAttempt) async {
+    /// Returns the id the attempt is recorded under: its own, or the earlier identical failure's it was counted on
+    /// (the TraceId to hand the device, so `winmdm attempts show` finds it).
+    @discardableResult
+    public func record(_ attempt: EnrollmentAttempt) async -> String {
         do {
             if attempt.outcome == .failed, let key = Self.key(attempt) {
                 let now = attempt.time
@@ -34,13 +37,14 @@ public final class AttemptRecorder: Sendable {
                 }
                 if let earlier {
                     try await store.noteRepeat(attemptID: earlier, at: now)
-                    return
+                    return earlier
                 }
             }
             try await store.recordAttempt(attempt)
         } catch {
             logger.error("could not record attempt", metadata: ["attempt": .string(attempt.id), "error": .string("\(error)")])
         }
+        return attempt.id
     }
 
     /// Same source, phase, user, device, fault (with its reason) and rules; nil when there is no source to key on.

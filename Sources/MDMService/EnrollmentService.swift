@@ -273,7 +273,8 @@ public struct EnrollmentService: Sendable {
         attempt.fault = fault
         attempt.requestExcerpt = Redaction.excerpt(body)
         attempt.httpStatus = httpStatus ?? config.faultHTTPStatus
-        await record(attempt)
+        // A repeat of an identical failure is counted on the first record, whose id the device then gets.
+        attempt.id = await recorder.record(attempt)
         let xml = SOAPFault(action: action, relatesTo: relatesTo, activityID: attempt.id, subcode: fault.subcode.rawValue,
                             wcf: fault.subcode.isWCFDispatcher, errorType: fault.errorType?.rawValue,
                             reason: deviceReason ?? fault.reason, traceID: attempt.id).encode()

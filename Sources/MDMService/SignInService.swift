@@ -69,7 +69,7 @@ public struct SignInService: Sendable {
                 attempt.outcome = .failed
                 attempt.fault = denial.fault
                 attempt.denials = [denial]
-                await recorder.record(attempt)
+                attempt.id = await recorder.record(attempt)
                 return .html(Self.layout(body: """
                 <h1>Can't show the terms of use</h1>
                 <p class="err" role="alert">The MDM terms of use of your organization could not be reached, so this device cannot be set up for work. Give your IT administrator this reference: \(xmlEscape(attempt.id))</p>

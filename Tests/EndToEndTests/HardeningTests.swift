@@ -208,12 +208,18 @@ import Testing
     @Test func repeatedIdenticalFailuresAreCountedNotStoredEachTime() async throws {
         let server = try await TestServer.make()
         let base = server.publicURL
-        try await server.live { t in
-            for _ in 0..<40 { _ = try await RawClient(transport: t, base: base).post(Paths.enrollment, Array("not xml".utf8)) }
+        let traces = try await server.live { t in
+            var ids: Set<String> = []
+            for _ in 0..<40 {
+                let r = try await RawClient(transport: t, base: base).post(Paths.enrollment, Array("not xml".utf8))
+                if let f = SOAPFault.decode(try SOAPEnvelope(bytes: r.body)) { ids.insert(f.traceID) }
+            }
+            return ids
         }
         let rows = try await server.store.attempts(AttemptQuery(limit: 100, failedOnly: true))
         #expect(rows.count == 1)
         #expect(rows.first?.repeats == 39)
+        #expect(traces == [rows.first!.id], "every repeat's TraceId opens the one record")
         await server.close()
     }
 
@@ -417,6 +423,11 @@ final class OrderLog: @unchecked Sendable {
         let args = ["--data-dir", dir.path, "--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"]
         let server = try CLI.Server(args)
         #expect(server.banner.contains("listening on"), "\(server.banner)")
+        // A crash must not freeze the server while the runtime symbolicates: serve re-executed itself with a fast
+        // backtracer setting.
+        let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(server.process.processIdentifier)/environ"))) ?? Data()
+        let variables = String(decoding: environ, as: UTF8.self).split(separator: "\0")
+        #expect(variables.contains { $0.hasPrefix("SWIFT_BACKTRACE=") && $0.contains("symbolicate=off") }, "\(variables.filter { $0.hasPrefix("SWIFT") })")
         _ = server.stop()
         #expect(Self.mode(dir.path) == 0o700)
         #expect(Self.mode(dir.appendingPathComponent("pki").path) == 0o700)
