@@ -282,9 +282,8 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         let admin = c.admin.acting(as: "console:\(who.user.upn)")
         guard let type = RestrictionType(rawValue: value(form, "type") ?? "") else { throw AdminError("Choose a device limit or device type restriction.") }
         let r = try await admin.createRestriction(type, name: value(form, "name") ?? "",
-                                                  limit: type == .deviceLimit ? Int(value(form, "limit") ?? "") ?? 0 : nil)
-        let groups = lines(value(form, "groups"))
-        if !groups.isEmpty { _ = try await admin.assignRestriction(type, r.id, groups: groups) }
+                                                  limit: type == .deviceLimit ? Int(value(form, "limit") ?? "") ?? 0 : nil,
+                                                  groups: lines(value(form, "groups")))
         return ConsolePages.redirect("/console/devices/enrollment-restrictions/\(r.id)?msg=" + ConsolePages.esc("Created \(r.displayName) with priority \(r.priority)."))
     }
     action("/console/devices/enrollment-restrictions/:id/delete") { req, _, who in

@@ -65,12 +65,15 @@ extension AdminService {
         }
     }
 
+    /// Creates a restriction, assigned to `groups` in the same change: a group that does not exist refuses the
+    /// whole creation, leaving nothing behind (not even an audit entry).
     public func createRestriction(_ type: RestrictionType, name: String, description: String = "", limit: Int? = nil,
-                                  platform: PlatformChange = .init()) async throws -> Restriction {
+                                  platform: PlatformChange = .init(), groups: [String] = []) async throws -> Restriction {
         let n = name.trimmingCharacters(in: .whitespaces)
         guard !n.isEmpty, n.lowercased() != "default" else { throw AdminError("Give the restriction a name other than Default.") }
         var r = Restriction(id: UUID().uuidString.lowercased(), type: type, displayName: n, description: description,
                             priority: 1, createdAt: clock.now())
+        r.assignedGroups = try await resolveGroups(groups)
         switch type {
         case .deviceLimit:
             guard let limit else { throw AdminError("A device limit restriction needs --limit (1 to 15).") }

@@ -233,7 +233,8 @@ public final class SQLiteStore: MDMStore, @unchecked Sendable {
     /// Under `lock`.
     func writeEnrollment(_ e: Enrollment) async throws {
         try await db.raw("""
-            UPDATE enrollments SET state = \(bind: e.state.rawValue), cert_thumbprint = \(bind: e.certificateThumbprint),
+            UPDATE enrollments SET upn = \(bind: e.upn), hw_dev_id = \(bind: e.hwDevID), device_id = \(bind: e.deviceID),
+            state = \(bind: e.state.rawValue), cert_thumbprint = \(bind: e.certificateThumbprint),
             prev_cert_thumbprint = \(bind: e.previousCertificateThumbprint), doc = \(bind: try Self.doc(e)) WHERE id = \(bind: e.id)
             """).run()
     }

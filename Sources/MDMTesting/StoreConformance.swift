@@ -119,6 +119,16 @@ public enum StoreConformance {
         try await store.modifyEnrollment(id: second.id) { $0.retirePreviousCertificate() }
         try check(try await store.enrollment(certificateThumbprint: "T-\(hw2)") == nil, "a retired certificate finds nothing")
         try check(try await store.enrollment(certificateThumbprint: "N-\(hw2)")?.certificateSerial == "02", "the renewed certificate is current")
+        // An enrollment moved to another UPN (a renamed user) is found under the new one only.
+        let hw3 = "HW3-\(tag)", renamedUPN = "renamed.\(tag)@conformance.test"
+        var moved = enrollment(hw3)
+        _ = try await store.commitEnrollment(moved) { _ in [] }
+        moved.upn = renamedUPN
+        try await store.updateEnrollment(moved)
+        try check(try await store.enrollments(upn: renamedUPN).map(\.id) == [moved.id], "an enrollment moved to a new UPN is found under it")
+        try check(!(try await store.enrollments(upn: u.upn).contains { $0.id == moved.id }), "a moved enrollment leaves the old UPN")
+        try await store.deleteEnrollment(id: moved.id)
+
         // Check-in: the enrollment and whether anything is queued, in one look-up; marking it seen changes only that.
         let idle = try await store.checkIn(certificateThumbprint: "N-\(hw2)")
         try check(idle?.enrollment.id == second.id && idle?.hasQueuedCommands == false, "an idle check-in finds the enrollment and no queue")

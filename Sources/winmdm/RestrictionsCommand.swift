@@ -118,8 +118,8 @@ struct Restrictions: AsyncParsableCommand {
             if type == .platform && limit != nil { throw ValidationError("--limit applies to device-limit restrictions.") }
             if type == .deviceLimit && !platform.isEmpty { throw ValidationError("--windows/--personal/--home/--min-version/--max-version apply to platform restrictions.") }
             try await Runtime.withAdmin(common) { admin, _ in
-                var r = try await admin.createRestriction(type, name: name, description: description, limit: limit, platform: platform.change)
-                if !group.isEmpty { r = try await admin.assignRestriction(type, r.id, groups: group) }
+                let r = try await admin.createRestriction(type, name: name, description: description, limit: limit,
+                                                          platform: platform.change, groups: group)
                 try await Restrictions.show(r, admin, json: json)
             }
         }

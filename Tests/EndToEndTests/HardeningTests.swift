@@ -441,3 +441,52 @@ final class OrderLog: @unchecked Sendable {
         #expect(refused.err.contains("device-ca-key.pem") && refused.err.contains("chmod 600"), "\(refused.err)")
     }
 }
+
+/// Two integrity bugs a new administrator hit (issue #11): each is reproduced through the real CLI and the protocol.
+@Suite struct IntegrityTests {
+    @Test func aRenamedUsersDevicesStayTheirsAndCountTowardTheLimit() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("old@winmdm.test")
+        _ = try await server.admin.addDomain("example.com")
+        _ = try await server.admin.verifyDomain("example.com")
+        _ = try await server.admin.editRestriction(.deviceLimit, "Default", limit: 2)
+        try await server.inProcess { t in
+            for _ in 0..<2 {
+                _ = try await WindowsDevice(profile: DeviceProfile(upn: "old@winmdm.test", password: "Correct horse 1"), transport: t)
+                    .enroll(discoveryURL: server.discoveryURL)
+            }
+        }
+        let rename = try CLI.run(["users", "set", "old@winmdm.test", "--upn", "new@example.com", "--data-dir", server.dir.path])
+        #expect(rename.status == 0, "\(rename.err)")
+        let devices = try CLI.run(["devices", "list", "--user", "new@example.com", "--data-dir", server.dir.path])
+        #expect(devices.out.components(separatedBy: "\n").filter { $0.contains("new@example.com") }.count == 2, "\(devices.out)")
+        try await server.inProcess { t in
+            do {
+                _ = try await WindowsDevice(profile: DeviceProfile(upn: "new@example.com", password: "Correct horse 1"), transport: t)
+                    .enroll(discoveryURL: server.discoveryURL)
+                Issue.record("a third device enrolled past the limit of 2 after the rename")
+            } catch let f as DeviceFailure {
+                #expect(f.hresult == 0x8018_0003, "\(f)")
+            }
+        }
+        #expect(try await server.store.enrollments(upn: "new@example.com").filter { $0.state == .active }.count == 2)
+        await server.close()
+    }
+
+    @Test func aRefusedRestrictionCreateLeavesNoTrace() async throws {
+        let server = try await TestServer.make()
+        let auditBefore = try await server.admin.auditEntries(limit: 1000).count
+        let r = try CLI.run(["restrictions", "create", "device-limit", "--name", "Contractors", "--limit", "2", "--group", "Nope",
+                             "--data-dir", server.dir.path])
+        #expect(r.status != 0 && r.err.contains("Nope"), "\(r.err)")
+        #expect(!(try await server.admin.settings().restrictions.contains { $0.displayName == "Contractors" }))
+        #expect(try await server.admin.auditEntries(limit: 1000).count == auditBefore, "the refused change was audited")
+        // With the group, the same command works and assigns it in the same change.
+        _ = try await server.admin.createGroup("Nope")
+        let ok = try CLI.run(["restrictions", "create", "device-limit", "--name", "Contractors", "--limit", "2", "--group", "Nope",
+                              "--data-dir", server.dir.path])
+        #expect(ok.status == 0, "\(ok.err)")
+        #expect(try await server.admin.settings().restrictions.first { $0.displayName == "Contractors" }?.assignedGroups.count == 1)
+        await server.close()
+    }
+}
