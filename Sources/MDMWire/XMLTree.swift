@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// An element of a parsed document, keyed by namespace URI and local name (never by prefix).
 public struct XMLNode: Sendable, Equatable {
@@ -42,14 +39,14 @@ public struct XMLNode: Sendable, Equatable {
 
 /// Reads untrusted XML into an `XMLNode` tree.
 ///
-/// Checks run on the raw bytes before the parser sees them, because Foundation's `XMLParser` traps on some input
-/// instead of failing: the body must be UTF-8 (a UTF-8 byte-order mark is allowed, a UTF-16 one or any other declared
-/// encoding is refused), hold no NUL byte, and carry no DOCTYPE or entity declaration. While parsing, the tree may
-/// be at most `maxDepth` elements deep and hold at most `maxElements` elements, so nesting cannot exhaust the stack
-/// and a small body cannot build a huge tree.
+/// Checks run on the raw bytes first: the body must be UTF-8 (a UTF-8 byte-order mark is allowed, a UTF-16 one or
+/// any other declared encoding is refused), hold no NUL byte, no DOCTYPE or entity declaration and no processing
+/// instruction. The parser itself is winmdm's own (`StrictXMLParser`): Foundation's `XMLParser` trapped on invalid
+/// UTF-8 in names and on a processing instruction without data, and leaked memory on every malformed document.
+/// The tree may be at most `maxDepth` elements deep and hold at most `maxElements` elements, so nesting cannot
+/// exhaust the stack and a small body cannot build a huge tree.
 ///
-/// - Warning: Documents with a DOCTYPE or entity declaration are refused before the parser sees them: on Linux
-///   `XMLParser` silently drops entity references and never reports DTD declarations (STACK.md trap 1).
+/// - Warning: DTDs are never processed: only the five predefined entities and character references are expanded.
 public enum XMLReader {
     /// Windows' deepest messages (a SyncML Atomic inside a Sequence, WSTEP's token) stay well under 20 levels.
     public static let maxDepth = 64
@@ -69,19 +66,8 @@ public enum XMLReader {
         if containsProcessingInstruction(raw) {
             throw WireError(.notXML, "The request contains a processing instruction (<?…?>), which Windows never sends.")
         }
-        let delegate = TreeBuilder()
-        let parser = XMLParser(data: Data(bytes))
-        parser.shouldProcessNamespaces = true
-        parser.shouldReportNamespacePrefixes = false
-        parser.shouldResolveExternalEntities = false
-        parser.delegate = delegate
-        let ok = parser.parse()
-        if let limit = delegate.limitExceeded { throw WireError(.notXML, limit) }
-        guard ok, delegate.failure == nil, let root = delegate.root else {
-            let detail = parser.parserError.map { " (\($0.localizedDescription))" } ?? ""
-            throw WireError(.notXML, "The request body is not well-formed XML\(detail).")
-        }
-        return root
+        var reader = StrictXMLParser(bytes: raw)
+        return try reader.document()
     }
 
     /// UTF-8 only: a UTF-16/32 byte-order mark or zero bytes, invalid UTF-8, or an XML declaration naming another
@@ -137,53 +123,6 @@ public enum XMLReader {
         }
         return false
     }
-}
-
-private final class TreeBuilder: NSObject, XMLParserDelegate {
-    var stack: [XMLNode] = []
-    var root: XMLNode?
-    var failure: Error?
-    var limitExceeded: String?
-    var elements = 0
-
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
-        var attrs: [String: String] = [:]
-        for (k, v) in attributeDict {
-            if k == "xmlns" || k.hasPrefix("xmlns:") { continue }
-            let local = k.split(separator: ":").last.map(String.init) ?? k
-            attrs[local] = v
-        }
-        elements += 1
-        if stack.count >= XMLReader.maxDepth || elements > XMLReader.maxElements {
-            if limitExceeded == nil {
-                limitExceeded = stack.count >= XMLReader.maxDepth
-                    ? "The request nests elements more than \(XMLReader.maxDepth) deep; it is not a message Windows sends."
-                    : "The request has more than \(XMLReader.maxElements) elements; it is not a message Windows sends."
-            }
-            parser.abortParsing()
-            return
-        }
-        let local = elementName.split(separator: ":").last.map(String.init) ?? elementName
-        stack.append(XMLNode(namespace: namespaceURI ?? "", name: local, attributes: attrs))
-    }
-
-    func parser(_ parser: XMLParser, foundCharacters string: String) {
-        guard limitExceeded == nil, !stack.isEmpty else { return }
-        stack[stack.count - 1].text += string
-    }
-
-    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
-        guard !stack.isEmpty else { return }
-        stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
-    }
-
-    func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-        guard limitExceeded == nil, let node = stack.popLast() else { return }
-        if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
-    }
-
-    func parser(_ parser: XMLParser, parseErrorOccurred parseError: Error) { failure = parseError }
 }
 
 extension XMLNode {

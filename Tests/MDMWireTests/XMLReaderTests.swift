@@ -49,3 +49,30 @@ import Testing
         #expect(xmlEscape("<a href=\"x\">&'\u{0}</a>") == "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;")
     }
 }
+
+/// winmdm's own XML parser: what it reads as XMLParser did, and what it refuses.
+@Suite struct StrictXMLParserTests {
+    @Test func readsReferencesCDATACommentsAndLineEnds() throws {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<!-- c --><a xmlns=\"urn:a\" v='1&amp;2 &#x41;\t&#66;'>x &lt;y&gt; &quot;&apos;<![CDATA[<raw & kept>]]><!-- skip -->\r\nz<b/></a>\n"
+        let root = try XMLReader.parse(Array(xml.utf8))
+        #expect(root.namespace == "urn:a" && root.name == "a")
+        #expect(root.attributes["v"] == "1&2 A B")
+        #expect(root.text == "x <y> \"'<raw & kept>\nz")
+        #expect(root.child("urn:a", "b") != nil)
+    }
+
+    @Test func prefixesAreScopedToTheirElement() throws {
+        let xml = #"<p:a xmlns:p="urn:p"><p:b xmlns:p="urn:q"/><p:c/></p:a>"#
+        let root = try XMLReader.parse(Array(xml.utf8))
+        #expect(root.children.map(\.namespace) == ["urn:q", "urn:p"])
+    }
+
+    @Test(arguments: [
+        "<p:a/>", "<a x:y='1'/>", "<a></b>", "<a><b></a></b>", "<a>&nope;</a>", "<a>&#0;</a>", "<a>&#xD800;</a>",
+        "<a x='1' x='2'/>", "<a x=1/>", "<a x='<'/>", "<a/><b/>", "text<a/>", "<a/>text", "<a><!-- open</a>",
+        "<a><![CDATA[x</a>", "<a>]]></a>", "<1a/>", "<a x='1'y='2'/>", "<a",
+    ])
+    func refusesWhatIsNotWellFormed(_ s: String) {
+        #expect(throws: WireError(.notXML, "")) { try XMLReader.parse(Array(s.utf8)) }
+    }
+}
