@@ -92,8 +92,8 @@ public enum XMLReader {
         }
     }
 
-    /// `<?` anywhere but the XML declaration at the very start (`<?xml` and white space). Foundation's XMLParser
-    /// crashes on a processing instruction without data (`<?xm?>`, found by the `soap` fuzzer).
+    /// `<?` anywhere but the XML declaration at the very start (`<?xml` and white space). Windows never sends one,
+    /// and Foundation's XMLParser, which winmdm used before, crashed on one without data (`<?xm?>`, found by fuzzing).
     static func containsProcessingInstruction(_ b: [UInt8]) -> Bool {
         var i = 0
         while i + 1 < b.count {
