@@ -37,6 +37,12 @@ public struct SignInThrottle: Codable, Sendable, Equatable {
         return body.split(separator: "|").contains { $0 == s }
     }
 
+    /// The entry once an admin cleared it: nothing counted, no lockout; a familiar source stays familiar (nil when
+    /// nothing is left to keep).
+    public var cleared: SignInThrottle? {
+        lastSuccess.map { SignInThrottle(key: key, lastSuccess: $0) }
+    }
+
     public func isLocked(at now: Date) -> Bool { lockedUntil.map { $0 > now } ?? false }
 
     /// What the key names, for people: "alice@example.com from unfamiliar sources", "203.0.113.9".

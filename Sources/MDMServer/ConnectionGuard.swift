@@ -20,6 +20,16 @@ public struct ConnectionLimits: Sendable {
     public var exemptAddresses: Set<String> = []
 
     public init() {}
+
+    /// The limits with any of these replaced (seconds; nil keeps the default).
+    public func with(firstRequestSeconds: Double?, idleSeconds: Double?, bodySeconds: Double?, perAddress: Int?) -> ConnectionLimits {
+        var l = self
+        if let v = firstRequestSeconds { l.firstRequestTimeout = .milliseconds(Int64(v * 1000)) }
+        if let v = idleSeconds { l.idleTimeout = .milliseconds(Int64(v * 1000)) }
+        if let v = bodySeconds { l.bodyTimeout = .milliseconds(Int64(v * 1000)) }
+        if let v = perAddress { l.maxConnectionsPerAddress = v }
+        return l
+    }
 }
 
 /// Open connections, in all and by address, shared by every connection's guard.

@@ -144,7 +144,7 @@ public actor InMemoryStore: MDMStore {
     }
     public func clearThrottles(matching subject: String) -> [SignInThrottle] {
         let gone = throttleEntries.values.filter { SignInThrottle.keyMatches($0.key, subject) }
-        for g in gone { throttleEntries[g.key] = nil }
+        for g in gone { throttleEntries[g.key] = g.cleared }
         return gone.sorted { $0.key < $1.key }
     }
 }

@@ -90,7 +90,8 @@ public protocol SignInThrottleStore: Sendable {
     func updateThrottles(keys: [String], _ change: @Sendable (inout [SignInThrottle]) -> Void) async throws -> [SignInThrottle]
     /// Entries with a lockout in force at `now` or failures counted, newest failure first.
     func activeThrottles(now: Date) async throws -> [SignInThrottle]
-    /// Removes the entries whose key contains `subject` (a UPN or an address); returns what was removed.
+    /// Clears the failures and lockouts of the entries whose key names `subject` (a UPN or an address), keeping only
+    /// when a familiar source last succeeded; returns the entries as they were.
     func clearThrottles(matching subject: String) async throws -> [SignInThrottle]
 }
 

@@ -462,7 +462,13 @@ extension SQLiteStore {
                 // Keys are account:U, pair:U|A, source:A; the LIKE narrows, keyMatches decides exactly.
                 let rows = try await db.raw("SELECT doc FROM signin_throttle WHERE key LIKE \(bind: "%" + s + "%")").all()
                     .map { try Self.value($0, SignInThrottle.self) }.filter { SignInThrottle.keyMatches($0.key, s) }
-                for r in rows { try await db.raw("DELETE FROM signin_throttle WHERE key = \(bind: r.key)").run() }
+                for r in rows {
+                    if let kept = r.cleared {
+                        try await db.raw("UPDATE signin_throttle SET last_failure = NULL, locked_until = NULL, doc = \(bind: try Self.doc(kept)) WHERE key = \(bind: r.key)").run()
+                    } else {
+                        try await db.raw("DELETE FROM signin_throttle WHERE key = \(bind: r.key)").run()
+                    }
+                }
                 return rows.sorted { $0.key < $1.key }
             }
         }

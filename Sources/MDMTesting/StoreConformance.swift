@@ -178,6 +178,17 @@ public enum StoreConformance {
         try check(cleared.map(\.key) == [acct], "clearing a UPN removes its entries only")
         try check(try await store.throttles(keys: [acct]).isEmpty, "cleared entries are gone")
         _ = try await store.clearThrottles(matching: "203.0.113.\(tag.count)")
+        let pair = SignInThrottle.pair("ann.\(tag)@conformance.test", "198.51.100.\(tag.count)")
+        _ = try await store.updateThrottles(keys: [pair]) { entries in
+            entries[0].lastSuccess = now
+            entries[0].fail(at: now, threshold: 1, settings: .standard)
+        }
+        _ = try await store.clearThrottles(matching: "ann.\(tag)@conformance.test")
+        let kept = try await store.throttles(keys: [pair]).first
+        try check(kept?.lastSuccess == now && kept?.isLocked(at: now) == false && kept?.failures == 0,
+                  "clearing keeps a familiar source familiar and unlocks it")
+        try check(!(try await store.activeThrottles(now: now).contains { $0.key == pair }), "a cleared familiar source is not listed")
+        _ = try await store.updateThrottles(keys: [pair]) { entries in entries[0] = SignInThrottle(key: pair) }
 
         // Audit.
         let e1 = AuditEntry(time: now, actor: "t", action: "a.\(tag)", target: "x", before: nil, after: "{}")

@@ -25,6 +25,12 @@ struct ConfigFile: Codable {
     var clientCertHeader: String?
     var trustedProxies: [String]?
     var certificateValidity: String?
+    /// Connection limits: open connections per client address, and how long a connection may take to send its first
+    /// request head (TLS handshake included), sit idle, or send a body (durations like 10s, 2m).
+    var maxConnectionsPerAddress: Int?
+    var firstRequestTimeout: String?
+    var idleTimeout: String?
+    var bodyTimeout: String?
 }
 
 /// What `serve` records about itself in the data directory, for the other commands.
@@ -50,6 +56,11 @@ struct ResolvedConfiguration {
     var trustedProxies: [String]
     /// Lifetime of device certificates; renewal settings follow from it.
     var certificateValidity: TimeInterval
+    /// Connection limits from the configuration file (nil: the default).
+    var maxConnectionsPerAddress: Int?
+    var firstRequestTimeout: TimeInterval?
+    var idleTimeout: TimeInterval?
+    var bodyTimeout: TimeInterval?
 
     struct Overrides {
         var listen: String?
@@ -72,7 +83,7 @@ struct ResolvedConfiguration {
             do {
                 file = try JSONDecoder().decode(ConfigFile.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
             } catch {
-                throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes, clientCertHeader, trustedProxies, certificateValidity.")
+                throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes, clientCertHeader, trustedProxies, certificateValidity, maxConnectionsPerAddress, firstRequestTimeout, idleTimeout, bodyTimeout.")
             }
         } else if common.config != nil || env["WINMDM_CONFIG"] != nil {
             throw ValidationError("The configuration file \(configPath) does not exist.")
@@ -98,6 +109,16 @@ struct ResolvedConfiguration {
             throw ValidationError("--certificate-validity '\(validityText)' must be a duration from 1d to 5 years, like 365d or 52w (3d makes renewal testable on a real device).")
         }
         let domain = flags.initialDomain ?? env["WINMDM_INITIAL_DOMAIN"] ?? file.initialDomain ?? Self.defaultDomain(publicHost)
+        func timeout(_ text: String?, _ key: String) throws -> TimeInterval? {
+            guard let text else { return nil }
+            guard let v = TimeSpan.parse(text), v >= 1, v <= 3600 else {
+                throw ValidationError("\(key) '\(text)' in \(configPath) must be a duration from 1s to 1h, like 10s or 2m.")
+            }
+            return v
+        }
+        if let n = file.maxConnectionsPerAddress, !(1...100_000).contains(n) {
+            throw ValidationError("maxConnectionsPerAddress \(n) in \(configPath) must be from 1 to 100000.")
+        }
         return ResolvedConfiguration(
             dataDir: dataDir, listenHost: host, listenPort: port, publicURL: publicURL,
             tlsCert: flags.tlsCert ?? env["WINMDM_TLS_CERT"] ?? file.tlsCert,
@@ -108,7 +129,11 @@ struct ResolvedConfiguration {
             clientCertHeader: flags.clientCertHeader ?? env["WINMDM_CLIENT_CERT_HEADER"] ?? file.clientCertHeader,
             trustedProxies: !flags.trustedProxies.isEmpty ? flags.trustedProxies
                 : env["WINMDM_TRUSTED_PROXIES"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? file.trustedProxies ?? [],
-            certificateValidity: validity)
+            certificateValidity: validity,
+            maxConnectionsPerAddress: file.maxConnectionsPerAddress,
+            firstRequestTimeout: try timeout(file.firstRequestTimeout, "firstRequestTimeout"),
+            idleTimeout: try timeout(file.idleTimeout, "idleTimeout"),
+            bodyTimeout: try timeout(file.bodyTimeout, "bodyTimeout"))
     }
 
     /// The public host name, or `winmdm.test` when that is an IP address or localhost (SCENARIOS.md).

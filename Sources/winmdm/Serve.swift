@@ -103,11 +103,13 @@ struct Serve: AsyncParsableCommand {
         services.console?.providerID = cfg.providerID
         services.proxyCertificateHeader = cfg.clientCertHeader
         services.trustedProxies = Set(cfg.trustedProxies)
-        let listenCfg = ListenConfiguration(
+        var listenCfg = ListenConfiguration(
             host: cfg.listenHost, port: cfg.listenPort,
             tlsCertificatePath: cfg.plainHTTP ? nil : (cfg.tlsCert ?? pki.tlsCertificatePath),
             tlsKeyPath: cfg.plainHTTP ? nil : (cfg.tlsKey ?? pki.tlsKeyPath),
             clientCAPath: cfg.plainHTTP ? nil : pki.deviceCAPath)
+        listenCfg.limits = listenCfg.limits.with(firstRequestSeconds: cfg.firstRequestTimeout, idleSeconds: cfg.idleTimeout,
+                                                 bodySeconds: cfg.bodyTimeout, perAddress: cfg.maxConnectionsPerAddress)
 
         DataDirectory.restrictModes(cfg.dataDir)
         let record = ServerRecord(publicURL: cfg.publicURL, listen: "\(cfg.listenHost):\(cfg.listenPort)", startedAt: clock.now())

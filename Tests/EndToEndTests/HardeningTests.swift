@@ -442,6 +442,20 @@ final class OrderLog: @unchecked Sendable {
     }
 }
 
+extension DataDirectoryTests {
+    @Test func connectionLimitsInTheConfigurationFileAreChecked() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-limits-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(#"{"idleTimeout": "forever"}"#.utf8).write(to: dir.appendingPathComponent("winmdm.json"))
+        let r = try CLI.run(["serve", "--data-dir", dir.path, "--listen", "127.0.0.1:0"])
+        #expect(r.status != 0 && r.err.contains("idleTimeout 'forever'") && r.err.contains("1s to 1h"), "\(r.err)")
+        try Data(#"{"maxConnectionsPerAddress": 0}"#.utf8).write(to: dir.appendingPathComponent("winmdm.json"))
+        let zero = try CLI.run(["serve", "--data-dir", dir.path, "--listen", "127.0.0.1:0"])
+        #expect(zero.status != 0 && zero.err.contains("maxConnectionsPerAddress 0"), "\(zero.err)")
+    }
+}
+
 /// Two integrity bugs a new administrator hit (issue #11): each is reproduced through the real CLI and the protocol.
 @Suite struct IntegrityTests {
     @Test func aRenamedUsersDevicesStayTheirsAndCountTowardTheLimit() async throws {
