@@ -169,7 +169,8 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         if case .authenticated(let user, _) = outcome, user.totpSecret != nil,
            !((try? await c.admin.verifyTOTP(userID: user.id, code: form["code"] ?? "", now: c.clock.now())) ?? false) {
             let settings = (try? await c.admin.settings())?.lockout ?? .standard
-            try? await c.authenticator.lockout.failed(upn: upn, source: meta.remoteAddress ?? "unknown", familiar: false, settings: settings)
+            // The password was right, so the address is familiar now: the code failures count on that pair and lock it.
+            try? await c.authenticator.lockout.failed(upn: upn, source: meta.remoteAddress ?? "unknown", familiar: true, settings: settings)
             outcome = .refused(.password, upn: upn, reason: "The password was right but the authentication code was missing or wrong.")
         }
         if case .authenticated(let user, _) = outcome, user.adminRole == nil {

@@ -374,6 +374,14 @@ import Testing
             #expect(again.status == 401, "a code works once")
             let failures = try await server.store.attempts(AttemptQuery(limit: 10, failedOnly: true))
             #expect(failures.contains { $0.phase == .console && $0.fault?.reason.contains("authentication code") == true })
+            // Guessing codes with the right password locks the sign-in too, right code included.
+            _ = try await server.admin.setLockoutSettings(accountThreshold: 3)
+            for guess in ["000000", "111111", "222222"] {
+                _ = try await web.post("/console/login", [("username", first.upn), ("password", first.password), ("code", guess)])
+            }
+            let next = try #require(TOTP.code(secret: secret, step: Int(Date().timeIntervalSince1970 / 30) + 1))
+            let locked = try await web.post("/console/login", [("username", first.upn), ("password", first.password), ("code", next)])
+            #expect(locked.status == 401, "code guessing was not locked out")
         }
     }
 
