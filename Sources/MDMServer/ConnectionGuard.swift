@@ -56,8 +56,6 @@ public final class ConnectionCounter: Sendable {
             s.byAddress[address] = left > 0 ? left : nil
         }
     }
-
-    public var open: Int { state.withLock { $0.total } }
 }
 
 /// Closes connections that hold the server without using it: too slow to send a request head (slowloris, a bare TCP

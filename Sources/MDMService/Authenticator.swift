@@ -43,7 +43,9 @@ public struct Authenticator: Sendable {
     }
 
     /// `source` is the client's address, for the lockout's per-source count.
-    public func authenticate(_ credential: SecurityCredential?, policy: AuthPolicy, source: String?) async throws -> AuthOutcome {
+    /// `settings` are the tenant's, already read by the caller: the auth policy and the lockout thresholds.
+    public func authenticate(_ credential: SecurityCredential?, settings: TenantSettings, source: String?) async throws -> AuthOutcome {
+        let policy = settings.authPolicy
         switch credential {
         case nil:
             return .refused(.none, upn: nil, reason: "The request carries no credential (no WS-Security header).")
@@ -52,7 +54,7 @@ public struct Authenticator: Sendable {
             guard policy == .onPremise else {
                 return .refused(.password, upn: upn, reason: "A password was sent, but winmdm is set to Federated sign-in; the device must sign in through the sign-in page.")
             }
-            return try await checkPassword(upn: upn, password: password, source: source)
+            return try await checkPassword(upn: upn, password: password, source: source, lockout: settings.lockout)
         case .binaryToken(let valueType, let value)?:
             if valueType == TokenValueType.jwt {
                 return .refused(.entraJWT, upn: nil, reason: "The device sent an Entra ID access token; winmdm is not registered as an Entra ID MDM application and accepts only its own sign-in.")
@@ -81,9 +83,11 @@ public struct Authenticator: Sendable {
 
     /// Verifies a directory password: lockout first, then the slow KDF under the budget, constant-time comparison,
     /// the same effort for unknown users; failures and successes feed the lockout.
-    public func checkPassword(upn: String, password: String, source: String?) async throws -> AuthOutcome {
+    /// `lockout` is read from the tenant settings when the caller has not read them already.
+    public func checkPassword(upn: String, password: String, source: String?, lockout given: LockoutSettings? = nil) async throws -> AuthOutcome {
         let source = source ?? "unknown"
-        let settings = (try? await directory.tenantSettings())?.lockout ?? .standard
+        var settings = given ?? .standard
+        if given == nil, let read = try? await directory.tenantSettings() { settings = read.lockout }
         let admission = try await lockout.admit(upn: upn, source: source, settings: settings)
         if let locked = admission.lockout {
             let until = locked.lockedUntil.map { GraphDate.string($0) } ?? "later"

@@ -89,7 +89,7 @@ public struct EnrollmentService: Sendable {
                 attempt.enrollmentID = device.id
                 attempt.notes.append("authenticated by the device certificate of enrollment \(device.id) (renewal)")
             } else {
-                let outcome = try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy,
+                let outcome = try await authenticator.authenticate(request.header.credential, settings: settings,
                                                                    source: meta.remoteAddress)
                 if let refusal = await refuse(outcome, &attempt, action: Action.getPoliciesResponse,
                                               relatesTo: request.header.messageID, body: body) {
@@ -126,7 +126,7 @@ public struct EnrollmentService: Sendable {
         do {
             let settings = try await tenantSettings()
             // 1. Who is enrolling.
-            let outcome = try await authenticator.authenticate(request.header.credential, policy: settings.authPolicy,
+            let outcome = try await authenticator.authenticate(request.header.credential, settings: settings,
                                                                source: meta.remoteAddress)
             if let refusal = await refuse(outcome, &attempt, action: action, relatesTo: relatesTo, body: body) { return refusal }
             guard case .authenticated(let user, _) = outcome else { return await internalFailure(&attempt, AuthenticationFlowError(), action: action, relatesTo: relatesTo, body: body) }
