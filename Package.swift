@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (arrows point down only; see ../shared/DESIGN.md):
-// L4 winmdm, MDMTesting · L3 MDMServer · L2 MDMService, MDMStorageSQLite · L1 MDMPKI, MDMStorage · L0 MDMCore, MDMWire
+// L4 winmdm, MDMTesting · L3 MDMServer · L2 MDMService, MDMStorageSQL · L1 MDMPKI, MDMStorage · L0 MDMCore, MDMWire
 let package = Package(
     name: "winmdm",
     platforms: [.macOS(.v14)],
@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
@@ -43,11 +45,14 @@ let package = Package(
         .target(name: "MDMConsole", dependencies: ["MDMCore", .product(name: "Mustache", package: "swift-mustache")]),
         .target(name: "MDMTroubleshoot", dependencies: ["MDMCore"], resources: [.copy("Resources/kb")]),
         // L2
-        .target(name: "MDMStorageSQLite", dependencies: [
+        .target(name: "MDMStorageSQL", dependencies: [
             "MDMStorage", "MDMCore",
             .product(name: "SQLiteKit", package: "sqlite-kit"),
             .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "PostgresKit", package: "postgres-kit"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "MDMService", dependencies: [
@@ -70,7 +75,7 @@ let package = Package(
         ], resources: [.copy("Resources/openapi.json")]),
         // L4
         .executableTarget(name: "winmdm", dependencies: [
-            "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQLite", "MDMPKI", "MDMCore", "MDMWire", "MDMTesting",
+            "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQL", "MDMPKI", "MDMCore", "MDMWire", "MDMTesting",
             "MDMTroubleshoot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,7 +98,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "_CryptoExtras", package: "swift-crypto")]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQLite", "MDMTesting", "MDMWire", "MDMCore", "MDMPKI",
+            "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQL", "MDMTesting", "MDMWire", "MDMCore", "MDMPKI",
             "MDMTroubleshoot",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

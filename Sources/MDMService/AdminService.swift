@@ -68,9 +68,11 @@ public struct AdminService: Sendable {
     @discardableResult
     func changeSettings(_ action: String, _ target: String,
                         _ change: @escaping @Sendable (inout TenantSettings) throws -> Void) async throws -> TenantSettings {
-        let (before, after) = try await store.updateTenantSettings(change)
-        if before != after { try await audit(action, target, before: before, after: after) }
-        return after
+        let (actor, now) = (self.actor, clock.now())
+        return try await store.updateTenantSettings(change) { before, after in
+            before == after ? nil : AuditEntry(time: now, actor: actor, action: action, target: target,
+                                               before: Self.json(before), after: Self.json(after))
+        }.after
     }
 
     // MARK: Users
@@ -122,7 +124,7 @@ public struct AdminService: Sendable {
 
     public func user(_ upnOrID: String) async throws -> User {
         if let u = try await store.user(upn: upnOrID) { return u }
-        if let u = try await store.users().first(where: { $0.id == upnOrID.lowercased() }) { return u }
+        if let u = try await store.user(id: upnOrID.lowercased()) { return u }
         throw AdminError("No user \(upnOrID). `winmdm users list` shows the users.")
     }
 
@@ -143,11 +145,8 @@ public struct AdminService: Sendable {
             u.upn = n
         }
         if u.enabled != before.enabled || password != nil { u.sessionEpoch = (u.sessionEpoch ?? 0) + 1 }
+        // Enrollments belong to the user by id: they follow a new UPN with nothing moved.
         try await store.updateUser(u)
-        if before.upn != u.upn {
-            // Enrollments follow the user to the new UPN.
-            for var e in try await store.enrollments(upn: before.upn) { e.upn = u.upn; try await store.updateEnrollment(e) }
-        }
         try await audit("user.update", u.upn, before: UserRecord(before), after: UserRecord(u))
         return u
     }
@@ -169,7 +168,7 @@ public struct AdminService: Sendable {
 
     /// Ends every console session of the user (signing out, "sign out everywhere").
     public func endConsoleSessions(_ userID: String) async throws {
-        guard var u = try await store.users().first(where: { $0.id == userID }) else { return }
+        guard var u = try await store.user(id: userID) else { return }
         u.sessionEpoch = (u.sessionEpoch ?? 0) + 1
         try await store.updateUser(u)
     }
@@ -201,7 +200,7 @@ public struct AdminService: Sendable {
 
     /// Checks a console second-factor code and, when right, uses it up (each code works once).
     public func verifyTOTP(userID: String, code: String, now: Date) async throws -> Bool {
-        guard var u = try await store.users().first(where: { $0.id == userID }), let secret = u.totpSecret,
+        guard var u = try await store.user(id: userID), let secret = u.totpSecret,
               let step = TOTP.matchingStep(secret: secret, code: code, now: now, after: u.totpLastStep) else { return false }
         u.totpLastStep = step
         try await store.updateUser(u)
@@ -223,14 +222,10 @@ public struct AdminService: Sendable {
 
     public func deleteUser(_ upnOrID: String) async throws {
         let u = try await user(upnOrID)
-        if try await store.enrollments(upn: u.upn).contains(where: { $0.state == .active }) {
+        if try await !store.activeEnrollments(upn: u.upn).isEmpty {
             throw AdminError("\(u.upn) still has enrolled devices; retire or delete them first (winmdm devices list --user \(u.upn)).")
         }
-        for var g in try await store.groups() where g.members.contains(u.id) {
-            g.members.removeAll { $0 == u.id }
-            try await store.updateGroup(g)
-        }
-        try await store.deleteUser(id: u.id)
+        try await store.deleteUser(id: u.id)  // and their group memberships
         try await audit("user.delete", u.upn, before: UserRecord(u), after: nil as UserRecord?)
     }
 

@@ -153,7 +153,7 @@ public struct EnrollmentService: Sendable {
             attempt.facts.kind = attempt.facts.kind(packageAccount: user.isPackageAccount)
             let groupIDs = try await store.groupIDs(of: user.id)
             let snapshot = PolicySnapshot(settings: settings, user: user, groupIDs: groupIDs,
-                                          userEnrollments: try await store.enrollments(upn: user.upn),
+                                          userEnrollments: try await store.activeEnrollments(upn: user.upn),
                                           deviceEnrollments: try await store.activeEnrollments(hwDevID: hwDevID))
             let facts = attempt.facts
             if case .denied(let denials) = EnrollmentPolicy.evaluate(facts, snapshot) {

@@ -11,15 +11,17 @@ import X509
 ///
 /// - Warning: a certificate authenticates only its own device: it must chain to the device CA, be within its validity,
 ///   belong to an active enrollment, and the message's SyncML Source must be that enrollment's DeviceID.
-public actor ManagementService {
+///
+/// Nothing about a session is kept in memory: the reply's MsgID follows the client's, and commands in flight are
+/// named in the store by session, message and command id, so every instance sharing a database can answer every
+/// message and check-ins never wait for each other.
+public struct ManagementService: Sendable {
     let config: ServerConfiguration
     let store: any MDMStore
     let recorder: AttemptRecorder
     let deviceCA: CertificateAuthority
     let clock: any MDMCore.Clock
     let logger: Logger
-    /// Open sessions by enrollment id; a new SessionID starts over.
-    var sessions: [String: ManagementSession] = [:]
 
     /// The largest SyncML message read; Windows sends far less (its MaxMsgSize is 64 KiB by default).
     public static let maxMessageBytes = 4 << 20
@@ -91,14 +93,12 @@ public actor ManagementService {
             let message: SyncMLMessage
             do { message = try SyncMLMessage(bytes: body) } catch { throw Refusal.badMessage(error.reason) }
             guard message.header.source == enrollment.deviceID else { throw Refusal.deviceMismatch(message.header.source) }
-            var session = sessions[enrollment.id].flatMap { $0.sessionID == message.header.sessionID ? $0 : nil }
-                ?? ManagementSession(deviceID: enrollment.deviceID, serverURL: config.managementURL)
+            var session = ManagementSession(deviceID: enrollment.deviceID, serverURL: config.managementURL)
             let queued = message.final && hasQueued ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
             let actions = try session.receive(message, send: queued.map(Self.syncml))
-            sessions[enrollment.id] = actions.sent.isEmpty ? nil : session
             let now = clock.now()
-            // Commands sent now.
-            let msgID = actions.reply.header.msgID
+            // Commands sent now, named "session:msgID:cmdID" so an answer in another session never matches them.
+            let msgID = message.header.sessionID + ":" + actions.reply.header.msgID
             for (c, sent) in zip(queued, actions.sent) {
                 var c = c
                 c.state = .sent
@@ -110,12 +110,12 @@ public actor ManagementService {
                 try await store.updateCommand(c)
             }
             // Answers to earlier commands: the device's MsgRef and CmdRef name the command or one of its steps
-            // ("msgID:cmdID"). Read only when the device answered something: an idle check-in carries no statuses.
+            // ("session:msgID:cmdID"). Read only when the device answered something: an idle check-in carries no statuses.
             var pending = actions.statuses.isEmpty ? []
                 : try await store.sentCommands(enrollmentID: enrollment.id)
             var answered: Set<Int> = []
             for (msgRef, ref, code) in actions.statuses {
-                let key = "\(msgRef):\(ref)"
+                let key = "\(message.header.sessionID):\(msgRef):\(ref)"
                 let items = actions.results.first { $0.cmdRef == ref && $0.msgRef == msgRef }?.items
                     .map { DMItem(target: $0.source ?? "", format: $0.format, type: $0.type, data: $0.data) }
                 if let at = pending.firstIndex(where: { $0.cmdID == key }) {
@@ -152,9 +152,7 @@ public actor ManagementService {
                 }
                 try await store.updateCommand(c)
             }
-            if actions.aborted { sessions[enrollment.id] = nil }
             if actions.unenrollRequested {
-                sessions[enrollment.id] = nil
                 logger.info("device unenrolled", metadata: ["enrollment": .string(enrollment.id)])
             }
             let usedCurrent = thumbprint == enrollment.certificateThumbprint

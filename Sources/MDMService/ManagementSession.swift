@@ -28,7 +28,7 @@ public enum ManagementSessionError: Error, Equatable {
 
 /// One OMA-DM session with one device, as a value: feed it each client message, get the reply and what to store.
 ///
-/// Server MsgIDs start at 1 in every session; the SyncHdr Status comes first, then one Status per received command in
+/// Server MsgIDs start at 1 in every session and follow the client's; the SyncHdr Status comes first, then one Status per received command in
 /// the order received (Status and Results are not acknowledged); SessionID is echoed as text (PROTOCOL.md P18–P20).
 public struct ManagementSession: Sendable {
     public let deviceID: String
@@ -60,7 +60,9 @@ public struct ManagementSession: Sendable {
         guard m.header.source == deviceID else { throw .deviceMismatch(expected: deviceID, got: m.header.source) }
         if let s = sessionID, s != m.header.sessionID { throw .sessionMismatch(expected: s, got: m.header.sessionID) }
         sessionID = m.header.sessionID
-        serverMsgID += 1
+        // The server answers each client message with one of its own, both numbered from 1, so its MsgID follows the
+        // client's: any instance can answer any message of a session without having seen the ones before.
+        serverMsgID = max(serverMsgID + 1, Int(m.header.msgID) ?? 0)
 
         var cmdID = 0
         func next() -> String { cmdID += 1; return String(cmdID) }

@@ -73,7 +73,7 @@ public struct TroubleshootService: Sendable {
     func evaluate(user: User, facts: EnrollmentFacts, settings: TenantSettings) async throws -> Diagnosis {
         let groups = try await store.groupIDs(of: user.id)
         let snapshot = PolicySnapshot(settings: settings, user: user, groupIDs: groups,
-                                      userEnrollments: try await store.enrollments(upn: user.upn),
+                                      userEnrollments: try await store.activeEnrollments(upn: user.upn),
                                       deviceEnrollments: try await store.activeEnrollments(hwDevID: facts.hwDevID ?? ""))
         var denials = EnrollmentPolicy.evaluate(facts, snapshot).denials
         if facts.credential != .federatedToken, settings.authPolicy == .federated,
@@ -97,7 +97,7 @@ public struct TroubleshootService: Sendable {
         let user = try await admin.user(diagnosis.upn)
         let settings = try await admin.settings()
         let snapshot = PolicySnapshot(settings: settings, user: user, groupIDs: try await store.groupIDs(of: user.id),
-                                      userEnrollments: try await store.enrollments(upn: user.upn),
+                                      userEnrollments: try await store.activeEnrollments(upn: user.upn),
                                       deviceEnrollments: try await store.activeEnrollments(hwDevID: diagnosis.facts.hwDevID ?? ""))
         var denials = EnrollmentPolicy.evaluate(diagnosis.facts, snapshot).denials
         if diagnosis.facts.credential != .federatedToken, settings.authPolicy == .federated,

@@ -3,9 +3,14 @@ import MDMCore
 
 /// The in-memory backend: for tests and for trying things out; loses everything on exit.
 public actor InMemoryStore: MDMStore {
-    var usersByUPN: [String: User] = [:]
+    /// By id; `upnIndex` maps each UPN to its id.
+    var usersByID: [String: User] = [:]
+    var upnIndex: [String: String] = [:]
     var settings: TenantSettings?
+    /// Stored with the UPN they were made with; `owners` maps an enrollment to its user's id, and reads carry the
+    /// owner's current UPN (a rename moves nothing).
     var enrollmentsByID: [String: Enrollment] = [:]
+    var owners: [String: String] = [:]
     var attemptsList: [EnrollmentAttempt] = []
     var groupsByID: [String: Group] = [:]
     var audit: [AuditEntry] = []
@@ -14,20 +19,38 @@ public actor InMemoryStore: MDMStore {
 
     public init() {}
 
-    public func user(upn: String) -> User? { usersByUPN[UPN.normalize(upn)] }
-    public func users() -> [User] { usersByUPN.values.sorted { $0.upn < $1.upn } }
+    public func user(upn: String) -> User? { upnIndex[UPN.normalize(upn)].flatMap { usersByID[$0] } }
+    public func user(id: String) -> User? { usersByID[id] }
+    public func users() -> [User] { usersByID.values.sorted { $0.upn < $1.upn } }
+    public func users(after: String?, limit: Int) -> [User] {
+        Array(users().filter { $0.upn > (after ?? "") }.prefix(max(0, limit)))
+    }
     public func insertUser(_ user: User) throws {
-        guard usersByUPN[user.upn] == nil else { throw StorageError(.conflict, "A user \(user.upn) already exists.") }
-        usersByUPN[user.upn] = user
+        guard upnIndex[user.upn] == nil, usersByID[user.id] == nil else { throw StorageError(.conflict, "A user \(user.upn) already exists.") }
+        usersByID[user.id] = user
+        upnIndex[user.upn] = user.id
     }
     public func updateUser(_ user: User) throws {
-        guard usersByUPN[user.upn] != nil else { throw StorageError(.notFound, "No user \(user.upn).") }
-        usersByUPN[user.upn] = user
+        guard let old = usersByID[user.id] else { throw StorageError(.notFound, "No user \(user.id).") }
+        if let other = upnIndex[user.upn], other != user.id { throw StorageError(.conflict, "A user \(user.upn) already exists.") }
+        upnIndex[old.upn] = nil
+        upnIndex[user.upn] = user.id
+        usersByID[user.id] = user
     }
     public func deleteUser(id: String) throws {
-        guard let u = usersByUPN.values.first(where: { $0.id == id }) else { throw StorageError(.notFound, "No user \(id).") }
-        usersByUPN[u.upn] = nil
+        guard let u = usersByID.removeValue(forKey: id) else { throw StorageError(.notFound, "No user \(id).") }
+        upnIndex[u.upn] = nil
+        for (gid, var g) in groupsByID where g.members.contains(id) {
+            g.members.removeAll { $0 == id }
+            groupsByID[gid] = g
+        }
+        for (eid, owner) in owners where owner == id {
+            owners[eid] = nil
+            enrollmentsByID[eid]?.upn = u.upn  // past enrollments keep the UPN they were made with
+        }
     }
+    public func group(id: String) -> Group? { groupsByID[id] }
+    public func groupIDs(of userID: String) -> Set<String> { Set(groupsByID.values.filter { $0.members.contains(userID) }.map(\.id)) }
     public func groups() -> [Group] { groupsByID.values.sorted { $0.displayName.lowercased() < $1.displayName.lowercased() } }
     public func insertGroup(_ group: Group) throws {
         guard !groupsByID.values.contains(where: { $0.displayName.lowercased() == group.displayName.lowercased() }) else {
@@ -37,6 +60,9 @@ public actor InMemoryStore: MDMStore {
     }
     public func updateGroup(_ group: Group) throws {
         guard groupsByID[group.id] != nil else { throw StorageError(.notFound, "No group \(group.id).") }
+        guard !groupsByID.values.contains(where: { $0.id != group.id && $0.displayName.lowercased() == group.displayName.lowercased() }) else {
+            throw StorageError(.conflict, "A group named \(group.displayName) already exists.")
+        }
         groupsByID[group.id] = group
     }
     public func deleteGroup(id: String) throws {
@@ -44,32 +70,63 @@ public actor InMemoryStore: MDMStore {
     }
     public func tenantSettings() -> TenantSettings? { settings }
     public func saveTenantSettings(_ settings: TenantSettings) { self.settings = settings }
-    public func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void) throws -> (before: TenantSettings, after: TenantSettings) {
+    public func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void,
+                                     audit entry: @Sendable (TenantSettings, TenantSettings) -> AuditEntry?) throws -> (before: TenantSettings, after: TenantSettings) {
         guard let before = settings else { throw StorageError(.notFound, "The tenant settings are missing.") }
         var after = before
         try change(&after)
+        guard after != before else { return (before, after) }
         settings = after
+        if let e = entry(before, after) { audit.append(e) }
         return (before, after)
     }
     public func appendAudit(_ entry: AuditEntry) { audit.append(entry) }
     public func auditEntries(limit: Int) -> [AuditEntry] { Array(audit.reversed().prefix(limit)) }
+    public func pruneAudit(before date: Date) -> Int {
+        let n = audit.count
+        audit.removeAll { $0.time < date }
+        return n - audit.count
+    }
+    /// The enrollment as read: with its owner's current UPN.
+    func read(_ e: Enrollment) -> Enrollment {
+        var e = e
+        if let owner = owners[e.id], let u = usersByID[owner] { e.upn = u.upn }
+        return e
+    }
+    func store(_ e: Enrollment) {
+        enrollmentsByID[e.id] = e
+        if let id = upnIndex[UPN.normalize(e.upn)] { owners[e.id] = id }
+    }
+    func sorted(_ list: some Sequence<Enrollment>) -> [Enrollment] {
+        list.map(read).sorted { ($0.enrolledAt, $0.id) < ($1.enrolledAt, $1.id) }
+    }
+
     public func updateEnrollment(_ e: Enrollment) throws {
         guard enrollmentsByID[e.id] != nil else { throw StorageError(.notFound, "No enrollment \(e.id).") }
-        enrollmentsByID[e.id] = e
+        store(e)
     }
     public func deleteEnrollment(id: String) throws {
         guard enrollmentsByID.removeValue(forKey: id) != nil else { throw StorageError(.notFound, "No enrollment \(id).") }
+        owners[id] = nil
     }
 
     public func enrollments(upn: String) -> [Enrollment] {
-        enrollmentsByID.values.filter { $0.upn == UPN.normalize(upn) }.sorted { $0.enrolledAt < $1.enrolledAt }
+        let n = UPN.normalize(upn)
+        if let uid = upnIndex[n] { return sorted(enrollmentsByID.values.filter { owners[$0.id] == uid }) }
+        return sorted(enrollmentsByID.values.filter { owners[$0.id] == nil && $0.upn == n })
+    }
+    public func activeEnrollments(upn: String) -> [Enrollment] { enrollments(upn: upn).filter { $0.state == .active } }
+    public func enrollments(after: String?, limit: Int, activeOnly: Bool) -> [Enrollment] {
+        var all = sorted(enrollmentsByID.values.filter { !activeOnly || $0.state == .active })
+        if let after, let a = enrollmentsByID[after] { all = all.filter { ($0.enrolledAt, $0.id) > (a.enrolledAt, a.id) } }
+        return Array(all.prefix(max(0, limit)))
     }
     public func activeEnrollments(hwDevID: String) -> [Enrollment] {
-        enrollmentsByID.values.filter { $0.hwDevID == hwDevID && $0.state == .active }
+        sorted(enrollmentsByID.values.filter { $0.hwDevID == hwDevID && $0.state == .active })
     }
-    public func enrollment(id: String) -> Enrollment? { enrollmentsByID[id] }
+    public func enrollment(id: String) -> Enrollment? { enrollmentsByID[id].map(read) }
     public func enrollment(certificateThumbprint: String) -> Enrollment? {
-        enrollmentsByID.values.first { $0.accepts(certificateThumbprint: certificateThumbprint) }
+        enrollmentsByID.values.first { $0.accepts(certificateThumbprint: certificateThumbprint) }.map(read)
     }
     public func checkIn(certificateThumbprint: String) -> (enrollment: Enrollment, hasQueuedCommands: Bool)? {
         guard let e = enrollment(certificateThumbprint: certificateThumbprint) else { return nil }
@@ -79,22 +136,20 @@ public actor InMemoryStore: MDMStore {
         enrollmentsByID[enrollmentID]?.lastSeenAt = at
     }
     public func modifyEnrollment(id: String, _ change: @Sendable (inout Enrollment) throws -> Void) throws -> Enrollment {
-        guard var e = enrollmentsByID[id] else { throw StorageError(.notFound, "No enrollment \(id).") }
+        guard var e = enrollment(id: id) else { throw StorageError(.notFound, "No enrollment \(id).") }
         try change(&e)
-        enrollmentsByID[id] = e
+        store(e)
         return e
     }
-    public func allEnrollments() -> [Enrollment] { enrollmentsByID.values.sorted { $0.enrolledAt < $1.enrolledAt } }
+    public func allEnrollments() -> [Enrollment] { sorted(enrollmentsByID.values) }
 
     public func commitEnrollment(_ enrollment: Enrollment, check: @Sendable ([Enrollment]) -> [Denial]) -> [Denial] {
         // Actor isolation makes the read-check-write below one step: nothing interleaves (no await inside).
-        let current = enrollments(upn: enrollment.upn)
+        let current = activeEnrollments(upn: enrollment.upn)
         let denials = check(current)
         guard denials.isEmpty else { return denials }
-        for e in current where e.state == .active && e.hwDevID == enrollment.hwDevID {
-            enrollmentsByID[e.id]?.state = .unenrolled
-        }
-        enrollmentsByID[enrollment.id] = enrollment
+        for e in current where e.hwDevID == enrollment.hwDevID { enrollmentsByID[e.id]?.state = .unenrolled }
+        store(enrollment)
         return []
     }
 
@@ -118,9 +173,15 @@ public actor InMemoryStore: MDMStore {
     public func attempt(id: String) -> EnrollmentAttempt? { attemptsList.first { $0.id == id } }
     public func attempts(_ q: AttemptQuery) -> [EnrollmentAttempt] {
         Array(attemptsList.reversed().filter {
-            (!q.failedOnly || $0.outcome == .failed) && (q.upn == nil || $0.facts.upn == q.upn)
+            (!q.failedOnly || $0.outcome == .failed) && (q.upn == nil || $0.facts.upn.map(UPN.normalize) == UPN.normalize(q.upn!))
                 && (q.since == nil || $0.time >= q.since!)
         }.prefix(q.limit))
+    }
+
+    public func pruneAttempts(before date: Date) -> Int {
+        let n = attemptsList.count
+        attemptsList.removeAll { $0.time < date }
+        return n - attemptsList.count
     }
 
     public func noteRepeat(attemptID: String, at: Date) {

@@ -4,12 +4,19 @@ import MDMCore
 /// Users and tenant settings.
 public protocol DirectoryStore: Sendable {
     func user(upn: String) async throws -> User?
+    /// By the stable id (indexed).
+    func user(id: String) async throws -> User?
     func users() async throws -> [User]
+    /// One page of users ordered by UPN, starting after `after` (a UPN): at most `limit` rows read.
+    func users(after: String?, limit: Int) async throws -> [User]
     /// Throws `StorageError.conflict` when the UPN exists.
     func insertUser(_ user: User) async throws
     func updateUser(_ user: User) async throws
     func deleteUser(id: String) async throws
     func groups() async throws -> [Group]
+    func group(id: String) async throws -> Group?
+    /// The ids of the groups a user belongs to (indexed by user: reads only those memberships).
+    func groupIDs(of userID: String) async throws -> Set<String>
     /// Throws `StorageError.conflict` when a group has the same display name (case-insensitive).
     func insertGroup(_ group: Group) async throws
     func updateGroup(_ group: Group) async throws
@@ -17,20 +24,28 @@ public protocol DirectoryStore: Sendable {
     func tenantSettings() async throws -> TenantSettings?
     func saveTenantSettings(_ settings: TenantSettings) async throws
     /// Read-modify-write of the settings in one transaction, so concurrent administrators (other processes
-    /// included) never lose each other's changes. Returns the settings before and after.
-    func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void) async throws -> (before: TenantSettings, after: TenantSettings)
+    /// included) never lose each other's changes. `audit`, given the settings before and after, names the audit
+    /// entry written in the same transaction (nil: none), so a change and its record land together or not at all.
+    /// Returns the settings before and after.
+    func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void,
+                              audit: @Sendable (TenantSettings, TenantSettings) -> AuditEntry?) async throws -> (before: TenantSettings, after: TenantSettings)
 }
 
 extension DirectoryStore {
-    /// The ids of the groups a user belongs to.
-    public func groupIDs(of userID: String) async throws -> Set<String> {
-        Set(try await groups().filter { $0.members.contains(userID) }.map(\.id))
+    public func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void) async throws -> (before: TenantSettings, after: TenantSettings) {
+        try await updateTenantSettings(change, audit: { _, _ in nil })
     }
 }
 
 /// Enrolled devices.
 public protocol EnrollmentStore: Sendable {
+    /// Every enrollment of the user with this UPN, oldest first. Enrollments belong to the user by id: after a
+    /// rename they are found under the new UPN and carry it.
     func enrollments(upn: String) async throws -> [Enrollment]
+    /// The user's active enrollments only (indexed): what the device limit and join quota count.
+    func activeEnrollments(upn: String) async throws -> [Enrollment]
+    /// One page of enrollments, oldest first, after the enrollment with this id (keyset on enrollment time and id).
+    func enrollments(after: String?, limit: Int, activeOnly: Bool) async throws -> [Enrollment]
     /// Active enrollments of this hardware id.
     func activeEnrollments(hwDevID: String) async throws -> [Enrollment]
     func enrollment(id: String) async throws -> Enrollment?
@@ -52,7 +67,8 @@ public protocol EnrollmentStore: Sendable {
     func deleteEnrollment(id: String) async throws
     /// Records an enrollment atomically with its capacity check.
     ///
-    /// In one transaction: reads the user's enrollments, calls `check` with them, and when it returns no denial
+    /// In one transaction, serialised with every other commit for the same user (on every process sharing the
+    /// database): reads the user's active enrollments, calls `check` with them, and when it returns no denial
     /// marks any active enrollment of the same user and hardware as superseded (re-enrollment takes no new slot)
     /// and inserts `enrollment`. Returns the denials; nothing is written when there are any.
     func commitEnrollment(_ enrollment: Enrollment, check: @Sendable ([Enrollment]) -> [Denial]) async throws -> [Denial]
@@ -80,6 +96,9 @@ public protocol AttemptStore: Sendable {
     func attempts(_ query: AttemptQuery) async throws -> [EnrollmentAttempt]
     /// Counts one more identical failure on an attempt already recorded (no new row).
     func noteRepeat(attemptID: String, at: Date) async throws
+    /// Deletes attempts recorded before `date`; returns how many.
+    @discardableResult
+    func pruneAttempts(before date: Date) async throws -> Int
 }
 
 /// Failed sign-in counters and lockouts (smart lockout), shared by every server process using the database.
@@ -113,6 +132,9 @@ public protocol AuditStore: Sendable {
     func appendAudit(_ entry: AuditEntry) async throws
     /// Newest first.
     func auditEntries(limit: Int) async throws -> [AuditEntry]
+    /// Deletes audit entries older than `date`; returns how many.
+    @discardableResult
+    func pruneAudit(before date: Date) async throws -> Int
 }
 
 /// Everything a winmdm server needs, composed from the role protocols.

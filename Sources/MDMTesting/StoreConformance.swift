@@ -3,16 +3,27 @@ import MDMCore
 import MDMStorage
 
 /// One behavioural suite for every storage backend (STYLE.md §9). Each backend's test calls `run` with a fresh
-/// store; a mismatch throws `ConformanceFailure` naming the check. The suite runs twice over the same store, the
-/// second pass with new ids, so state left behind by the first shows up.
+/// store; every check that fails is collected and `run` throws `ConformanceFailure` naming them all. The suite runs
+/// twice over the same store, the second pass with new ids, so state left behind by the first shows up; then the
+/// capacity check runs under concurrency.
 public enum StoreConformance {
     public struct ConformanceFailure: Error, CustomStringConvertible {
         public let check: String
         public var description: String { "storage conformance: \(check)" }
     }
 
+    final class Collector: @unchecked Sendable {
+        let lock = NSLock()
+        var failed: [String] = []
+        func add(_ s: String) { lock.lock(); failed.append(s); lock.unlock() }
+    }
+    @TaskLocal static var collector: Collector?
+
+    /// Records a failed check (thrown at the end of `run`), or throws at once outside `run`.
     static func check(_ ok: Bool, _ what: String) throws {
-        if !ok { throw ConformanceFailure(check: what) }
+        guard !ok else { return }
+        guard let collector else { throw ConformanceFailure(check: what) }
+        collector.add(what)
     }
 
     static func require2<T>(_ value: T?, _ what: String) throws -> T {
@@ -25,7 +36,152 @@ public enum StoreConformance {
         if try await store.tenantSettings() == nil {
             try await store.saveTenantSettings(.newInstallation(initialDomain: "conformance.test", publicURL: "https://c.test", now: now))
         }
-        for pass in 1...2 { try await onePass(store, tag: "p\(pass)-\(UUID().uuidString.prefix(6).lowercased())", now: now) }
+        let c = Collector()
+        try await $collector.withValue(c) {
+            for pass in 1...2 {
+                let tag = "p\(pass)-\(UUID().uuidString.prefix(6).lowercased())"
+                do { try await onePass(store, tag: tag, now: now) } catch { c.add("pass \(pass) stopped: \(error)") }
+                do { try await directoryPass(store, tag: tag, now: now) } catch { c.add("directory pass \(pass) stopped: \(error)") }
+            }
+            do { try await concurrentCommits(store, now: now) } catch { c.add("concurrent commits stopped: \(error)") }
+        }
+        if !c.failed.isEmpty { throw ConformanceFailure(check: c.failed.joined(separator: "; ")) }
+    }
+
+    /// Ids, paging, renames, memberships, audited settings and retention.
+    static func directoryPass(_ store: any MDMStore, tag: String, now: Date) async throws {
+        let names = (0..<5).map { "page\($0).\(tag)@conformance.test" }
+        var users: [User] = []
+        for n in names.reversed() {
+            let u = User(upn: n, displayName: n, passwordHash: nil, createdAt: now)
+            try await store.insertUser(u)
+            users.append(u)
+        }
+        try check(try await store.user(id: users[0].id)?.upn == users[0].upn, "users are found by id")
+        try check(try await store.user(id: "nobody-\(tag)") == nil, "an unknown id finds no user")
+        let first = try await store.users(after: "page.\(tag)", limit: 2)
+        try check(first.count == 2 && first.map(\.upn) == first.map(\.upn).sorted(), "a page of users is ordered by UPN and limited")
+        let next = try await store.users(after: first.last?.upn, limit: 100).filter { $0.upn.hasSuffix(".\(tag)@conformance.test") }
+        try check(next.count == 3 && Set(next.map(\.upn)).isDisjoint(with: first.map(\.upn)), "the next page starts after the last UPN")
+
+        // Groups hold their members; a user's groups are found by id; deleting a user leaves no membership behind.
+        let g = Group(displayName: "Members \(tag)", members: users.prefix(3).map(\.id), createdAt: now)
+        try await store.insertGroup(g)
+        try check(Set(try await store.group(id: g.id)?.members ?? []) == Set(g.members), "a group is read back with its members")
+        try check(try await store.groups().first { $0.id == g.id }.map { Set($0.members) } == Set(g.members), "groups are listed with members")
+        try await store.deleteUser(id: users[0].id)
+        try check(try await store.group(id: g.id)?.members.contains(users[0].id) == false, "a deleted user leaves their groups")
+        try check(try await store.group(id: "nope-\(tag)") == nil, "an unknown group is nil")
+        do {
+            try await store.updateGroup(Group(displayName: "Missing \(tag)", createdAt: now))
+            try check(false, "updating a missing group throws")
+        } catch let e as StorageError { try check(e.code == .notFound, "a missing group is not found") }
+        do {
+            try await store.deleteUser(id: "nobody-\(tag)")
+            try check(false, "deleting a missing user throws")
+        } catch let e as StorageError { try check(e.code == .notFound, "a missing user is not found") }
+
+        // A rename moves nothing: the enrollments follow the user by id and carry the new UPN.
+        let owner = users[1]
+        func enrollment(_ hw: String, upn: String) -> Enrollment {
+            Enrollment(upn: upn, deviceID: "RD-\(hw)", hwDevID: hw, deviceName: "PC-\(hw)", enrollmentType: .full, osEdition: 48,
+                       osVersion: "10.0.22631.1", certificateSerial: "01", certificateThumbprint: "RT-\(hw)-\(tag)",
+                       certificateNotAfter: now + 86400, enrolledAt: now)
+        }
+        let e1 = enrollment("R1-\(tag)", upn: owner.upn), e2 = enrollment("R2-\(tag)", upn: owner.upn)
+        _ = try await store.commitEnrollment(e1) { _ in [] }
+        _ = try await store.commitEnrollment(e2) { _ in [] }
+        var renamed = owner
+        renamed.upn = "renamed.\(tag)@conformance.test"
+        try await store.updateUser(renamed)
+        let byOld = try await store.user(upn: owner.upn), byNew = try await store.user(upn: renamed.upn)
+        try check(byOld == nil && byNew?.id == owner.id, "a renamed user is found under the new UPN only")
+        try check(Set(try await store.enrollments(upn: renamed.upn).map(\.id)) == [e1.id, e2.id], "a renamed user keeps their enrollments")
+        try check(try await store.activeEnrollments(upn: renamed.upn).count == 2, "a renamed user's devices still count against the limit")
+        try check(try await store.enrollments(upn: owner.upn).isEmpty, "nothing is left under the old UPN")
+        try check(try await store.enrollment(id: e1.id)?.upn == renamed.upn, "enrollments carry the owner's current UPN")
+        let late = try await store.commitEnrollment(enrollment("R3-\(tag)", upn: renamed.upn)) { current in
+            current.count >= 2 ? [Denial(rule: .deviceLimit, reason: "limit", fault: .authorization("limit"))] : []
+        }
+        try check(late.count == 1, "the capacity check after a rename sees the devices enrolled before it")
+        try check(try await store.checkIn(certificateThumbprint: e1.certificateThumbprint)?.enrollment.upn == renamed.upn,
+                  "a check-in reads the current UPN")
+        var retired = try require2(try await store.enrollment(id: e2.id), "the enrollment is read back")
+        retired.state = .retired
+        try await store.updateEnrollment(retired)
+        try check(try await store.activeEnrollments(upn: renamed.upn).map(\.id) == [e1.id], "only active enrollments are active")
+        // A deleted user's devices keep the UPN they had.
+        try await store.deleteUser(id: owner.id)
+        try check(Set(try await store.enrollments(upn: renamed.upn).map(\.id)) == [e1.id, e2.id], "a deleted user's enrollments stay under their last UPN")
+
+        // Keyset paging of enrollments.
+        let all = try await store.enrollments(after: nil, limit: 100_000, activeOnly: false)
+        let page1 = try await store.enrollments(after: nil, limit: 1, activeOnly: false)
+        try check(page1.map(\.id) == all.prefix(1).map(\.id), "the first page of enrollments is the oldest")
+        if let last = page1.last {
+            let rest = try await store.enrollments(after: last.id, limit: 100_000, activeOnly: false)
+            try check(rest.map(\.id) == all.dropFirst().map(\.id), "the next page starts after the last enrollment")
+        }
+        try check(try await store.enrollments(after: nil, limit: 100_000, activeOnly: true).allSatisfy { $0.state == .active },
+                  "active-only pages hold active enrollments only")
+        for e in [e1, e2] { try await store.deleteEnrollment(id: e.id) }
+
+        // A settings change and its audit entry land together; a refused change writes neither.
+        let marker = "settings.\(tag)"
+        _ = try await store.updateTenantSettings({ $0.joinQuota += 1 }, audit: { _, _ in
+            AuditEntry(time: now, actor: "t", action: marker, target: "tenant", before: nil, after: nil)
+        })
+        try check(try await store.auditEntries(limit: 5).contains { $0.action == marker }, "a settings change writes its audit entry")
+        let refused = "refused.\(tag)"
+        do {
+            _ = try await store.updateTenantSettings({ _ in throw ConformanceFailure(check: "deliberate") }, audit: { _, _ in
+                AuditEntry(time: now, actor: "t", action: refused, target: "tenant", before: nil, after: nil)
+            })
+        } catch is ConformanceFailure {}
+        try check(!(try await store.auditEntries(limit: 50).contains { $0.action == refused }), "a refused change writes no audit entry")
+
+        // Retention: what is older than the cut goes, the rest stays.
+        let old = EnrollmentAttempt(time: now - 200 * 86400, phase: .enroll, facts: EnrollmentFacts(upn: "old.\(tag)@c.test"), outcome: .failed)
+        let recent = EnrollmentAttempt(time: now, phase: .enroll, facts: EnrollmentFacts(upn: "old.\(tag)@c.test"), outcome: .failed)
+        try await store.recordAttempt(old)
+        try await store.recordAttempt(recent)
+        let oldAudit = AuditEntry(time: now - 400 * 86400, actor: "t", action: "old.\(tag)", target: "x", before: nil, after: nil)
+        try await store.appendAudit(oldAudit)
+        let pruned = try await store.pruneAttempts(before: now - 90 * 86400)
+        let oldGone = try await store.attempt(id: old.id) == nil, recentKept = try await store.attempt(id: recent.id) != nil
+        try check(pruned >= 1 && oldGone && recentKept, "pruning attempts deletes only the old ones")
+        _ = try await store.pruneAudit(before: now - 365 * 86400)
+        try check(!(try await store.auditEntries(limit: 10_000).contains { $0.id == oldAudit.id }), "pruning the audit deletes old entries")
+        try check(try await store.auditEntries(limit: 10_000).contains { $0.action == marker }, "pruning the audit keeps recent entries")
+        for u in users.dropFirst(2) { try await store.deleteUser(id: u.id) }
+        try await store.deleteGroup(id: g.id)
+    }
+
+    /// 64 enrollments of one user at once against a limit of 5: exactly 5 land, whatever the interleaving.
+    static func concurrentCommits(_ store: any MDMStore, now: Date) async throws {
+        let tag = UUID().uuidString.prefix(6).lowercased()
+        let u = User(upn: "busy.\(tag)@conformance.test", displayName: "Busy", passwordHash: nil, createdAt: now)
+        try await store.insertUser(u)
+        let limit = 5
+        let landed = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<64 {
+                group.addTask {
+                    let e = Enrollment(upn: u.upn, deviceID: "C-\(tag)-\(i)", hwDevID: "CHW-\(tag)-\(i)", deviceName: "C\(i)", enrollmentType: .full,
+                                       osEdition: 48, osVersion: "10.0.22631.1", certificateSerial: "01",
+                                       certificateThumbprint: "CT-\(tag)-\(i)", certificateNotAfter: now + 86400, enrolledAt: now + Double(i))
+                    return try await store.commitEnrollment(e) { current in
+                        current.count >= limit ? [Denial(rule: .deviceLimit, reason: "limit", fault: .authorization("limit"))] : []
+                    }.isEmpty
+                }
+            }
+            var n = 0
+            for try await ok in group where ok { n += 1 }
+            return n
+        }
+        let active = try await store.activeEnrollments(upn: u.upn)
+        try check(landed == limit && active.count == limit, "64 concurrent commits at a limit of 5 land exactly 5 (landed \(landed), active \(active.count))")
+        for e in try await store.enrollments(upn: u.upn) { try await store.deleteEnrollment(id: e.id) }
+        try await store.deleteUser(id: u.id)
     }
 
     static func onePass(_ store: any MDMStore, tag: String, now: Date) async throws {
@@ -119,16 +275,6 @@ public enum StoreConformance {
         try await store.modifyEnrollment(id: second.id) { $0.retirePreviousCertificate() }
         try check(try await store.enrollment(certificateThumbprint: "T-\(hw2)") == nil, "a retired certificate finds nothing")
         try check(try await store.enrollment(certificateThumbprint: "N-\(hw2)")?.certificateSerial == "02", "the renewed certificate is current")
-        // An enrollment moved to another UPN (a renamed user) is found under the new one only.
-        let hw3 = "HW3-\(tag)", renamedUPN = "renamed.\(tag)@conformance.test"
-        var moved = enrollment(hw3)
-        _ = try await store.commitEnrollment(moved) { _ in [] }
-        moved.upn = renamedUPN
-        try await store.updateEnrollment(moved)
-        try check(try await store.enrollments(upn: renamedUPN).map(\.id) == [moved.id], "an enrollment moved to a new UPN is found under it")
-        try check(!(try await store.enrollments(upn: u.upn).contains { $0.id == moved.id }), "a moved enrollment leaves the old UPN")
-        try await store.deleteEnrollment(id: moved.id)
-
         // Check-in: the enrollment and whether anything is queued, in one look-up; marking it seen changes only that.
         let idle = try await store.checkIn(certificateThumbprint: "N-\(hw2)")
         try check(idle?.enrollment.id == second.id && idle?.hasQueuedCommands == false, "an idle check-in finds the enrollment and no queue")

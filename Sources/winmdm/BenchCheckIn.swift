@@ -3,7 +3,7 @@ import Foundation
 import MDMCore
 import MDMPKI
 import MDMService
-import MDMStorageSQLite
+import MDMStorageSQL
 import MDMTesting
 import MDMWire
 import _CryptoExtras
@@ -24,7 +24,7 @@ struct CheckInBench: AsyncParsableCommand {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try await SQLiteStore.open(path: dir.appendingPathComponent("bench.sqlite").path)
+        let store = try await SQLStore.openSQLite(path: dir.appendingPathComponent("bench.sqlite").path)
         let clock = SystemClock()
         let ca = try CertificateAuthority.create(commonName: "winmdm bench device CA", organization: "winmdm", now: clock.now())
         let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)

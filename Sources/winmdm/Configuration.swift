@@ -10,6 +10,9 @@ struct CommonOptions: ParsableArguments {
 
     @Option(name: .long, help: "Configuration file (JSON; default <data-dir>/winmdm.json; env WINMDM_CONFIG).")
     var config: String?
+
+    @Option(name: .long, help: "PostgreSQL database instead of the SQLite file in the data directory: postgres://user:password@host:5432/db (env WINMDM_DATABASE_URL).")
+    var databaseURL: String?
 }
 
 /// The configuration file's keys; every one optional.
@@ -31,6 +34,11 @@ struct ConfigFile: Codable {
     var firstRequestTimeout: String?
     var idleTimeout: String?
     var bodyTimeout: String?
+    /// `postgres://…`: the shared database of several instances (default: SQLite in the data directory).
+    var databaseURL: String?
+    /// How long enrollment attempts and audit entries are kept (durations like 90d); older ones are deleted hourly.
+    var attemptRetention: String?
+    var auditRetention: String?
 }
 
 /// What `serve` records about itself in the data directory, for the other commands.
@@ -61,6 +69,10 @@ struct ResolvedConfiguration {
     var firstRequestTimeout: TimeInterval?
     var idleTimeout: TimeInterval?
     var bodyTimeout: TimeInterval?
+    /// A PostgreSQL URL, or nil for the SQLite file in the data directory.
+    var databaseURL: String?
+    var attemptRetention: TimeInterval
+    var auditRetention: TimeInterval
 
     struct Overrides {
         var listen: String?
@@ -83,7 +95,7 @@ struct ResolvedConfiguration {
             do {
                 file = try JSONDecoder().decode(ConfigFile.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
             } catch {
-                throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes, clientCertHeader, trustedProxies, certificateValidity, maxConnectionsPerAddress, firstRequestTimeout, idleTimeout, bodyTimeout.")
+                throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes, clientCertHeader, trustedProxies, certificateValidity, maxConnectionsPerAddress, firstRequestTimeout, idleTimeout, bodyTimeout, databaseURL, attemptRetention, auditRetention.")
             }
         } else if common.config != nil || env["WINMDM_CONFIG"] != nil {
             throw ValidationError("The configuration file \(configPath) does not exist.")
@@ -116,6 +128,17 @@ struct ResolvedConfiguration {
             }
             return v
         }
+        func retention(_ text: String?, _ key: String, _ fallback: TimeInterval) throws -> TimeInterval {
+            guard let text else { return fallback }
+            guard let v = TimeSpan.parse(text), v >= 86400, v <= 10 * 366 * 86400 else {
+                throw ValidationError("\(key) '\(text)' in \(configPath) must be a duration from 1d to 10 years, like 90d or 52w.")
+            }
+            return v
+        }
+        let databaseURL = (common.databaseURL ?? env["WINMDM_DATABASE_URL"] ?? file.databaseURL).flatMap { $0.isEmpty ? nil : $0 }
+        if let url = databaseURL, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            throw ValidationError("--database-url '\(url)' is not a PostgreSQL URL; expected postgres://user:password@host:5432/database (leave it unset for the SQLite file in the data directory).")
+        }
         if let n = file.maxConnectionsPerAddress, !(1...100_000).contains(n) {
             throw ValidationError("maxConnectionsPerAddress \(n) in \(configPath) must be from 1 to 100000.")
         }
@@ -133,7 +156,10 @@ struct ResolvedConfiguration {
             maxConnectionsPerAddress: file.maxConnectionsPerAddress,
             firstRequestTimeout: try timeout(file.firstRequestTimeout, "firstRequestTimeout"),
             idleTimeout: try timeout(file.idleTimeout, "idleTimeout"),
-            bodyTimeout: try timeout(file.bodyTimeout, "bodyTimeout"))
+            bodyTimeout: try timeout(file.bodyTimeout, "bodyTimeout"),
+            databaseURL: databaseURL,
+            attemptRetention: try retention(file.attemptRetention, "attemptRetention", 90 * 86400),
+            auditRetention: try retention(file.auditRetention, "auditRetention", 365 * 86400))
     }
 
     /// The public host name, or `winmdm.test` when that is an IP address or localhost (SCENARIOS.md).
@@ -146,4 +172,6 @@ struct ResolvedConfiguration {
 
     var publicHost: String { URLComponents(string: publicURL)?.host?.lowercased() ?? "localhost" }
     var databasePath: String { dataDir.appendingPathComponent("winmdm.sqlite").path }
+    /// What the store opens: the PostgreSQL URL, or the SQLite file.
+    var databaseLocation: String { databaseURL ?? databasePath }
 }

@@ -4,12 +4,12 @@ import MDMCore
 import MDMPKI
 import MDMService
 import MDMStorage
-import MDMStorageSQLite
+import MDMStorageSQL
 
 /// What every command opens: the data directory, its database (initialised on first use) and the admin service.
 struct Runtime {
     let config: ResolvedConfiguration
-    let store: SQLiteStore
+    let store: SQLStore
     let admin: AdminService
     /// Files created by this run, for the first-run message.
     var created: [String]
@@ -25,10 +25,10 @@ struct Runtime {
             }
             created.append(config.dataDir.path)
         }
-        let dbExisted = fm.fileExists(atPath: config.databasePath)
-        let store: SQLiteStore
-        do { store = try await SQLiteStore.open(path: config.databasePath) } catch {
-            throw ValidationError("Cannot open the database \(config.databasePath): \(error)")
+        let dbExisted = config.databaseURL != nil || fm.fileExists(atPath: config.databasePath)
+        let store: SQLStore
+        do { store = try await SQLStore.open(config.databaseLocation) } catch {
+            throw ValidationError("Cannot open the database \(config.databaseURL == nil ? config.databasePath : "given by --database-url"): \(error)")
         }
         if !dbExisted { created.append(config.databasePath) }
         let admin = AdminService(store: store, actor: Self.actor)

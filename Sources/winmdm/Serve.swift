@@ -5,6 +5,7 @@ import MDMCore
 import MDMPKI
 import MDMServer
 import MDMService
+import MDMStorage
 import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
@@ -119,7 +120,8 @@ struct Serve: AsyncParsableCommand {
         if !runtime.created.isEmpty { lines.append("First run: created " + runtime.created.joined(separator: ", ")) }
         lines += [
             "  data directory:   \(cfg.dataDir.path)",
-            "  database:         \(cfg.databasePath)",
+            "  database:         \(runtime.store.location)\(cfg.databaseURL == nil ? "" : " (PostgreSQL, shared by every instance using it)")",
+            "  retention:        attempts \(Int(cfg.attemptRetention / 86400)) days, audit \(Int(cfg.auditRetention / 86400)) days",
             "  device CA:        \(pki.deviceCAPath)",
             "  TLS certificate:  \(listenCfg.tlsCertificatePath ?? "none (plain HTTP)")",
             "  TLS root CA:      \(pki.tlsCAPath)  (install on test devices when using the generated certificate)",
@@ -136,10 +138,46 @@ struct Serve: AsyncParsableCommand {
         let app = try buildApplication(services, listen: listenCfg, logger: logger) { port in
             FileHandle.standardOutput.write(Data((banner + "\n  listening on:     \(cfg.listenHost):\(port)\n").utf8))
         }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let sweeper = RetentionSweeper(store: runtime.store, attempts: cfg.attemptRetention, audit: cfg.auditRetention, clock: clock, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app, sweeper], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await runtime.close()
     }
+}
+
+/// Deletes enrollment attempts and audit entries past their retention, at start and then hourly, so what anyone can
+/// send to the enrollment URL cannot grow the database without bound. Every instance sharing a database may run it;
+/// deleting what is already gone costs nothing.
+struct RetentionSweeper: Service {
+    let store: any MDMStore
+    let attempts: TimeInterval
+    let audit: TimeInterval
+    let clock: any MDMCore.Clock
+    let logger: Logger
+    var interval: Duration = .seconds(3600)
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await sweep()
+            try? await gracefulShutdown(after: interval)
+        }
+    }
+
+    func sweep() async {
+        let now = clock.now()
+        do {
+            let a = try await store.pruneAttempts(before: now.addingTimeInterval(-attempts))
+            let b = try await store.pruneAudit(before: now.addingTimeInterval(-audit))
+            if a + b > 0 { logger.info("retention: deleted \(a) enrollment attempts and \(b) audit entries past their retention") }
+        } catch {
+            logger.warning("retention sweep failed: \(error)")
+        }
+    }
+}
+
+/// Sleeps for `duration`, returning early when the service group shuts down.
+func gracefulShutdown(after duration: Duration) async throws {
+    try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
 }
 
 enum IPv4 {

@@ -1,4 +1,5 @@
 import Foundation
+import MDMTesting
 import Testing
 
 /// Runs the built `winmdm` executable the way an administrator does.

@@ -8,7 +8,7 @@ import MDMPKI
 import MDMServer
 import MDMService
 import MDMStorage
-import MDMStorageSQLite
+import MDMStorageSQL
 import MDMTesting
 import NIOCore
 import ServiceLifecycle
@@ -17,7 +17,7 @@ import ServiceLifecycle
 /// through the router or live over HTTPS.
 final class TestServer: @unchecked Sendable {
     let dir: URL
-    let store: SQLiteStore
+    let store: SQLStore
     let admin: AdminService
     let pki: PKIFiles
     let services: ServerServices
@@ -30,18 +30,20 @@ final class TestServer: @unchecked Sendable {
     var publicURL: String { services.configuration.publicURL }
     var discoveryURL: String { services.configuration.discoveryURL }
 
-    static func make(authPolicy: AuthPolicy = .onPremise, clock: any MDMCore.Clock = SystemClock()) async throws -> TestServer {
+    /// `databaseURL`: a PostgreSQL database to use instead of a SQLite file (several servers may share one).
+    static func make(authPolicy: AuthPolicy = .onPremise, clock: any MDMCore.Clock = SystemClock(),
+                     databaseURL: String? = nil, sharing other: TestServer? = nil) async throws -> TestServer {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let port = try FreePort.find()
         let publicURL = "https://localhost:\(port)"
         // CLI commands run against the same data directory find the public URL here.
         try Data(#"{"publicURL": "\#(publicURL)"}"#.utf8).write(to: dir.appendingPathComponent("winmdm.json"))
-        let store = try await SQLiteStore.open(path: dir.appendingPathComponent("winmdm.sqlite").path)
+        let store = try await SQLStore.open(databaseURL ?? dir.appendingPathComponent("winmdm.sqlite").path)
         let admin = AdminService(store: store, hasher: hasher, clock: clock)
         try await admin.bootstrap(initialDomain: "winmdm.test", publicURL: publicURL)
         if authPolicy != .onPremise { _ = try await admin.setAuthPolicy(authPolicy) }
-        let pki = try PKIFiles.loadOrCreate(directory: dir.appendingPathComponent("pki"), hostNames: ["localhost"],
+        let pki = try PKIFiles.loadOrCreate(directory: (other?.dir ?? dir).appendingPathComponent("pki"), hostNames: ["localhost"],
                                             ipAddresses: [[127, 0, 0, 1]], organization: "winmdm tests", now: clock.now())
         let config = ServerConfiguration(publicURL: publicURL, maxBodyBytes: 256 * 1024)
         let tokens = FederatedTokens(key: Array("test federation key, 32 bytes!!!".utf8))
@@ -58,7 +60,7 @@ final class TestServer: @unchecked Sendable {
         return TestServer(dir: dir, store: store, admin: admin, pki: pki, services: services, port: port)
     }
 
-    init(dir: URL, store: SQLiteStore, admin: AdminService, pki: PKIFiles, services: ServerServices, port: Int) {
+    init(dir: URL, store: SQLStore, admin: AdminService, pki: PKIFiles, services: ServerServices, port: Int) {
         self.dir = dir
         self.store = store
         self.admin = admin
@@ -140,25 +142,6 @@ let quietLogger: Logger = {
     l.logLevel = .warning
     return l
 }()
-
-enum FreePort {
-    /// Binds port 0 on loopback to learn a free port, then releases it.
-    static func find() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-}
 
 /// Posts raw bytes to an enrollment endpoint the way a broken or hostile client would.
 struct RawClient {

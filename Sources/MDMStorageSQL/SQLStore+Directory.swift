@@ -1,0 +1,193 @@
+import Foundation
+import MDMCore
+import MDMStorage
+import SQLKit
+
+extension SQLStore {
+    // MARK: Users
+
+    public func user(upn: String) async throws -> User? {
+        try await one("SELECT doc FROM users WHERE upn = \(bind: UPN.normalize(upn))", User.self)
+    }
+
+    public func user(id: String) async throws -> User? {
+        try await one("SELECT doc FROM users WHERE id = \(bind: id)", User.self)
+    }
+
+    public func users() async throws -> [User] {
+        try await many("SELECT doc FROM users ORDER BY upn", User.self)
+    }
+
+    public func users(after: String?, limit: Int) async throws -> [User] {
+        try await many("SELECT doc FROM users WHERE upn > \(bind: after ?? "") ORDER BY upn LIMIT \(bind: max(0, limit))", User.self)
+    }
+
+    public func insertUser(_ user: User) async throws {
+        let cols = try Columns.user(user)
+        try await inserting("A user \(user.upn) already exists.") {
+            try await connections.write { db in try await db.raw(Columns.insert("users", cols)).run() }
+        }
+    }
+
+    /// The user is found by id, so this is also how a UPN is renamed; their enrollments follow by id.
+    public func updateUser(_ user: User) async throws {
+        let cols = try Columns.user(user)
+        let n = try await inserting("A user \(user.upn) already exists.") {
+            try await connections.write { db in try await Self.changed(db, Columns.update("users", cols, key: "id", user.id)) }
+        }
+        if n == 0 { throw StorageError(.notFound, "No user \(user.id).") }
+    }
+
+    public func deleteUser(id: String) async throws {
+        let n = try await connections.transaction { db in
+            try await db.raw("DELETE FROM group_members WHERE user_id = \(bind: id)").run()
+            // Their past enrollments keep the last UPN they had.
+            try await db.raw("""
+                UPDATE enrollments SET upn = (SELECT upn FROM users WHERE id = \(bind: id)), user_id = NULL WHERE user_id = \(bind: id)
+                """).run()
+            return try await Self.changed(db, "DELETE FROM users WHERE id = \(bind: id)")
+        }
+        if n == 0 { throw StorageError(.notFound, "No user \(id).") }
+    }
+
+    func inserting<T: Sendable>(_ message: String, _ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch where dialect.isUniqueViolation(error) { throw StorageError(.conflict, message) }
+    }
+
+    // MARK: Groups
+
+    public func groups() async throws -> [Group] {
+        try await connections.read { db in
+            var groups = try await db.raw("SELECT doc FROM groups ORDER BY name_key").all().map { try Self.value($0, Group.self) }
+            var members: [String: [String]] = [:]
+            for row in try await db.raw("SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id").all() {
+                members[try row.decode(column: "group_id", as: String.self), default: []].append(try row.decode(column: "user_id", as: String.self))
+            }
+            for i in groups.indices { groups[i].members = members[groups[i].id] ?? [] }
+            return groups
+        }
+    }
+
+    public func group(id: String) async throws -> Group? {
+        try await connections.read { db in
+            guard var g = try await db.raw("SELECT doc FROM groups WHERE id = \(bind: id)").first().map({ try Self.value($0, Group.self) }) else {
+                return nil
+            }
+            g.members = try await db.raw("SELECT user_id FROM group_members WHERE group_id = \(bind: id) ORDER BY user_id").all()
+                .map { try $0.decode(column: "user_id", as: String.self) }
+            return g
+        }
+    }
+
+    public func groupIDs(of userID: String) async throws -> Set<String> {
+        try await connections.read { db in
+            Set(try await db.raw("SELECT group_id FROM group_members WHERE user_id = \(bind: userID)").all()
+                .map { try $0.decode(column: "group_id", as: String.self) })
+        }
+    }
+
+    public func insertGroup(_ group: Group) async throws {
+        let cols = try Columns.group(group)
+        try await inserting("A group named \(group.displayName) already exists.") {
+            try await connections.transaction { db in
+                try await db.raw(Columns.insert("groups", cols)).run()
+                try await Self.writeMembers(db, group)
+            }
+        }
+    }
+
+    public func updateGroup(_ group: Group) async throws {
+        let cols = try Columns.group(group)
+        let n = try await inserting("A group named \(group.displayName) already exists.") {
+            try await connections.transaction { db in
+                let n = try await Self.changed(db, Columns.update("groups", cols, key: "id", group.id))
+                if n > 0 { try await Self.writeMembers(db, group) }
+                return n
+            }
+        }
+        if n == 0 { throw StorageError(.notFound, "No group \(group.id).") }
+    }
+
+    /// Makes the group's membership rows match `group.members` (only the differences are written).
+    static func writeMembers(_ db: any SQLDatabase, _ group: Group) async throws {
+        let have = Set(try await db.raw("SELECT user_id FROM group_members WHERE group_id = \(bind: group.id)").all()
+            .map { try $0.decode(column: "user_id", as: String.self) })
+        let want = Set(group.members)
+        let gone = Array(have.subtracting(want)), added = want.subtracting(have).sorted()
+        if !gone.isEmpty {
+            try await db.delete(from: "group_members").where("group_id", .equal, group.id)
+                .where(SQLColumn("user_id"), .in, SQLBind.group(gone)).run()
+        }
+        for chunk in stride(from: 0, to: added.count, by: 500) {
+            var insert = db.insert(into: "group_members").columns("group_id", "user_id")
+            for u in added[chunk..<min(chunk + 500, added.count)] { insert = insert.values(SQLBind(group.id), SQLBind(u)) }
+            try await insert.run()
+        }
+    }
+
+    public func deleteGroup(id: String) async throws {
+        let n = try await connections.transaction { db in
+            try await db.raw("DELETE FROM group_members WHERE group_id = \(bind: id)").run()
+            return try await Self.changed(db, "DELETE FROM groups WHERE id = \(bind: id)")
+        }
+        if n == 0 { throw StorageError(.notFound, "No group \(id).") }
+    }
+
+    // MARK: Settings
+
+    public func tenantSettings() async throws -> TenantSettings? {
+        try await one("SELECT doc FROM settings WHERE key = 'tenant'", TenantSettings.self)
+    }
+
+    public func saveTenantSettings(_ settings: TenantSettings) async throws {
+        let doc = try Self.doc(settings)
+        try await connections.write { db in
+            try await db.raw("INSERT INTO settings (key, doc) VALUES ('tenant', \(bind: doc)) ON CONFLICT (key) DO UPDATE SET doc = excluded.doc").run()
+        }
+    }
+
+    public func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void,
+                                     audit: @Sendable (TenantSettings, TenantSettings) -> AuditEntry?) async throws -> (before: TenantSettings, after: TenantSettings) {
+        try await connections.transaction { db in
+            guard let row = try await db.raw(SQLQueryString("SELECT doc FROM settings WHERE key = 'tenant'" + dialect.forUpdate)).first() else {
+                throw StorageError(.notFound, "The tenant settings are missing.")
+            }
+            let before = try Self.value(row, TenantSettings.self)
+            var after = before
+            try change(&after)
+            guard after != before else { return (before, after) }
+            try await db.raw("UPDATE settings SET doc = \(bind: try Self.doc(after)) WHERE key = 'tenant'").run()
+            if let entry = audit(before, after) { try await db.raw(Columns.insert("audit", try Columns.audit(entry))).run() }
+            return (before, after)
+        }
+    }
+
+    // MARK: Audit
+
+    public func appendAudit(_ entry: AuditEntry) async throws {
+        let cols = try Columns.audit(entry)
+        try await connections.write { db in try await db.raw(Columns.insert("audit", cols)).run() }
+    }
+
+    public func auditEntries(limit: Int) async throws -> [AuditEntry] {
+        try await many(SQLQueryString("SELECT doc FROM audit ORDER BY time DESC, \(dialect.insertionOrder) DESC LIMIT ") + "\(bind: limit)", AuditEntry.self)
+    }
+
+    public func pruneAudit(before date: Date) async throws -> Int {
+        try await prune("audit", column: "time", before: date)
+    }
+
+    /// Deletes in batches of 1,000 rows, each its own short transaction, so a large backlog never holds the writer.
+    func prune(_ table: String, column: String, before date: Date) async throws -> Int {
+        var total = 0
+        while true {
+            let n = try await connections.write { db in
+                try await Self.changed(db, SQLQueryString("DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE \(column) < ")
+                    + "\(bind: date.timeIntervalSince1970)" + SQLQueryString(" LIMIT 1000)"))
+            }
+            total += n
+            if n < 1000 { return total }
+        }
+    }
+}
+

@@ -1,0 +1,287 @@
+import Foundation
+import MDMCore
+import MDMStorage
+import SQLKit
+
+extension SQLStore {
+    /// Enrollments are read with their user's current UPN (they belong to the user by id) and their last check-in
+    /// time (a column, so a check-in never rewrites the document).
+    /// Without a user (deleted), the `upn` column keeps the last UPN they had.
+    static let enrollmentSelect = "SELECT e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn FROM enrollments e LEFT JOIN users u ON u.id = e.user_id"
+
+    static func enrollment(_ row: any SQLRow) throws -> Enrollment {
+        var e = try value(row, Enrollment.self)
+        e.lastSeenAt = try date(row, "last_seen_at")
+        e.upn = try row.decode(column: "cur_upn", as: String?.self) ?? row.decode(column: "upn", as: String.self)
+        return e
+    }
+
+    func enrollmentRows(_ q: SQLQueryString) async throws -> [Enrollment] {
+        try await connections.read { db in try await db.raw(SQLQueryString(Self.enrollmentSelect) + q).all().map(Self.enrollment) }
+    }
+
+    /// The enrollments of the user with this UPN: by user id when the user exists (a rename moves nothing), else by
+    /// the UPN they were made with (a deleted user's history).
+    /// With `lock`, first takes the per-user lock (by id, so a rename cannot split it) that orders every commit for
+    /// this user on every instance.
+    func userEnrollments(_ db: any SQLDatabase, upn: String, activeOnly: Bool, lock: Bool = false) async throws -> (userID: String?, [Enrollment]) {
+        let n = UPN.normalize(upn)
+        let userID = try await db.raw("SELECT id FROM users WHERE upn = \(bind: n)").first()?.decode(column: "id", as: String.self)
+        if lock, let statement = dialect.lock(key: "enroll:" + (userID ?? n)) { try await db.raw(statement).run() }
+        let q = SQLQueryString(Self.enrollmentSelect)
+        var q2 = q
+        if let userID { q2 = q2 + " WHERE e.user_id = \(bind: userID)" } else { q2 = q2 + " WHERE e.user_id IS NULL AND e.upn = \(bind: n)" }
+        if activeOnly { q2.appendLiteral(" AND e.state = 'active'") }
+        q2.appendLiteral(" ORDER BY e.enrolled_at, e.id")
+        return (userID, try await db.raw(q2).all().map(Self.enrollment))
+    }
+
+    public func enrollments(upn: String) async throws -> [Enrollment] {
+        try await connections.read { db in try await self.userEnrollments(db, upn: upn, activeOnly: false).1 }
+    }
+
+    public func activeEnrollments(upn: String) async throws -> [Enrollment] {
+        try await connections.read { db in try await self.userEnrollments(db, upn: upn, activeOnly: true).1 }
+    }
+
+    public func activeEnrollments(hwDevID: String) async throws -> [Enrollment] {
+        try await enrollmentRows(" WHERE e.hw_dev_id = \(bind: hwDevID) AND e.state = 'active' ORDER BY e.enrolled_at, e.id")
+    }
+
+    public func enrollment(id: String) async throws -> Enrollment? {
+        try await enrollmentRows(" WHERE e.id = \(bind: id)").first
+    }
+
+    public func enrollment(certificateThumbprint: String) async throws -> Enrollment? {
+        try await enrollmentRows("""
+             WHERE e.cert_thumbprint = \(bind: certificateThumbprint) OR e.prev_cert_thumbprint = \(bind: certificateThumbprint) LIMIT 1
+            """).first
+    }
+
+    public func allEnrollments() async throws -> [Enrollment] {
+        try await enrollmentRows(" ORDER BY e.enrolled_at, e.id")
+    }
+
+    public func enrollments(after: String?, limit: Int, activeOnly: Bool) async throws -> [Enrollment] {
+        var q = SQLQueryString(" WHERE 1 = 1")
+        if let after {
+            q = q + " AND (e.enrolled_at, e.id) > (SELECT enrolled_at, id FROM enrollments WHERE id = \(bind: after))"
+        }
+        if activeOnly { q.appendLiteral(" AND e.state = 'active'") }
+        return try await enrollmentRows(q + " ORDER BY e.enrolled_at, e.id LIMIT \(bind: max(0, limit))")
+    }
+
+    public func updateEnrollment(_ e: Enrollment) async throws {
+        let cols = try Columns.enrollment(e)
+        let n = try await connections.write { db in try await Self.writeEnrollment(db, cols, e) }
+        if n == 0 { throw StorageError(.notFound, "No enrollment \(e.id).") }
+    }
+
+    /// Writes every column from the value; the owner follows the UPN it carries.
+    static func writeEnrollment(_ db: any SQLDatabase, _ cols: [(String, any Encodable & Sendable)], _ e: Enrollment) async throws -> Int {
+        var q = SQLQueryString("UPDATE enrollments SET ")
+        q += Columns.bindings(cols).assignments
+        q = q + ", user_id = COALESCE((SELECT id FROM users WHERE upn = \(bind: UPN.normalize(e.upn))), user_id) WHERE id = \(bind: e.id)"
+        q.appendLiteral(" RETURNING 1 AS one")
+        return try await db.raw(q).all().count
+    }
+
+    public func checkIn(certificateThumbprint: String) async throws -> (enrollment: Enrollment, hasQueuedCommands: Bool)? {
+        try await connections.read { db in
+            guard let row = try await db.raw(Self.checkInQuery(certificateThumbprint)).first() else { return nil }
+            return (try Self.enrollment(row), try row.decode(column: "queued", as: Int.self) != 0)
+        }
+    }
+
+    static func checkInQuery(_ thumbprint: String) -> SQLQueryString {
+        """
+        SELECT e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn,
+          CASE WHEN EXISTS (SELECT 1 FROM commands c WHERE c.enrollment_id = e.id AND c.state = 'queued') THEN 1 ELSE 0 END AS queued
+        FROM enrollments e LEFT JOIN users u ON u.id = e.user_id
+        WHERE e.cert_thumbprint = \(bind: thumbprint) OR e.prev_cert_thumbprint = \(bind: thumbprint) LIMIT 1
+        """
+    }
+
+    /// How the database runs the check-in query, one line per step: shows the indexes it uses (`winmdm bench checkin`).
+    public func checkInQueryPlan() async throws -> [String] {
+        let (sql, column) = dialect.queryPlan("""
+            SELECT e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn,
+              CASE WHEN EXISTS (SELECT 1 FROM commands c WHERE c.enrollment_id = e.id AND c.state = 'queued') THEN 1 ELSE 0 END AS queued
+            FROM enrollments e LEFT JOIN users u ON u.id = e.user_id
+            WHERE e.cert_thumbprint = 'x' OR e.prev_cert_thumbprint = 'x' LIMIT 1
+            """)
+        return try await connections.read { db in
+            try await db.raw(SQLQueryString(sql)).all().map { try $0.decode(column: column, as: String.self) }
+        }
+    }
+
+    public func markSeen(enrollmentID: String, at: Date) async throws {
+        try await connections.write { db in
+            try await db.raw("UPDATE enrollments SET last_seen_at = \(bind: at.timeIntervalSince1970) WHERE id = \(bind: enrollmentID)").run()
+        }
+    }
+
+    public func modifyEnrollment(id: String, _ change: @Sendable (inout Enrollment) throws -> Void) async throws -> Enrollment {
+        try await connections.transaction { db in
+            guard let row = try await db.raw(SQLQueryString(Self.enrollmentSelect) + " WHERE e.id = \(bind: id)" + SQLQueryString(dialect.forUpdate.isEmpty ? "" : " FOR UPDATE OF e")).first() else {
+                throw StorageError(.notFound, "No enrollment \(id).")
+            }
+            var e = try Self.enrollment(row)
+            try change(&e)
+            _ = try await Self.writeEnrollment(db, try Columns.enrollment(e), e)
+            return e
+        }
+    }
+
+    public func deleteEnrollment(id: String) async throws {
+        let n = try await connections.write { db in try await Self.changed(db, "DELETE FROM enrollments WHERE id = \(bind: id)") }
+        if n == 0 { throw StorageError(.notFound, "No enrollment \(id).") }
+    }
+
+    public func commitEnrollment(_ enrollment: Enrollment, check: @Sendable ([Enrollment]) -> [Denial]) async throws -> [Denial] {
+        let cols = try Columns.enrollment(enrollment)
+        let upn = UPN.normalize(enrollment.upn)
+        return try await connections.transaction { db in
+            // Every commit for this user waits here for the one before it, on every instance sharing the database.
+            let (userID, current) = try await self.userEnrollments(db, upn: upn, activeOnly: true, lock: true)
+            let denials = check(current)
+            guard denials.isEmpty else { return denials }
+            for var old in current where old.hwDevID == enrollment.hwDevID {
+                old.state = .unenrolled
+                _ = try await Self.writeEnrollment(db, try Columns.enrollment(old), old)
+            }
+            try await db.raw(Columns.insert("enrollments", cols + [("user_id", userID)])).run()
+            return []
+        }
+    }
+}
+
+extension SQLStore {
+    // MARK: Commands
+
+    public func enqueue(_ c: DeviceCommand) async throws {
+        let cols = try Columns.command(c)
+        try await connections.write { db in try await db.raw(Columns.insert("commands", cols)).run() }
+    }
+
+    func commandRows(enrollmentID: String, state: DeviceCommandState) async throws -> [DeviceCommand] {
+        try await many("SELECT doc FROM commands WHERE enrollment_id = \(bind: enrollmentID) AND state = \(bind: state.rawValue)"
+            + SQLQueryString(" ORDER BY created_at, \(dialect.insertionOrder)"), DeviceCommand.self)
+    }
+
+    public func sentCommands(enrollmentID: String) async throws -> [DeviceCommand] {
+        try await commandRows(enrollmentID: enrollmentID, state: .sent)
+    }
+
+    public func queuedCommands(enrollmentID: String) async throws -> [DeviceCommand] {
+        try await commandRows(enrollmentID: enrollmentID, state: .queued)
+    }
+
+    public func updateCommand(_ c: DeviceCommand) async throws {
+        let cols = try Columns.command(c)
+        let n = try await connections.write { db in try await Self.changed(db, Columns.update("commands", cols, key: "id", c.id)) }
+        if n == 0 { throw StorageError(.notFound, "No command \(c.id).") }
+    }
+
+    public func command(id: String) async throws -> DeviceCommand? {
+        try await one("SELECT doc FROM commands WHERE id = \(bind: id)", DeviceCommand.self)
+    }
+
+    public func commands(enrollmentID: String, limit: Int) async throws -> [DeviceCommand] {
+        try await many("SELECT doc FROM commands WHERE enrollment_id = \(bind: enrollmentID)"
+            + SQLQueryString(" ORDER BY created_at DESC, \(dialect.insertionOrder) DESC LIMIT ") + "\(bind: limit)", DeviceCommand.self)
+    }
+
+    // MARK: Attempts
+
+    static func attempt(_ row: any SQLRow) throws -> EnrollmentAttempt {
+        var a = try value(row, EnrollmentAttempt.self)
+        let repeats = try row.decode(column: "repeats", as: Int.self)
+        a.repeats = repeats > 0 ? repeats : nil
+        a.lastRepeatAt = try date(row, "last_repeat_at")
+        return a
+    }
+
+    public func recordAttempt(_ a: EnrollmentAttempt) async throws {
+        let cols = try Columns.attempt(a)
+        try await connections.write { db in try await db.raw(Columns.insert("attempts", cols)).run() }
+    }
+
+    public func noteRepeat(attemptID: String, at: Date) async throws {
+        try await connections.write { db in
+            try await db.raw("UPDATE attempts SET repeats = repeats + 1, last_repeat_at = \(bind: at.timeIntervalSince1970) WHERE id = \(bind: attemptID)").run()
+        }
+    }
+
+    public func attempt(id: String) async throws -> EnrollmentAttempt? {
+        try await connections.read { db in
+            try await db.raw("SELECT doc, repeats, last_repeat_at FROM attempts WHERE id = \(bind: id)").first().map(Self.attempt)
+        }
+    }
+
+    public func attempts(_ q: AttemptQuery) async throws -> [EnrollmentAttempt] {
+        var sql = SQLQueryString("SELECT doc, repeats, last_repeat_at FROM attempts WHERE 1 = 1")
+        if q.failedOnly { sql.appendLiteral(" AND outcome = 'failed'") }
+        if let upn = q.upn { sql = sql + " AND upn = \(bind: UPN.normalize(upn))" }
+        if let since = q.since { sql = sql + " AND time >= \(bind: since.timeIntervalSince1970)" }
+        sql = sql + SQLQueryString(" ORDER BY time DESC, \(dialect.insertionOrder) DESC LIMIT ") + "\(bind: q.limit)"
+        return try await connections.read { db in try await db.raw(sql).all().map(Self.attempt) }
+    }
+
+    public func pruneAttempts(before date: Date) async throws -> Int {
+        try await prune("attempts", column: "time", before: date)
+    }
+
+    // MARK: Sign-in throttles
+
+    public func throttles(keys: [String]) async throws -> [SignInThrottle] {
+        try await connections.read { db in try await Self.readThrottles(db, keys, lock: "") }
+    }
+
+    static func readThrottles(_ db: any SQLDatabase, _ keys: [String], lock: String) async throws -> [SignInThrottle] {
+        guard !keys.isEmpty else { return [] }
+        var q = SQLQueryString("SELECT doc FROM signin_throttle WHERE key IN (")
+        for (i, k) in keys.enumerated() { if i > 0 { q.appendLiteral(", ") }; q.appendInterpolation(bind: k) }
+        q.appendLiteral(")" + lock)
+        return try await db.raw(q).all().map { try value($0, SignInThrottle.self) }
+    }
+
+    public func updateThrottles(keys: [String], _ change: @Sendable (inout [SignInThrottle]) -> Void) async throws -> [SignInThrottle] {
+        try await connections.transaction { db in
+            for k in keys.sorted() { if let lock = dialect.lock(key: "throttle:" + k) { try await db.raw(lock).run() } }
+            let found = Dictionary(try await Self.readThrottles(db, keys, lock: dialect.forUpdate).map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+            var entries = keys.map { found[$0] ?? SignInThrottle(key: $0) }
+            change(&entries)
+            for e in entries {
+                try await db.raw(Columns.insert("signin_throttle", try Columns.throttle(e))
+                    + " ON CONFLICT (key) DO UPDATE SET last_failure = excluded.last_failure, locked_until = excluded.locked_until, doc = excluded.doc").run()
+            }
+            return entries
+        }
+    }
+
+    public func activeThrottles(now: Date) async throws -> [SignInThrottle] {
+        let all = try await many("""
+            SELECT doc FROM signin_throttle WHERE locked_until > \(bind: now.timeIntervalSince1970) OR last_failure IS NOT NULL
+            ORDER BY COALESCE(last_failure, 0) DESC, key LIMIT 1000
+            """, SignInThrottle.self)
+        return all.filter { $0.isLocked(at: now) || $0.failures > 0 }
+    }
+
+    public func clearThrottles(matching subject: String) async throws -> [SignInThrottle] {
+        let s = subject.lowercased()
+        return try await connections.transaction { db in
+            // Keys are account:U, pair:U|A, source:A; the LIKE narrows, keyMatches decides exactly.
+            let rows = try await db.raw("SELECT doc FROM signin_throttle WHERE key LIKE \(bind: "%" + s + "%")").all()
+                .map { try Self.value($0, SignInThrottle.self) }.filter { SignInThrottle.keyMatches($0.key, s) }
+            for r in rows {
+                if let kept = r.cleared {
+                    try await db.raw(Columns.update("signin_throttle", try Columns.throttle(kept), key: "key", r.key)).run()
+                } else {
+                    try await db.raw("DELETE FROM signin_throttle WHERE key = \(bind: r.key)").run()
+                }
+            }
+            return rows.sorted { $0.key < $1.key }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/// The schema of each database, as versioned migrations. A version, once released, is never edited: a change is a
+/// new step at the end. Both end in the same tables and columns (the conformance suite checks the behaviour); they
+/// differ in types, in how insertion order is kept, and in SQLite's history.
+///
+/// Every row keeps its whole value as a JSON document (`doc`) beside the columns it is looked up or ordered by.
+/// Values that change on a hot path (`last_seen_at`, an attempt's `repeats`) are columns only, laid over the document
+/// on read, so a check-in never rewrites a document.
+enum SchemaSQLite {
+    static let migrations: [[String]] = [
+        [
+            "CREATE TABLE settings (key TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+            "CREATE TABLE users (id TEXT PRIMARY KEY, upn TEXT NOT NULL UNIQUE, doc TEXT NOT NULL)",
+            """
+            CREATE TABLE enrollments (id TEXT PRIMARY KEY, upn TEXT NOT NULL, hw_dev_id TEXT NOT NULL,
+              device_id TEXT NOT NULL, state TEXT NOT NULL, cert_thumbprint TEXT NOT NULL, enrolled_at REAL NOT NULL,
+              doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX enrollments_upn ON enrollments(upn)",
+            "CREATE INDEX enrollments_hw ON enrollments(hw_dev_id, state)",
+            "CREATE INDEX enrollments_thumbprint ON enrollments(cert_thumbprint)",
+            """
+            CREATE TABLE attempts (id TEXT PRIMARY KEY, time REAL NOT NULL, phase TEXT NOT NULL, outcome TEXT NOT NULL,
+              upn TEXT, code TEXT, doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX attempts_time ON attempts(time)",
+            "CREATE INDEX attempts_upn_time ON attempts(upn, time)",
+        ],
+        [
+            "CREATE TABLE groups (id TEXT PRIMARY KEY, name_key TEXT NOT NULL UNIQUE, doc TEXT NOT NULL)",
+            "CREATE TABLE audit (id TEXT PRIMARY KEY, time REAL NOT NULL, doc TEXT NOT NULL)",
+            "CREATE INDEX audit_time ON audit(time)",
+        ],
+        [
+            """
+            CREATE TABLE commands (id TEXT PRIMARY KEY, enrollment_id TEXT NOT NULL, state TEXT NOT NULL, created_at REAL NOT NULL,
+              doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX commands_queue ON commands(enrollment_id, state, created_at)",
+        ],
+        [
+            "ALTER TABLE enrollments ADD COLUMN prev_cert_thumbprint TEXT",
+            "CREATE INDEX enrollments_prev_thumbprint ON enrollments(prev_cert_thumbprint)",
+        ],
+        [
+            "CREATE TABLE signin_throttle (key TEXT PRIMARY KEY, last_failure REAL, locked_until REAL, doc TEXT NOT NULL)",
+            "CREATE INDEX signin_throttle_failure ON signin_throttle(last_failure)",
+        ],
+        [
+            // Group members in their own table, indexed by user: finding a user's groups reads only those rows.
+            "CREATE TABLE group_members (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id))",
+            "CREATE INDEX group_members_user ON group_members(user_id)",
+            "INSERT OR IGNORE INTO group_members (group_id, user_id) SELECT g.id, m.value FROM groups g, json_each(g.doc, '$.members') m",
+            "UPDATE groups SET doc = json_set(doc, '$.members', json('[]'))",
+            // Enrollments belong to a user by id, so renaming the UPN moves nothing.
+            "ALTER TABLE enrollments ADD COLUMN user_id TEXT",
+            "UPDATE enrollments SET user_id = (SELECT id FROM users WHERE users.upn = enrollments.upn)",
+            "CREATE INDEX enrollments_user ON enrollments(user_id, state)",
+            "CREATE INDEX enrollments_order ON enrollments(enrolled_at, id)",
+            // Check-ins write a column, not the document.
+            "ALTER TABLE enrollments ADD COLUMN last_seen_at REAL",
+            "UPDATE enrollments SET last_seen_at = json_extract(doc, '$.lastSeenAt'), doc = json_remove(doc, '$.lastSeenAt')",
+            "ALTER TABLE attempts ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE attempts ADD COLUMN last_repeat_at REAL",
+            """
+            UPDATE attempts SET repeats = COALESCE(json_extract(doc, '$.repeats'), 0), last_repeat_at = json_extract(doc, '$.lastRepeatAt'),
+              doc = json_remove(doc, '$.repeats', '$.lastRepeatAt')
+            """,
+            "CREATE INDEX attempts_outcome_time ON attempts(outcome, time)",
+        ],
+    ]
+}
+
+enum SchemaPostgres {
+    static let migrations: [[String]] = [
+        [
+            "CREATE TABLE settings (key TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+            "CREATE TABLE users (id TEXT PRIMARY KEY, upn TEXT NOT NULL UNIQUE, doc TEXT NOT NULL)",
+            "CREATE TABLE groups (id TEXT PRIMARY KEY, name_key TEXT NOT NULL UNIQUE, doc TEXT NOT NULL)",
+            "CREATE TABLE group_members (group_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (group_id, user_id))",
+            "CREATE INDEX group_members_user ON group_members(user_id)",
+            """
+            CREATE TABLE enrollments (id TEXT PRIMARY KEY, user_id TEXT, upn TEXT NOT NULL, hw_dev_id TEXT NOT NULL,
+              device_id TEXT NOT NULL, state TEXT NOT NULL, cert_thumbprint TEXT NOT NULL, prev_cert_thumbprint TEXT,
+              enrolled_at DOUBLE PRECISION NOT NULL, last_seen_at DOUBLE PRECISION, doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX enrollments_user ON enrollments(user_id, state)",
+            "CREATE INDEX enrollments_upn ON enrollments(upn)",
+            "CREATE INDEX enrollments_hw ON enrollments(hw_dev_id, state)",
+            "CREATE INDEX enrollments_thumbprint ON enrollments(cert_thumbprint)",
+            "CREATE INDEX enrollments_prev_thumbprint ON enrollments(prev_cert_thumbprint)",
+            "CREATE INDEX enrollments_order ON enrollments(enrolled_at, id)",
+            """
+            CREATE TABLE attempts (id TEXT PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY, time DOUBLE PRECISION NOT NULL,
+              phase TEXT NOT NULL, outcome TEXT NOT NULL, upn TEXT, code TEXT, repeats BIGINT NOT NULL DEFAULT 0,
+              last_repeat_at DOUBLE PRECISION, doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX attempts_time ON attempts(time, seq)",
+            "CREATE INDEX attempts_upn_time ON attempts(upn, time)",
+            "CREATE INDEX attempts_outcome_time ON attempts(outcome, time)",
+            "CREATE TABLE audit (id TEXT PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY, time DOUBLE PRECISION NOT NULL, doc TEXT NOT NULL)",
+            "CREATE INDEX audit_time ON audit(time, seq)",
+            """
+            CREATE TABLE commands (id TEXT PRIMARY KEY, seq BIGINT GENERATED ALWAYS AS IDENTITY, enrollment_id TEXT NOT NULL,
+              state TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX commands_queue ON commands(enrollment_id, state, created_at)",
+            """
+            CREATE TABLE signin_throttle (key TEXT PRIMARY KEY, last_failure DOUBLE PRECISION, locked_until DOUBLE PRECISION,
+              doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX signin_throttle_failure ON signin_throttle(last_failure)",
+        ],
+    ]
+}
