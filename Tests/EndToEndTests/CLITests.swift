@@ -129,6 +129,7 @@ enum CLI {
             (["serve", "--plain-http", "--client-cert-header", "X-Client-Cert"], "needs at least one --trusted-proxy"),
             (["serve", "--certificate-validity", "12h"], "must be a duration from 1d to 5 years"),
             (["bench", "checkin", "--devices", "0"], "--devices must be between 1 and 100000"),
+            (["users", "list", "--database-url", "mysql://db/x"], "is not a PostgreSQL URL"),
         ]
         for (args, message) in cases {
             let r = try CLI.run(args + common)
@@ -138,6 +139,31 @@ enum CLI {
         try CLI.run(["users", "add", "alice@winmdm.test", "--password", "Correct horse 1"] + common)
         let dup = try CLI.run(["users", "add", "ALICE@winmdm.test", "--password", "Correct horse 1"] + common)
         #expect(dup.status != 0 && dup.err.contains("already exists"))
+    }
+
+    /// A backup is a database the server can start from; a migration copies every row and refuses a target in use.
+    @Test func backupAndMigrateDatabase() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-cli-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let none = try CLI.run(["backup", dir + "/nothing.sqlite", "--data-dir", dir])
+        #expect(none.status != 0 && none.err.contains("There is no database"), "\(none.err)")
+        try CLI.run(["users", "add", "kept@winmdm.test", "--password", "Correct horse 1", "--data-dir", dir])
+        let backup = dir + "/backup.sqlite"
+        let b = try CLI.run(["backup", backup, "--data-dir", dir])
+        #expect(b.status == 0, "\(b.err)")
+        let again = try CLI.run(["backup", backup, "--data-dir", dir])
+        #expect(again.status != 0 && again.err.contains("never overwrites"))
+        // The backup, put in a data directory of its own, is a working installation with the user in it.
+        let restored = dir + "/restored"
+        try FileManager.default.createDirectory(atPath: restored, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: backup, toPath: restored + "/winmdm.sqlite")
+        #expect(try CLI.run(["users", "list", "--data-dir", restored]).out.contains("kept@winmdm.test"))
+        // Migrating into a new SQLite file prints every table's count; a second run finds the target in use.
+        let target = dir + "/migrated.sqlite"
+        let m = try CLI.run(["migrate-database", "--to", target, "--data-dir", dir])
+        #expect(m.status == 0 && m.out.contains("users            1") && m.out.contains("same number of rows"), "\(m.out)\(m.err)")
+        let twice = try CLI.run(["migrate-database", "--to", target, "--data-dir", dir])
+        #expect(twice.status != 0 && twice.err.contains("exists"), "\(twice.err)")
     }
 
     @Test func theCheckInBenchmarkRunsAndCountsStatements() throws {
