@@ -37,9 +37,12 @@ final class TestServer: @unchecked Sendable {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let port = try FreePort.find()
         let publicURL = "https://localhost:\(port)"
-        // CLI commands run against the same data directory find the public URL here.
-        try Data(#"{"publicURL": "\#(publicURL)"}"#.utf8).write(to: dir.appendingPathComponent("winmdm.json"))
-        let store = try await SQLStore.open(databaseURL ?? dir.appendingPathComponent("winmdm.sqlite").path)
+        // WINMDM_TEST_DATABASE=postgres runs every server-level test on a fresh PostgreSQL database instead of SQLite.
+        let url = try databaseURL ?? (ProcessInfo.processInfo.environment["WINMDM_TEST_DATABASE"] == "postgres" ? ScratchPostgres.database() : nil)
+        let store = try await SQLStore.open(url ?? dir.appendingPathComponent("winmdm.sqlite").path)
+        // CLI commands run against the same data directory find the public URL (and the database) here.
+        let cliConfig: [String: String] = ["publicURL": publicURL].merging(url.map { ["databaseURL": $0] } ?? [:]) { a, _ in a }
+        try JSONSerialization.data(withJSONObject: cliConfig).write(to: dir.appendingPathComponent("winmdm.json"))
         let admin = AdminService(store: store, hasher: hasher, clock: clock)
         try await admin.bootstrap(initialDomain: "winmdm.test", publicURL: publicURL)
         if authPolicy != .onPremise { _ = try await admin.setAuthPolicy(authPolicy) }
