@@ -28,12 +28,11 @@ extension SQLStore {
         let n = UPN.normalize(upn)
         let userID = try await db.raw("SELECT id FROM users WHERE upn = \(bind: n)").first()?.decode(column: "id", as: String.self)
         if lock, let statement = dialect.lock(key: "enroll:" + (userID ?? n)) { try await db.raw(statement).run() }
-        let q = SQLQueryString(Self.enrollmentSelect)
-        var q2 = q
-        if let userID { q2 = q2 + " WHERE e.user_id = \(bind: userID)" } else { q2 = q2 + " WHERE e.user_id IS NULL AND e.upn = \(bind: n)" }
-        if activeOnly { q2.appendLiteral(" AND e.state = 'active'") }
-        q2.appendLiteral(" ORDER BY e.enrolled_at, e.id")
-        return (userID, try await db.raw(q2).all().map(Self.enrollment))
+        var q = SQLQueryString(Self.enrollmentSelect)
+        if let userID { q += " WHERE e.user_id = \(bind: userID)" } else { q += " WHERE e.user_id IS NULL AND e.upn = \(bind: n)" }
+        if activeOnly { q.appendLiteral(" AND e.state = 'active'") }
+        q.appendLiteral(" ORDER BY e.enrolled_at, e.id")
+        return (userID, try await db.raw(q).all().map(Self.enrollment))
     }
 
     public func enrollments(upn: String) async throws -> [Enrollment] {
@@ -81,9 +80,8 @@ extension SQLStore {
     static func writeEnrollment(_ db: any SQLDatabase, _ cols: [(String, any Encodable & Sendable)], _ e: Enrollment) async throws -> Int {
         var q = SQLQueryString("UPDATE enrollments SET ")
         q += Columns.bindings(cols).assignments
-        q = q + ", user_id = COALESCE((SELECT id FROM users WHERE upn = \(bind: UPN.normalize(e.upn))), user_id) WHERE id = \(bind: e.id)"
-        q.appendLiteral(" RETURNING 1 AS one")
-        return try await db.raw(q).all().count
+        q += ", user_id = COALESCE((SELECT id FROM users WHERE upn = \(bind: UPN.normalize(e.upn))), user_id) WHERE id = \(bind: e.id)"
+        return try await changed(db, q)
     }
 
     public func checkIn(certificateThumbprint: String) async throws -> (enrollment: Enrollment, hasQueuedCommands: Bool)? {

@@ -18,9 +18,6 @@ struct Backup: AsyncParsableCommand {
             throw ValidationError("There is no database at \(config.databasePath); give --data-dir of an installation.")
         }
         let target = URL(fileURLWithPath: file).standardizedFileURL.path
-        guard !FileManager.default.fileExists(atPath: target) else {
-            throw ValidationError("\(target) exists; give a new file name (a backup never overwrites).")
-        }
         let store = try await SQLStore.openSQLite(path: config.databasePath, readers: 1)
         do {
             try await store.backup(to: target)
@@ -70,7 +67,7 @@ struct MigrateDatabase: AsyncParsableCommand {
         } catch {
             try? await source.close()
             try? await target.close()
-            throw ValidationError("The copy failed and nothing was committed to the target: \(error)")
+            throw ValidationError("The copy failed and no rows were committed to the target (its empty schema may remain): \(error)")
         }
     }
 }

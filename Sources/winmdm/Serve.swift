@@ -159,7 +159,7 @@ struct RetentionSweeper: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await sweep()
-            try? await gracefulShutdown(after: interval)
+            try? await sleepUnlessShuttingDown(interval)
         }
     }
 
@@ -176,7 +176,7 @@ struct RetentionSweeper: Service {
 }
 
 /// Sleeps for `duration`, returning early when the service group shuts down.
-func gracefulShutdown(after duration: Duration) async throws {
+func sleepUnlessShuttingDown(_ duration: Duration) async throws {
     try await cancelWhenGracefulShutdown { try await Task.sleep(for: duration) }
 }
 
