@@ -58,6 +58,7 @@ enum Templates {
     <table><tr><th>User principal name</th><th>Display name</th><th>Licenses</th><th>Devices</th><th>Sign-in</th></tr>
     {{#users}}<tr><td><a href="/console/users/{{upn}}">{{upn}}</a></td><td>{{name}}</td><td>{{licenses}}</td><td>{{devices}}</td><td>{{enabled}}</td></tr>{{/users}}
     </table>
+    {{#next}}<p><a href="{{next}}">Next page</a></p>{{/next}}
     """
 
     static let user = """
@@ -167,6 +168,7 @@ enum Templates {
     {{#hasUser}}<button name="action" value="unassign">Unassign user</button> {{/hasUser}}<button name="action" value="retire">Retire</button> <button name="action" value="delete">Delete</button></form></td></tr>{{/devices}}
     {{^devices}}<tr><td colspan="8" class="muted">No enrolled devices.</td></tr>{{/devices}}
     </table>
+    {{#next}}<p><a href="{{next}}">Next page</a></p>{{/next}}
     """
 
     static let autopilot = """

@@ -87,6 +87,9 @@ enum ConsolePages {
         return nil
     }
 
+    /// Rows on one page of a console listing.
+    static let pageSize = 100
+
     static func esc(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "" }
 }
 
@@ -195,20 +198,26 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
 
     view("/console/users") { req, _, who in
         let s = try await c.admin.settings()
-        var counts: [String: Int] = [:]
-        for e in try await c.admin.enrollments(upn: nil) where e.state == .active { counts[e.upn, default: 0] += 1 }
-        let users = try await c.admin.users().map { u -> [String: Any] in
+        // One page of users by UPN and their device counts in one grouped query: the page costs the same at any size.
+        let rows = try await c.store.users(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1)
+        let shown = Array(rows.prefix(ConsolePages.pageSize))
+        let counts = try await c.store.activeEnrollmentCounts(upns: shown.map(\.upn))
+        let users = shown.map { u -> [String: Any] in
             ["upn": u.upn, "name": u.displayName, "devices": counts[u.upn] ?? 0, "enabled": u.enabled ? "enabled" : "blocked",
              "licenses": u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", ")]
         }
-        return page(who, "users", "All users", "users", ["users": users], req: req)
+        var model: [String: Any] = ["users": users]
+        if rows.count > shown.count, let last = shown.last { model["next"] = "/console/users?after=" + ConsolePages.esc(last.upn) }
+        return page(who, "users", "All users", "users", model, req: req)
     }
     view("/console/users/:upn") { req, ctx, who in
         let u = try await c.admin.user(ctx.parameters.get("upn") ?? "")
         let s = try await c.admin.settings()
-        let groups = try await c.admin.groups().filter { $0.members.contains(u.id) }
+        var groups: [Group] = []
+        for id in try await c.store.groupIDs(of: u.id) { if let g = try await c.store.group(id: id) { groups.append(g) } }
+        groups.sort { $0.displayName.lowercased() < $1.displayName.lowercased() }
         let limit = s.applicableRestriction(.deviceLimit, groupIDs: Set(groups.map(\.id)))
-        let devices = try await c.admin.enrollments(upn: u.upn).filter { $0.state == .active }.map { e -> [String: Any] in
+        let devices = try await c.store.activeEnrollments(upn: u.upn).map { e -> [String: Any] in
             ["id": e.id, "name": e.deviceName ?? e.deviceID, "kind": e.kind.rawValue, "state": e.state.rawValue,
              "os": [e.osVersion, e.osEdition.map { WindowsEdition.name($0) }].compactMap { $0 }.joined(separator: " "),
              "enrolled": GraphDateText.short(e.enrolledAt)]
@@ -374,14 +383,19 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     // MARK: Devices > Windows > Windows devices, Autopilot
 
     view("/console/devices/windows") { req, _, who in
-        let devices = try await c.admin.enrollments(upn: nil).filter { $0.state == .active }.map { e -> [String: Any] in
+        // One page of active devices, oldest enrollment first, keyed by the last one shown.
+        let rows = try await c.store.enrollments(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1, activeOnly: true)
+        let shown = Array(rows.prefix(ConsolePages.pageSize))
+        let devices = shown.map { e -> [String: Any] in
             ["id": e.id, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "primaryUser": e.primaryUser ?? "", "hasUser": e.primaryUser != nil,
              "ownership": e.kind.isPersonal ? "Personal" : "Corporate",
              "os": e.osVersion ?? "", "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter),
              "renewed": e.certificateRenewedAt.map { "renewed " + GraphDateText.short($0) } ?? "",
              "seen": e.lastSeenAt.map { GraphDateText.short($0) } ?? "never"]
         }
-        return page(who, "windowsDevices", "Windows devices", "windows", ["devices": devices], req: req)
+        var model: [String: Any] = ["devices": devices]
+        if rows.count > shown.count, let last = shown.last { model["next"] = "/console/devices/windows?after=" + ConsolePages.esc(last.id) }
+        return page(who, "windowsDevices", "Windows devices", "windows", model, req: req)
     }
     action("/console/devices/windows/:id", roles: [.admin, .helpdesk]) { req, form, who in
         let id = String(req.uri.path.split(separator: "/").last ?? "")

@@ -116,6 +116,11 @@ public actor InMemoryStore: MDMStore {
         return sorted(enrollmentsByID.values.filter { owners[$0.id] == nil && $0.upn == n })
     }
     public func activeEnrollments(upn: String) -> [Enrollment] { enrollments(upn: upn).filter { $0.state == .active } }
+    public func activeEnrollmentCounts(upns: [String]) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for u in Set(upns.map(UPN.normalize)) { let n = activeEnrollments(upn: u).count; if n > 0 { out[u] = n } }
+        return out
+    }
     public func enrollments(after: String?, limit: Int, activeOnly: Bool) -> [Enrollment] {
         var all = sorted(enrollmentsByID.values.filter { !activeOnly || $0.state == .active })
         if let after, let a = enrollmentsByID[after] { all = all.filter { ($0.enrolledAt, $0.id) > (a.enrolledAt, a.id) } }

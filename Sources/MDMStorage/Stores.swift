@@ -44,6 +44,9 @@ public protocol EnrollmentStore: Sendable {
     func enrollments(upn: String) async throws -> [Enrollment]
     /// The user's active enrollments only (indexed): what the device limit and join quota count.
     func activeEnrollments(upn: String) async throws -> [Enrollment]
+    /// How many active enrollments each of these users has (by UPN; users without any are absent): one grouped,
+    /// indexed query for a page of users.
+    func activeEnrollmentCounts(upns: [String]) async throws -> [String: Int]
     /// One page of enrollments, oldest first, after the enrollment with this id (keyset on enrollment time and id).
     func enrollments(after: String?, limit: Int, activeOnly: Bool) async throws -> [Enrollment]
     /// Active enrollments of this hardware id.

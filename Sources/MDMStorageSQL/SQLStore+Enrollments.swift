@@ -43,6 +43,24 @@ extension SQLStore {
         try await connections.read { db in try await self.userEnrollments(db, upn: upn, activeOnly: true).1 }
     }
 
+    public func activeEnrollmentCounts(upns: [String]) async throws -> [String: Int] {
+        let keys = Array(Set(upns.map(UPN.normalize)))
+        guard !keys.isEmpty else { return [:] }
+        var q = SQLQueryString("""
+            SELECT u.upn, COUNT(*) AS n FROM users u JOIN enrollments e ON e.user_id = u.id AND e.state = 'active' WHERE u.upn IN (
+            """)
+        for (i, k) in keys.enumerated() {
+            if i > 0 { q.appendLiteral(", ") }
+            q.appendInterpolation(bind: k)
+        }
+        q.appendLiteral(") GROUP BY u.upn")
+        return try await connections.read { db in
+            var out: [String: Int] = [:]
+            for row in try await db.raw(q).all() { out[try row.decode(column: "upn", as: String.self)] = try row.decode(column: "n", as: Int.self) }
+            return out
+        }
+    }
+
     public func activeEnrollments(hwDevID: String) async throws -> [Enrollment] {
         try await enrollmentRows(" WHERE e.hw_dev_id = \(bind: hwDevID) AND e.state = 'active' ORDER BY e.enrolled_at, e.id")
     }
@@ -280,6 +298,31 @@ extension SQLStore {
                 }
             }
             return rows.sorted { $0.key < $1.key }
+        }
+    }
+}
+
+extension SQLStore {
+    /// Inserts enrollments as they are, without the policy check or the per-user lock of `commitEnrollment`: for
+    /// seeding benchmarks and imports, hundreds of rows per statement in one transaction. Owners are found by UPN.
+    public func insertEnrollments(_ enrollments: [Enrollment], rowsPerStatement: Int = 400) async throws {
+        guard !enrollments.isEmpty else { return }
+        let rows = try enrollments.map { try Columns.enrollment($0) }
+        let names = rows[0].map(\.0).joined(separator: ", ")
+        try await connections.transaction { db in
+            var start = 0
+            while start < rows.count {
+                let chunk = rows[start..<min(rows.count, start + rowsPerStatement)]
+                var q = SQLQueryString("INSERT INTO enrollments (\(names), user_id) VALUES ")
+                for (i, cols) in chunk.enumerated() {
+                    q.appendLiteral(i == 0 ? "(" : ", (")
+                    q += Columns.bindings(cols).values
+                    q += ", (SELECT id FROM users WHERE upn = \(bind: cols[1].1 as? String ?? ""))"
+                    q.appendLiteral(")")
+                }
+                try await db.raw(q).run()
+                start += rowsPerStatement
+            }
         }
     }
 }

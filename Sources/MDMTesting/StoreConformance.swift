@@ -98,6 +98,8 @@ public enum StoreConformance {
         try check(byOld == nil && byNew?.id == owner.id, "a renamed user is found under the new UPN only")
         try check(Set(try await store.enrollments(upn: renamed.upn).map(\.id)) == [e1.id, e2.id], "a renamed user keeps their enrollments")
         try check(try await store.activeEnrollments(upn: renamed.upn).count == 2, "a renamed user's devices still count against the limit")
+        let counts = try await store.activeEnrollmentCounts(upns: [renamed.upn, owner.upn, "nobody-\(tag)@conformance.test"])
+        try check(counts == [UPN.normalize(renamed.upn): 2], "device counts are by current UPN, and users without devices are absent (\(counts))")
         try check(try await store.enrollments(upn: owner.upn).isEmpty, "nothing is left under the old UPN")
         try check(try await store.enrollment(id: e1.id)?.upn == renamed.upn, "enrollments carry the owner's current UPN")
         let late = try await store.commitEnrollment(enrollment("R3-\(tag)", upn: renamed.upn)) { current in

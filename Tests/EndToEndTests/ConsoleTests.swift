@@ -188,6 +188,30 @@ final class ConsoleClient: @unchecked Sendable {
         }
     }
 
+    @Test func theDeviceAndUserListsPage() async throws {
+        try await Self.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            try await server.addUser("many@winmdm.test")
+            let now = Date()
+            let devices = (0..<105).map { n in
+                Enrollment(upn: "many@winmdm.test", deviceID: "MANY\(n)", hwDevID: "HW-MANY\(n)", deviceName: String(format: "MANY-%03d", n),
+                           enrollmentType: .full, osEdition: 48, osVersion: "10.0.26100.1", certificateSerial: "0\(n)",
+                           certificateThumbprint: "MANY\(n)", certificateNotAfter: now.addingTimeInterval(86400), enrolledAt: now.addingTimeInterval(Double(n)))
+            }
+            try await server.store.insertEnrollments(devices)
+            _ = try await web.signIn(first.upn, first.password)
+            let one = try await web.get("/console/devices/windows")
+            #expect(one.html.contains("MANY-000") && one.html.contains("MANY-099") && !one.html.contains("MANY-100"))
+            let next = try #require(one.html.range(of: "<a href=\"/console/devices/windows?after=").map { one.html[$0.lowerBound...] })
+            let href = String(next.dropFirst("<a href=\"".count).prefix { $0 != "\"" })
+            let two = try await web.get(href)
+            #expect(two.html.contains("MANY-100") && two.html.contains("MANY-104") && !two.html.contains("MANY-099") && !two.html.contains("Next page"))
+            // Users show their active device count from one grouped query.
+            let users = try await web.get("/console/users")
+            #expect(users.html.contains("<td>105</td>") && !users.html.contains("Next page"), "\(users.html)")
+        }
+    }
+
     @Test func everyPageRendersWithTheSeedsLabels() async throws {
         try await Self.run { web, server in
             let first = try #require(try await server.admin.createInitialAdministrator())

@@ -88,10 +88,40 @@ struct API: @unchecked Sendable {
                 next = page.json["@odata.nextLink"] as? String
             }
             #expect(seen == 5)
+            // Unfiltered listings page in the store: the token names the last key, not an offset.
+            #expect((first.json["@odata.nextLink"] as? String)?.contains("$skiptoken=k") == true)
+            #expect(try await api.call(.get, "/graph/v1.0/users?$skiptoken=5").status == 400)
+            #expect(try await api.call(.get, "/graph/v1.0/users?$skiptoken=k%21%21").status == 400)
             let one = try await api.call(.get, "/graph/v1.0/users?$filter=userPrincipalName eq 'u3@winmdm.test'")
             #expect(one.value.count == 1)
             #expect(try await api.call(.get, "/graph/v1.0/users?$filter=startswith(userPrincipalName,'u')").status == 400)
             #expect(try await api.call(.get, "/graph/v1.0/users?$top=0").status == 400)
+        }
+    }
+
+    @Test func managedDevicesPageInTheStoreWithTheirOwners() async throws {
+        try await API.run { api, server in
+            let owner = try await server.addUser("pager@winmdm.test")
+            let now = Date()
+            for n in 0..<7 {
+                let e = Enrollment(upn: "pager@winmdm.test", deviceID: "PAGER\(n)", hwDevID: "HW-PAGER\(n)", deviceName: "PAGER-\(n)",
+                                   enrollmentType: .full, osEdition: 48, osVersion: "10.0.26100.1", certificateSerial: "0\(n)",
+                                   certificateThumbprint: "THUMB\(n)", certificateNotAfter: now.addingTimeInterval(86400),
+                                   enrolledAt: now.addingTimeInterval(Double(n)))
+                #expect(try await server.store.commitEnrollment(e) { _ in [] }.isEmpty)
+            }
+            var names: [String] = [], path: String? = "/graph/v1.0/deviceManagement/managedDevices?$top=3", pages = 0
+            while let p = path {
+                let page = try await api.call(.get, p)
+                #expect(page.status == 200 && page.value.count <= 3, "\(page.raw)")
+                #expect(page.value.allSatisfy { $0["userId"] as? String == owner.id }, "\(page.raw)")
+                names += page.value.compactMap { $0["deviceName"] as? String }
+                path = (page.json["@odata.nextLink"] as? String).map { String($0[$0.range(of: "/graph/")!.lowerBound...]) }
+                pages += 1
+            }
+            #expect(names == (0..<7).map { "PAGER-\($0)" } && pages == 3, "\(names)")
+            let filtered = try await api.call(.get, "/graph/v1.0/deviceManagement/managedDevices?$filter=deviceName eq 'PAGER-4'")
+            #expect(filtered.value.count == 1 && filtered.value.first?["userId"] as? String == owner.id, "\(filtered.raw)")
         }
     }
 

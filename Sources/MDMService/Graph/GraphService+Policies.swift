@@ -99,11 +99,23 @@ extension GraphService {
         switch p[1] {
         case "deviceEnrollmentConfigurations": return try await configurations(r, admin)
         case "managedDevices":
-            let users = try await admin.users()
-            let uid = { (upn: String) in users.first { $0.upn == upn }?.id }
+            // The owner's id for each device shown: one indexed look-up per distinct user on the page.
+            var owners: [String: String?] = [:]
+            func uid(_ upn: String) async throws -> String? {
+                if let known = owners[upn] { return known }
+                let id = try await admin.store.user(upn: upn)?.id
+                owners[upn] = id
+                return id
+            }
             switch (m, p.count) {
-            case ("GET", 2): return try page(r, try await admin.enrollments(upn: nil).map { GraphMapping.managedDevice($0, userID: uid($0.upn)) })
-            case ("GET", 3): let e = try await enrollment(p[2], admin); return .json(GraphMapping.managedDevice(e, userID: uid(e.upn)))
+            case ("GET", 2) where r.query["$filter"] == nil:
+                return try await keysetPage(r, key: \Enrollment.id, read: { try await admin.store.enrollments(after: $0, limit: $1, activeOnly: false) },
+                                            map: { GraphMapping.managedDevice($0, userID: try await uid($0.upn)) })
+            case ("GET", 2):
+                var items: [JSONObject] = []
+                for e in try await admin.enrollments(upn: nil) { items.append(GraphMapping.managedDevice(e, userID: try await uid(e.upn))) }
+                return try page(r, items)
+            case ("GET", 3): let e = try await enrollment(p[2], admin); return .json(GraphMapping.managedDevice(e, userID: try await uid(e.upn)))
             case ("DELETE", 3): _ = try await admin.deleteDevice(try await enrollment(p[2], admin).id); return .noContent
             case ("POST", 4) where p[3] == "retire": _ = try await admin.retireDevice(try await enrollment(p[2], admin).id); return .noContent
             case ("POST", 4) where ["syncDevice", "rebootNow", "setDeviceName"].contains(p[3]):

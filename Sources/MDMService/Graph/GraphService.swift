@@ -53,6 +53,8 @@ public struct GraphService: Sendable {
         let p = r.path, m = r.method
         switch (m, p.count, p.first ?? "") {
         // Users
+        case ("GET", 1, "users") where r.query["$filter"] == nil:
+            return try await keysetPage(r, key: \User.upn, read: { try await admin.store.users(after: $0, limit: $1) }, map: GraphMapping.user)
         case ("GET", 1, "users"): return try page(r, try await admin.users().map(GraphMapping.user))
         case ("POST", 1, "users"): return try await createUser(r, admin)
         case ("GET", 2, "users"): return .json(GraphMapping.user(try await user(p[1], admin)))
@@ -171,6 +173,20 @@ public struct GraphService: Sendable {
     func page(_ r: GraphRequest, _ items: [JSONObject]) throws -> GraphResponse {
         .json(try OData.page(items, query: r.query, path: r.path.joined(separator: "/"), baseURL: r.baseURL))
     }
+
+    /// A listing paged in the store by key, when there is no `$filter` (which needs the whole listing, `page`):
+    /// `read(after, limit)` returns up to `limit` rows after that key in key order, so a page reads one row more than
+    /// it shows, whatever the fleet's size.
+    func keysetPage<Row: Sendable>(_ r: GraphRequest, key: (Row) -> String, read: (String?, Int) async throws -> [Row],
+                                   map: (Row) async throws -> JSONObject) async throws -> GraphResponse {
+        let top = try OData.top(r.query)
+        let rows = try await read(try OData.keysetToken(r.query["$skiptoken"]), top + 1)
+        let shown = Array(rows.prefix(top))
+        var items: [JSONObject] = []
+        for row in shown { items.append(try await map(row)) }
+        return .json(try OData.keysetPage(items, next: rows.count > top ? shown.last.map(key) : nil, query: r.query,
+                                          path: r.path.joined(separator: "/"), baseURL: r.baseURL))
+    }
 }
 
 /// The OData query options winmdm understands, over a listing already read: a pure function of its input, so it
@@ -180,23 +196,52 @@ public enum OData {
     public static func page(_ items: [JSONObject], query: [String: String], path: String, baseURL: String) throws -> JSONObject {
         var items = items
         if let filter = query["$filter"] { items = try Self.filter(items, filter) }
-        let top = try query["$top"].map { v -> Int in
-            guard v.count <= 4, let n = Int(v), (1...999).contains(n) else { throw GraphError.badRequest("$top must be between 1 and 999.") }
-            return n
-        } ?? 100
+        let top = try self.top(query)
         let skip = try skipToken(query["$skiptoken"])
         let slice = Array(items.dropFirst(skip).prefix(top))
         var out: JSONObject = ["@odata.context": "\(baseURL)/$metadata#\(path)", "value": try select(slice, query["$select"])]
         if skip < items.count, items.count - skip > top {
-            var q = query
-            q["$skiptoken"] = String(skip + top)
-            q["$top"] = String(top)
-            let allowed = CharacterSet.urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))
-            let text = q.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.value)" }
-                .joined(separator: "&")
-            out["@odata.nextLink"] = "\(baseURL)/\(path)?\(text)"
+            out["@odata.nextLink"] = nextLink(query, token: String(skip + top), top: top, path: path, baseURL: baseURL)
         }
         return out
+    }
+
+    /// One page a store read by key (keyset paging): `items` are the page, `next` the key after which the next page
+    /// starts, nil on the last page. `$select` applies; `$filter` is for listings read whole (`page`).
+    public static func keysetPage(_ items: [JSONObject], next: String?, query: [String: String], path: String, baseURL: String) throws -> JSONObject {
+        var out: JSONObject = ["@odata.context": "\(baseURL)/$metadata#\(path)", "value": try select(items, query["$select"])]
+        if let next {
+            out["@odata.nextLink"] = nextLink(query, token: "k" + Base64URL.encode(Array(next.utf8)), top: try top(query), path: path, baseURL: baseURL)
+        }
+        return out
+    }
+
+    /// `$top`: 1–999, default 100.
+    public static func top(_ query: [String: String]) throws -> Int {
+        try query["$top"].map { v -> Int in
+            guard v.count <= 4, let n = Int(v), (1...999).contains(n) else { throw GraphError.badRequest("$top must be between 1 and 999.") }
+            return n
+        } ?? 100
+    }
+
+    /// The key a keyset `$skiptoken` carries (`k` and the base64url key this server wrote), nil without one.
+    public static func keysetToken(_ raw: String?) throws -> String? {
+        guard let raw else { return nil }
+        guard raw.count <= 700, raw.first == "k", let bytes = Base64URL.decode(String(raw.dropFirst())),
+              let key = String(bytes: bytes, encoding: .utf8), !key.isEmpty else {
+            throw GraphError.badRequest("$skiptoken '\(raw.prefix(40))' is not one this server issued; follow @odata.nextLink as given.")
+        }
+        return key
+    }
+
+    static func nextLink(_ query: [String: String], token: String, top: Int, path: String, baseURL: String) -> String {
+        var q = query
+        q["$skiptoken"] = token
+        q["$top"] = String(top)
+        let allowed = CharacterSet.urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))
+        let text = q.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? $0.value)" }
+            .joined(separator: "&")
+        return "\(baseURL)/\(path)?\(text)"
     }
 
     /// `$skiptoken` is the offset this server put in a nextLink: a whole number from 0 to 999,999,999.
