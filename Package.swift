@@ -80,6 +80,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
         ]),
         .target(name: "MDMTesting", dependencies: [
             "MDMWire", "MDMPKI", "MDMCore", "MDMStorage",

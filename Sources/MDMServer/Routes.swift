@@ -23,6 +23,8 @@ public struct ServerServices: Sendable {
     public var trustedProxies: Set<String> = []
     /// Send HSTS on every response (the server speaks TLS itself).
     public var strictTransportSecurity = false
+    /// SQL statements this process has sent so far, reported by `/metrics`.
+    public var statementCount: (@Sendable () -> Int)?
 
     public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService,
                 graph: GraphService? = nil, admin: AdminService? = nil, console: ConsoleServices? = nil,
@@ -96,6 +98,9 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
     }
     router.get("/graph/openapi.json") { _, _ in
         response(ServiceResponse(contentType: "application/json", body: OpenAPIDocument.bytes))
+    }
+    if let admin = s.admin {
+        router.get("/metrics") { req, _ in await metricsRoute(req, admin: admin, statements: s.statementCount) }
     }
     router.get("/health") { _, _ in
         response(ServiceResponse(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8)))
@@ -181,6 +186,36 @@ func graphRoute(_ req: Request, graph: GraphService, admin: AdminService, public
     let request = GraphRequest(method: req.method.rawValue, version: segments[1], path: Array(segments.dropFirst(2)), query: query,
                                body: Array(buffer: body), token: token, baseURL: publicURL + "/graph/" + segments[1])
     return json(await graph.handle(request))
+}
+
+/// `/metrics`: Prometheus text for any API token (bearer), so a scraper needs no more than the reader role.
+func metricsRoute(_ req: Request, admin: AdminService, statements: (@Sendable () -> Int)?) async -> Response {
+    guard let auth = req.headers[.authorization], auth.lowercased().hasPrefix("bearer "),
+          (try? await admin.authenticateToken(String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces))) != nil else {
+        var r = response(ServiceResponse(status: 401, contentType: "text/plain; charset=utf-8",
+                                         body: Array("A bearer token is required (winmdm tokens create --role reader).\n".utf8)))
+        r.headers[.wwwAuthenticate] = "Bearer realm=\"winmdm\""
+        return r
+    }
+    var lines: [String] = []
+    func metric(_ name: String, _ type: String, _ help: String, _ value: Int) {
+        lines += ["# HELP \(name) \(help)", "# TYPE \(name) \(type)", "\(name) \(value)"]
+    }
+    if let statements { metric("winmdm_sql_statements_total", "counter", "SQL statements this instance sent to its database.", statements()) }
+    if let rss = ProcessMemory.residentBytes() { metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss) }
+    return response(ServiceResponse(contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array((lines.joined(separator: "\n") + "\n").utf8)))
+}
+
+public enum ProcessMemory {
+    /// Resident set size from /proc (Linux), nil elsewhere; with `peak`, the high-water mark.
+    public static func residentBytes(pid: Int32? = nil, peak: Bool = false) -> Int? {
+        let path = "/proc/\(pid.map(String.init) ?? "self")/status"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let key = peak ? "VmHWM:" : "VmRSS:"
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
+              let kb = Int(line.dropFirst(key.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") else { return nil }
+        return kb * 1024
+    }
 }
 
 /// Certificates forwarded by proxies: URL-escaped PEM (nginx `$ssl_client_escaped_cert`), PEM, or bare base64 DER.

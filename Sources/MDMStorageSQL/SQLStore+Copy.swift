@@ -92,6 +92,8 @@ extension SQLStore {
         for t in Self.tables where copied[t.name] != source[t.name] {
             throw StorageError(.backend, "\(t.name): \(source[t.name] ?? 0) rows in the source, \(copied[t.name] ?? 0) in the target; the copy is incomplete (was the server running?).")
         }
+        // A freshly loaded database has no planner statistics yet; the first check-ins should not wait for autovacuum.
+        try await target.analyze()
         return copied
     }
 }

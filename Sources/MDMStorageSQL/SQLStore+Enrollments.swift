@@ -303,6 +303,13 @@ extension SQLStore {
 }
 
 extension SQLStore {
+    /// Refreshes the planner's statistics (`ANALYZE`, on both databases). After a bulk load, PostgreSQL without
+    /// statistics plans the check-in's two-column look-up as a scan of the whole table; autovacuum would get there
+    /// later, this gets there now.
+    public func analyze() async throws {
+        try await connections.write { db in try await db.raw("ANALYZE").run() }
+    }
+
     /// Inserts enrollments as they are, without the policy check or the per-user lock of `commitEnrollment`: for
     /// seeding benchmarks and imports, hundreds of rows per statement in one transaction. Owners are found by UPN.
     public func insertEnrollments(_ enrollments: [Enrollment], rowsPerStatement: Int = 400) async throws {

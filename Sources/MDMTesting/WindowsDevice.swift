@@ -294,3 +294,12 @@ enum HTMLForm {
             .replacingOccurrences(of: "&amp;", with: "&")
     }
 }
+
+extension WindowsDevice {
+    /// The RequestSecurityToken body this device would send with a username token, built ahead of time so a benchmark
+    /// times the server, not the client's key or CSR work.
+    public static func enrollmentRequestBody(profile: DeviceProfile, enrollmentURL: String, csrDER: [UInt8]) -> [UInt8] {
+        Array(Messages.requestSecurityToken(profile: profile, to: enrollmentURL, security: Messages.usernameToken(profile.upn, profile.password),
+                                            csrBase64: Data(csrDER).base64EncodedString()).utf8)
+    }
+}

@@ -1,81 +1,148 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import MDMCore
 import MDMPKI
 import MDMService
-import MDMStorageSQL
 import MDMTesting
 import MDMWire
+import NIOCore
+import NIOSSL
 import _CryptoExtras
 
-/// `winmdm bench checkin`: the cost of an idle OMA-DM check-in against a fresh SQLite store (goal: one indexed look-up).
+/// `winmdm bench checkin`: idle OMA-DM check-ins against a real `winmdm serve` over HTTPS with mutual TLS, beside
+/// a bare HTTPS round trip to the same server on the same connections (the limit the server stack sets).
 struct CheckInBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "checkin",
-        abstract: "Idle management check-ins against a scratch SQLite database: rate, latency and SQL statements per check-in (build with -c release).")
-    @Option(help: "Enrolled devices in the scratch database.") var devices: Int = 1000
-    @Option(help: "Check-ins to time.") var checkins: Int = 20000
+        abstract: "Idle management check-ins against a real server on a scratch installation: rate, latency, SQL statements, server memory, and the ratio to a bare HTTPS round trip (build with -c release).")
+    @OptionGroup var server: BenchServerOptions
+    @Option(help: "Enrolled devices seeded into the scratch database (up to 2000000).") var devices: Int = 10_000
+    @Option(help: "Of those, how many check in: each gets a real certificate and its own connection (default: all, at most 512), spread evenly over the table.")
+    var sample: Int?
+    @Option(help: "Check-ins to time.") var checkins: Int = 20_000
 
     func validate() throws {
-        guard (1...100_000).contains(devices) else { throw ValidationError("--devices must be between 1 and 100000.") }
+        guard (1...2_000_000).contains(devices) else { throw ValidationError("--devices must be between 1 and 2000000.") }
         guard (1...10_000_000).contains(checkins) else { throw ValidationError("--checkins must be between 1 and 10000000.") }
+        if let sample, !(1...min(devices, 4096)).contains(sample) {
+            throw ValidationError("--sample must be between 1 and the smaller of --devices and 4096.")
+        }
     }
 
-    func run() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-bench-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try await SQLStore.openSQLite(path: dir.appendingPathComponent("bench.sqlite").path)
-        let clock = SystemClock()
-        let ca = try CertificateAuthority.create(commonName: "winmdm bench device CA", organization: "winmdm", now: clock.now())
+    struct Device: Sendable {
+        let deviceID: String
+        let tls: TLSConfiguration
+        let body: ByteBuffer
+    }
+
+    func run() async throws { try await BenchInstallation.with(server, measure) }
+
+    func measure(_ inst: BenchInstallation) async throws {
+        let sampleCount = sample ?? min(devices, 512)
+        let rt = try await inst.openRuntime()
+        let ca = try inst.deviceCA()
+        let now = Date()
+        // Owners: a few users, so enrollments have a user to join to as real ones do.
+        let owners = (0..<10).map { "bench\($0)@bench.test" }
+        for u in owners { _ = try await rt.admin.addUser(upn: u, password: UUID().uuidString, licenses: []) }
+        // One client key for every sampled device: what is timed is the server, not the client's key generation.
         let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let csr = try CertificateRequest(der: WindowsCSR.make(key: key, deviceID: "BENCH"))
-        print("Setting up \(devices) enrolled devices in \(dir.path) …")
-        var fleet: [(deviceID: String, cert: [UInt8])] = []
+        let stride = max(1, devices / sampleCount)
+        print("Seeding \(devices) enrolled devices (\(sampleCount) of them with real certificates, one in every \(stride)) into \(server.database.rawValue) at \(inst.dir.path) …")
+        let seedStart = Date()
+        var sampled: [(String, IssuedCertificate)] = []
+        var batch: [Enrollment] = []
         for n in 0..<devices {
             let deviceID = String(format: "BENCH%027X", n)
-            let cert = try ca.issueDeviceCertificate(for: csr, commonName: deviceID, now: clock.now(), validity: 365 * 86400)
-            let e = Enrollment(upn: "bench\(n % 100)@bench.test", deviceID: deviceID, hwDevID: "HW-\(deviceID)", deviceName: "BENCH-\(n)",
-                               enrollmentType: .full, osEdition: 48, osVersion: "10.0.26100.1", certificateSerial: cert.serialHex,
-                               certificateThumbprint: cert.thumbprint, certificateNotAfter: cert.notAfter, enrolledAt: clock.now())
-            _ = try await store.commitEnrollment(e) { _ in [] }
-            fleet.append((deviceID, cert.der))
+            var serial = String(format: "%032X", n), thumbprint = Thumbprint.sha1(Array("bench-\(n)".utf8))
+            if n % stride == 0 && sampled.count < sampleCount {
+                let cert = try ca.issueDeviceCertificate(for: csr, commonName: deviceID, now: now, validity: 365 * 86400)
+                sampled.append((deviceID, cert))
+                serial = cert.serialHex
+                thumbprint = cert.thumbprint
+            }
+            batch.append(Enrollment(upn: owners[n % owners.count], deviceID: deviceID, hwDevID: "HW-\(deviceID)", deviceName: "BENCH-\(n)",
+                                    enrollmentType: .full, osEdition: 48, osVersion: "10.0.26100.1", certificateSerial: serial,
+                                    certificateThumbprint: thumbprint, certificateNotAfter: now.addingTimeInterval(365 * 86400),
+                                    enrolledAt: now.addingTimeInterval(Double(n - devices) / 1000)))
+            if batch.count == 5000 || n == devices - 1 {
+                try await rt.store.insertEnrollments(batch)
+                batch.removeAll(keepingCapacity: true)
+                if (n + 1) % 100_000 == 0 { print("  \(n + 1) devices in \(Int(Date().timeIntervalSince(seedStart))) s") }
+            }
         }
-        let service = ManagementService(config: ServerConfiguration(publicURL: "https://bench.test"), store: store, deviceCA: ca, clock: clock)
-        func poll(_ deviceID: String, session: Int) -> [UInt8] {
-            // A scheduled poll: client-initiated alert, LoginStatus, DevInfo, as in sample 19.
-            let m = SyncMLMessage(header: .init(sessionID: String(session, radix: 16), msgID: "1", target: "https://bench.test/ManagementServer/MDM.svc", source: deviceID),
-                                  commands: [SyncMLCommand(name: "Alert", cmdID: "2", data: "1201"),
-                                             SyncMLCommand(name: "Alert", cmdID: "3", data: "1224", items: [SyncMLItem(type: ManagementSession.loginStatusType, data: "user")]),
-                                             SyncMLCommand(name: "Replace", cmdID: "4", items: [SyncMLItem(source: "./DevInfo/Man", data: "Bench Hardware")])],
-                                  final: true)
-            return Array(m.encode().utf8)
+        try await rt.store.analyze()
+        print(String(format: "Seeded %d devices in %.1f s (statistics refreshed).", devices, Date().timeIntervalSince(seedStart)))
+        let plan = try await rt.store.checkInQueryPlan()
+        await rt.close()
+
+        try await inst.start()
+        let tlsCA = try NIOSSLCertificate.fromPEMFile(inst.pkiDirectory.appendingPathComponent("tls-ca.pem").path)
+        let keyPEM = key.pkcs8PEMRepresentation
+        let url = inst.publicURL + "/ManagementServer/MDM.svc"
+        let fleet: [Device] = try sampled.enumerated().map { i, s in
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(tlsCA)
+            tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: s.1.der, format: .der))]
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
+            return Device(deviceID: s.0, tls: tls, body: ByteBuffer(bytes: Self.poll(s.0, session: i + 1, url: url)))
         }
-        // First sessions store inventory and LoginStatus; the timed ones are idle: nothing new, nothing queued.
-        for (i, d) in fleet.enumerated() {
-            let r = await service.handle(poll(d.deviceID, session: i), clientCertificate: d.cert, RequestMetadata())
-            guard r.status == 200 else { throw ValidationError("Set-up check-in failed with HTTP \(r.status): \(r.text)") }
+        let client = inst.client
+        @Sendable func checkIn(_ d: Device, body: ByteBuffer? = nil) async throws {
+            var r = HTTPClientRequest(url: url)
+            r.method = .POST
+            r.tlsConfiguration = d.tls
+            r.headers.add(name: "Content-Type", value: SyncMLNS.contentType)
+            r.headers.add(name: "User-Agent", value: "MSFT OMA DM Client/1.2.0.1")
+            r.body = .bytes(body ?? d.body)
+            let response = try await client.execute(r, timeout: .seconds(60))
+            let text = try await response.body.collect(upTo: 1 << 20)
+            guard response.status.code == 200 else {
+                throw ValidationError("A check-in of \(d.deviceID) failed with HTTP \(response.status.code): \(String(buffer: text))")
+            }
         }
-        let bodies = fleet.enumerated().map { poll($0.element.deviceID, session: $0.offset + 1) }
-        let statementsBefore = store.statementsExecuted
-        var latencies: [UInt64] = []
-        latencies.reserveCapacity(checkins)
-        let start = DispatchTime.now().uptimeNanoseconds
-        for i in 0..<checkins {
-            let d = i % fleet.count
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            let r = await service.handle(bodies[d], clientCertificate: fleet[d].cert, RequestMetadata())
-            latencies.append(DispatchTime.now().uptimeNanoseconds - t0)
-            if r.status != 200 { throw ValidationError("Check-in \(i) failed with HTTP \(r.status): \(r.text)") }
+        // First sessions store inventory and LoginStatus and open each device's connection; the timed ones are idle.
+        _ = try await driveRequests(count: fleet.count, concurrency: server.concurrency) { i in try await checkIn(fleet[i]) }
+
+        // The limit: a bare HTTPS request and response on the same server, over the same mutual-TLS connections.
+        let echoCount = min(checkins, 50_000)
+        let echo = try await driveRequests(count: echoCount, concurrency: server.concurrency) { i in
+            var r = HTTPClientRequest(url: inst.publicURL + "/health")
+            r.tlsConfiguration = fleet[i % fleet.count].tls
+            let response = try await client.execute(r, timeout: .seconds(60))
+            _ = try await response.body.collect(upTo: 1 << 16)
+            guard response.status.code == 200 else { throw ValidationError("GET /health answered HTTP \(response.status.code).") }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let statements = Double(store.statementsExecuted - statementsBefore) / Double(checkins)
-        latencies.sort()
-        func ms(_ q: Double) -> Double { Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))]) / 1e6 }
-        print(String(format: "checkin: %d idle check-ins over %d devices in %.2f s = %.0f/s; latency p50 %.3f ms, p99 %.3f ms",
-                     checkins, devices, seconds, Double(checkins) / seconds, ms(0.5), ms(0.99)))
+
+        // What reading the counter itself costs, so it is not charged to the check-ins.
+        let m0 = try await inst.serverStatements(), m1 = try await inst.serverStatements()
+        let timed = try await driveRequests(count: checkins, concurrency: server.concurrency) { i in try await checkIn(fleet[i % fleet.count]) }
+        let m2 = try await inst.serverStatements()
+        let statements = Double(m2 - m1 - (m1 - m0)) / Double(checkins)
+        let rss = inst.serverRSS
+
+        let lat = timed.latencies.sorted(), echoLat = echo.latencies.sorted()
+        let rate = Double(checkins) / timed.seconds, echoRate = Double(echoCount) / echo.seconds
+        print(String(format: "checkin: %d idle check-ins over %d devices (%d checking in), %@, concurrency %d: %.0f/s; latency p50 %.2f ms, p99 %.2f ms",
+                     checkins, devices, fleet.count, server.database.rawValue, server.concurrency, rate,
+                     BenchFigures.percentile(lat, 0.5), BenchFigures.percentile(lat, 0.99)))
+        print(String(format: "limit: bare HTTPS round trip (GET /health, same server, same connections): %.0f/s; p50 %.2f ms, p99 %.2f ms",
+                     echoRate, BenchFigures.percentile(echoLat, 0.5), BenchFigures.percentile(echoLat, 0.99)))
+        print(String(format: "ratio: check-ins at %.0f %% of the bare round trip (goal ≥ 35 %%)", 100 * rate / echoRate))
         print(String(format: "SQL statements per idle check-in: %.2f (goal 2: one indexed look-up of certificate and queue, one last-seen update)", statements))
+        print("server RSS: \(BenchFigures.megabytes(rss.now)) now, \(BenchFigures.megabytes(rss.peak)) peak (goal ≤ 150 MB with 1M devices)")
         print("Look-up plan:")
-        for line in try await store.checkInQueryPlan() { print("  \(line)") }
-        try await store.close()
+        for line in plan { print("  \(line)") }
+    }
+
+    /// A scheduled poll: client-initiated alert, LoginStatus, DevInfo, as in sample 19.
+    static func poll(_ deviceID: String, session: Int, url: String) -> [UInt8] {
+        let m = SyncMLMessage(header: .init(sessionID: String(session, radix: 16), msgID: "1", target: url, source: deviceID),
+                              commands: [SyncMLCommand(name: "Alert", cmdID: "2", data: "1201"),
+                                         SyncMLCommand(name: "Alert", cmdID: "3", data: "1224", items: [SyncMLItem(type: ManagementSession.loginStatusType, data: "user")]),
+                                         SyncMLCommand(name: "Replace", cmdID: "4", items: [SyncMLItem(source: "./DevInfo/Man", data: "Bench Hardware")])],
+                              final: true)
+        return Array(m.encode().utf8)
     }
 }

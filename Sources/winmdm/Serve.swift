@@ -103,6 +103,8 @@ struct Serve: AsyncParsableCommand {
             management: ManagementService(config: server, store: runtime.store, deviceCA: pki.deviceCA, clock: clock, logger: logger))
         services.console?.providerID = cfg.providerID
         services.proxyCertificateHeader = cfg.clientCertHeader
+        let store = runtime.store
+        services.statementCount = { store.statementsExecuted }
         services.trustedProxies = Set(cfg.trustedProxies)
         var listenCfg = ListenConfiguration(
             host: cfg.listenHost, port: cfg.listenPort,

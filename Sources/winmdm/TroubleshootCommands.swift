@@ -152,7 +152,7 @@ struct Report: AsyncParsableCommand {
 }
 
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Measure performance.", subcommands: [ExplainBench.self, CheckInBench.self])
+    static let configuration = CommandConfiguration(abstract: "Measure performance.", subcommands: [ExplainBench.self, EnrollBench.self, CheckInBench.self])
 
     struct ExplainBench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "explain",

@@ -128,7 +128,7 @@ enum CLI {
             (["attempts", "list", "--limit", "0"], "--limit must be a positive number"),
             (["serve", "--plain-http", "--client-cert-header", "X-Client-Cert"], "needs at least one --trusted-proxy"),
             (["serve", "--certificate-validity", "12h"], "must be a duration from 1d to 5 years"),
-            (["bench", "checkin", "--devices", "0"], "--devices must be between 1 and 100000"),
+            (["bench", "checkin", "--devices", "0"], "--devices must be between 1 and 2000000"),
             (["users", "list", "--database-url", "mysql://db/x"], "is not a PostgreSQL URL"),
         ]
         for (args, message) in cases {
@@ -166,9 +166,18 @@ enum CLI {
         #expect(twice.status != 0 && twice.err.contains("exists"), "\(twice.err)")
     }
 
+    /// The benchmarks start a real `winmdm serve` on a scratch installation and drive it over HTTPS.
     @Test func theCheckInBenchmarkRunsAndCountsStatements() throws {
-        let r = try CLI.run(["bench", "checkin", "--devices", "3", "--checkins", "30"])
-        #expect(r.status == 0, "\(r.err)")
+        let r = try CLI.run(["bench", "checkin", "--devices", "30", "--sample", "3", "--checkins", "60", "--concurrency", "2"])
+        #expect(r.status == 0, "\(r.out)\(r.err)")
         #expect(r.out.contains("SQL statements per idle check-in: 2.00") && r.out.contains("USING INDEX enrollments_thumbprint"), "\(r.out)")
+        #expect(r.out.contains("limit: bare HTTPS round trip") && r.out.contains("server RSS:"), "\(r.out)")
+    }
+
+    @Test func theEnrollmentBenchmarkRunsOneAccountThroughTheServer() throws {
+        let r = try CLI.run(["bench", "enroll", "--enrollments", "12", "--devices", "4", "--concurrency", "2"])
+        #expect(r.status == 0, "\(r.out)\(r.err)")
+        #expect(r.out.contains("enroll: 12 enrollments by one account (re-enrolling 4 PCs)") && r.out.contains("RSA-2048 digests/s"), "\(r.out)")
+        #expect(r.out.contains("SQL statements per enrollment:"), "\(r.out)")
     }
 }
