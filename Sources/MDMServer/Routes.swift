@@ -169,8 +169,7 @@ func graphRoute(_ req: Request, graph: GraphService, admin: AdminService, public
     guard segments.count >= 2, ["v1.0", "beta"].contains(segments[1]) else {
         return json(.error(404, "Request_UnsupportedQuery", "Use /graph/v1.0/… or /graph/beta/…."))
     }
-    guard let auth = req.headers[.authorization], auth.lowercased().hasPrefix("bearer "),
-          let token = try? await admin.authenticateToken(String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)) else {
+    guard let token = await bearerToken(req, admin) else {
         var r = json(.error(401, "InvalidAuthenticationToken", "A valid bearer token is required (winmdm tokens create --role admin|helpdesk|reader)."))
         r.headers[.wwwAuthenticate] = "Bearer realm=\"winmdm\""
         return r
@@ -188,10 +187,15 @@ func graphRoute(_ req: Request, graph: GraphService, admin: AdminService, public
     return json(await graph.handle(request))
 }
 
+/// The API token in `Authorization: Bearer …`, nil when there is none or it is not a valid one.
+func bearerToken(_ req: Request, _ admin: AdminService) async -> APIToken? {
+    guard let auth = req.headers[.authorization], auth.lowercased().hasPrefix("bearer ") else { return nil }
+    return try? await admin.authenticateToken(String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+}
+
 /// `/metrics`: Prometheus text for any API token (bearer), so a scraper needs no more than the reader role.
 func metricsRoute(_ req: Request, admin: AdminService, statements: (@Sendable () -> Int)?) async -> Response {
-    guard let auth = req.headers[.authorization], auth.lowercased().hasPrefix("bearer "),
-          (try? await admin.authenticateToken(String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces))) != nil else {
+    guard await bearerToken(req, admin) != nil else {
         var r = response(ServiceResponse(status: 401, contentType: "text/plain; charset=utf-8",
                                          body: Array("A bearer token is required (winmdm tokens create --role reader).\n".utf8)))
         r.headers[.wwwAuthenticate] = "Bearer realm=\"winmdm\""

@@ -59,17 +59,8 @@ public enum ScratchPostgres {
         let all = argv + args
         let log = "/tmp/winmdm-pg-run-\(getpid())-\(UUID().uuidString.prefix(8)).log"
         defer { unlink(log) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var cargs: [UnsafeMutablePointer<CChar>?] = all.map { strdup($0) } + [nil]
-        defer { for a in cargs { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, all[0], &actions, nil, &cargs, environ)
-        guard rc == 0 else { throw Unavailable(reason: "cannot start \(all[0]): \(String(cString: strerror(rc)))") }
+        let pid: pid_t
+        do { pid = try ChildProcess.spawn(all, output: log) } catch { throw Unavailable(reason: "\(error)") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -100,6 +91,37 @@ public enum ScratchPostgres {
             try? FileManager.default.removeItem(atPath: s.dir)
         }
         return "postgres://postgres@127.0.0.1:\(port)/postgres"
+    }
+}
+
+/// Starting a program without Foundation's Process: spawned directly, stdin from /dev/null, stdout and stderr into
+/// a file, so the child keeps no pipe of ours open and nothing depends on Foundation's child monitoring.
+public enum ChildProcess {
+    public struct SpawnFailed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts `argv[0]` with `argv` and `environment` (ours when nil) and returns its pid; the caller reaps it.
+    public static func spawn(_ argv: [String], environment: [String]? = nil, output log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for a in cargs { free(a) } }
+        var pid: pid_t = 0
+        let rc: Int32
+        if let environment {
+            var cenv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+            defer { for e in cenv { free(e) } }
+            rc = posix_spawn(&pid, argv[0], &actions, nil, &cargs, &cenv)
+        } else {
+            rc = posix_spawn(&pid, argv[0], &actions, nil, &cargs, environ)
+        }
+        guard rc == 0 else { throw SpawnFailed(description: "cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+        return pid
     }
 }
 

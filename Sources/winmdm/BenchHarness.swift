@@ -110,17 +110,9 @@ final class BenchInstallation: @unchecked Sendable {
         // The child sees no WINMDM_* variables of ours: winmdm.json says everything.
         let env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("WINMDM_") }.map { "\($0.key)=\($0.value)" }
         let log = dir.appendingPathComponent("serve.log").path
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        var cenv: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-        defer { for a in cargs + cenv { free(a) } }
-        let rc = posix_spawn(&pid, program, &actions, nil, &cargs, &cenv)
-        guard rc == 0 else { throw ValidationError("Cannot start \(program) serve: \(String(cString: strerror(rc)))") }
+        do { pid = try ChildProcess.spawn(argv, environment: env, output: log) } catch {
+            throw ValidationError("Cannot start \(program) serve: \(error)")
+        }
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let r = try? await get("/health"), r.status == 200 {
