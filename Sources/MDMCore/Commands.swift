@@ -62,6 +62,13 @@ public struct DeviceCommand: Codable, Sendable, Equatable, Identifiable {
     public var completedAt: Date?
     /// The CmdID it went out with, to match the device's Status and Results.
     public var cmdID: String?
+    /// How many sessions it went out in (nil: none yet). A session that ends before the device answers sends it again.
+    public var deliveries: Int?
+    /// Why it ended without an answer, when it did.
+    public var note: String?
+
+    /// Sessions a command goes out in before it is given up as never answered.
+    public static let maxDeliveries = 3
 
     public init(id: String = UUID().uuidString.lowercased(), enrollmentID: String, kind: String, verb: String, items: [DMItem],
                 steps: [DMCommandStep]? = nil, createdAt: Date) {
@@ -74,6 +81,35 @@ public struct DeviceCommand: Codable, Sendable, Equatable, Identifiable {
         self.state = .queued
         self.results = []
         self.createdAt = createdAt
+    }
+
+    /// Marks it sent in the message numbered `messageKey` ("session:msgID"); `cmdIDs` are the command's and its steps'.
+    public mutating func markSent(at now: Date, messageKey: String, cmdID: String, stepCmdIDs: [String]) {
+        state = .sent
+        sentAt = now
+        deliveries = (deliveries ?? 0) + 1
+        self.cmdID = "\(messageKey):\(cmdID)"
+        for (i, child) in stepCmdIDs.enumerated() where steps?.indices.contains(i) == true {
+            steps?[i].cmdID = "\(messageKey):\(child)"
+        }
+    }
+
+    /// The session it went out in ended without an answer (the device started a new one): it goes back to the queue,
+    /// in its old place, or fails after `maxDeliveries` sessions so a command that breaks every session stops.
+    public mutating func requeueUnanswered(at now: Date) {
+        guard state == .sent else { return }
+        if (deliveries ?? 1) >= Self.maxDeliveries {
+            state = .failed
+            completedAt = now
+            note = "Sent in \(deliveries ?? 1) sessions; the device ended each one without answering."
+            return
+        }
+        state = .queued
+        sentAt = nil
+        cmdID = nil
+        status = nil
+        results = []
+        steps = steps?.map { var s = $0; s.cmdID = nil; s.status = nil; s.results = nil; return s }
     }
 
     /// Settles the state from the device's answers: an Atomic or Sequence succeeds only when it and every step did.

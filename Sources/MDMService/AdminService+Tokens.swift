@@ -47,12 +47,12 @@ extension AdminService {
         try await changeSettings("token.revoke", t.name) { $0.apiTokens.removeAll { $0.id == t.id } }
     }
 
-    /// The token a bearer secret belongs to; compared in constant time.
+    /// The token a bearer secret belongs to: looked up by the secret's SHA-256 (an index; timing tells nothing about
+    /// the secret, only about a hash nobody can steer), then compared in constant time.
     public func authenticateToken(_ secret: String) async throws -> APIToken? {
-        let hash = Array(Self.sha256Hex(secret).utf8)
-        var found: APIToken?
-        for t in try await settings().apiTokens where ConstantTime.equal(Array(t.sha256.utf8), hash) { found = t }
-        return found
+        let hash = Self.sha256Hex(secret)
+        guard let t = try await store.apiToken(sha256: hash), ConstantTime.equal(Array(t.sha256.utf8), Array(hash.utf8)) else { return nil }
+        return t
     }
 
     /// The same service acting for another actor (an API token).

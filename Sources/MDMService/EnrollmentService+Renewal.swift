@@ -122,7 +122,7 @@ extension EnrollmentService {
     func renewingDevice(_ meta: RequestMetadata, notes: inout [String]) async throws -> Enrollment? {
         guard let der = meta.clientCertificate else { return nil }
         do {
-            return try await ManagementService.identify(der, deviceCA: deviceCA, store: store, now: clock.now()).0
+            return try await ManagementService.identify(der, deviceCA: deviceCA, store: store, now: clock.now()).0.enrollment
         } catch let refusal as ManagementService.Refusal {
             notes.append("TLS client certificate not accepted: \(refusal.description)")
             return nil

@@ -61,20 +61,20 @@ public struct ManagementService: Sendable {
         }
     }
 
-    /// Checks the certificate and returns its active enrollment, its thumbprint, and whether commands are queued.
-    func identify(_ der: [UInt8]?) async throws -> (Enrollment, String, Bool) {
+    /// Checks the certificate and returns its active enrollment with what is queued and sent, and its thumbprint.
+    func identify(_ der: [UInt8]?) async throws -> (CheckInRecord, String) {
         try await Self.identify(der, deviceCA: deviceCA, store: store, now: clock.now())
     }
 
     /// The same checks for any service that accepts a device certificate (renewal's policy request, too).
-    static func identify(_ der: [UInt8]?, deviceCA: CertificateAuthority, store: any MDMStore, now: Date) async throws -> (Enrollment, String, Bool) {
+    static func identify(_ der: [UInt8]?, deviceCA: CertificateAuthority, store: any MDMStore, now: Date) async throws -> (CheckInRecord, String) {
         guard let der, !der.isEmpty else { throw Refusal.noCertificate }
         guard let cert = try? Certificate(derEncoded: der) else { throw Refusal.unreadableCertificate }
         try verify(cert, deviceCA: deviceCA, now: now)
         let thumbprint = Thumbprint.sha1(der)
-        guard let (e, queued) = try await store.checkIn(certificateThumbprint: thumbprint) else { throw Refusal.unknownCertificate }
-        guard e.state == .active else { throw Refusal.enrollmentNotActive(e.state.rawValue) }
-        return (e, thumbprint, queued)
+        guard let found = try await store.checkIn(certificateThumbprint: thumbprint) else { throw Refusal.unknownCertificate }
+        guard found.enrollment.state == .active else { throw Refusal.enrollmentNotActive(found.enrollment.state.rawValue) }
+        return (found, thumbprint)
     }
 
     /// What every device certificate must be, whatever it is used for: issued (and signed) by the device CA, within its
@@ -89,24 +89,32 @@ public struct ManagementService: Sendable {
 
     public func handle(_ body: [UInt8], clientCertificate: [UInt8]?, _ meta: RequestMetadata) async -> ServiceResponse {
         do {
-            let (enrollment, thumbprint, hasQueued) = try await identify(clientCertificate)
+            let (found, thumbprint) = try await identify(clientCertificate)
+            let enrollment = found.enrollment
             let message: SyncMLMessage
             do { message = try SyncMLMessage(bytes: body) } catch { throw Refusal.badMessage(error.reason) }
             guard message.header.source == enrollment.deviceID else { throw Refusal.deviceMismatch(message.header.source) }
             var session = ManagementSession(deviceID: enrollment.deviceID, serverURL: config.managementURL)
+            let now = clock.now()
+            var hasQueued = found.hasQueuedCommands
+            if message.header.msgID == "1", found.hasSentCommands {
+                // A new session: whatever went out before it can no longer be answered (the device dropped the
+                // session, or the connection broke). It goes out again now, in its old order. An unenroll the device
+                // confirms in this very message is settled below instead.
+                let leaving = ManagementSession.announcesUnenrollment(message)
+                for var c in try await store.sentCommands(enrollmentID: enrollment.id) where !(leaving && c.kind == "unenroll") {
+                    c.requeueUnanswered(at: now)
+                    if c.state == .queued { hasQueued = true }
+                    try await store.updateCommand(c)
+                }
+            }
             let queued = message.final && hasQueued ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
             let actions = try session.receive(message, send: queued.map(Self.syncml))
-            let now = clock.now()
             // Commands sent now, named "session:msgID:cmdID" so an answer in another session never matches them.
-            let msgID = message.header.sessionID + ":" + actions.reply.header.msgID
+            let messageKey = message.header.sessionID + ":" + actions.reply.header.msgID
             for (c, sent) in zip(queued, actions.sent) {
                 var c = c
-                c.state = .sent
-                c.sentAt = now
-                c.cmdID = "\(msgID):\(sent.cmdID)"
-                for (i, child) in sent.children.enumerated() where c.steps?.indices.contains(i) == true {
-                    c.steps?[i].cmdID = "\(msgID):\(child.cmdID)"
-                }
+                c.markSent(at: now, messageKey: messageKey, cmdID: sent.cmdID, stepCmdIDs: sent.children.map(\.cmdID))
                 try await store.updateCommand(c)
             }
             // Answers to earlier commands: the device's MsgRef and CmdRef name the command or one of its steps

@@ -47,6 +47,14 @@ public struct ManagementSession: Sendable {
 
     public static let unenrollType = "com.microsoft:mdm.unenrollment.userrequest"
 
+    /// Whether the message carries the device's unenrollment alert (at any depth).
+    public static func announcesUnenrollment(_ m: SyncMLMessage) -> Bool {
+        func has(_ c: SyncMLCommand) -> Bool {
+            (c.name == "Alert" && c.items.contains { $0.type == unenrollType }) || c.children.contains(where: has)
+        }
+        return m.commands.contains(where: has)
+    }
+
     /// Nodes kept on the device record: DevInfo, DevDetail, DMClient and DeviceStatus values.
     public static func isInventory(_ uri: String) -> Bool {
         ["./DevInfo/", "./DevDetail/", "./Vendor/MSFT/DMClient/", "./Vendor/MSFT/DeviceStatus/", "./Device/Vendor/MSFT/DeviceStatus/"]

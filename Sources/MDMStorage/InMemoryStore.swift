@@ -69,6 +69,7 @@ public actor InMemoryStore: MDMStore {
         guard groupsByID.removeValue(forKey: id) != nil else { throw StorageError(.notFound, "No group \(id).") }
     }
     public func tenantSettings() -> TenantSettings? { settings }
+    public func apiToken(sha256: String) -> APIToken? { settings?.apiTokens.first { $0.sha256 == sha256 } }
     public func saveTenantSettings(_ settings: TenantSettings) { self.settings = settings }
     public func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void,
                                      audit entry: @Sendable (TenantSettings, TenantSettings) -> AuditEntry?) throws -> (before: TenantSettings, after: TenantSettings) {
@@ -133,9 +134,10 @@ public actor InMemoryStore: MDMStore {
     public func enrollment(certificateThumbprint: String) -> Enrollment? {
         enrollmentsByID.values.first { $0.accepts(certificateThumbprint: certificateThumbprint) }.map(read)
     }
-    public func checkIn(certificateThumbprint: String) -> (enrollment: Enrollment, hasQueuedCommands: Bool)? {
+    public func checkIn(certificateThumbprint: String) -> CheckInRecord? {
         guard let e = enrollment(certificateThumbprint: certificateThumbprint) else { return nil }
-        return (e, !queuedCommands(enrollmentID: e.id).isEmpty)
+        return CheckInRecord(enrollment: e, hasQueuedCommands: !queuedCommands(enrollmentID: e.id).isEmpty,
+                             hasSentCommands: !sentCommands(enrollmentID: e.id).isEmpty)
     }
     public func markSeen(enrollmentID: String, at: Date) {
         enrollmentsByID[enrollmentID]?.lastSeenAt = at

@@ -22,6 +22,8 @@ public protocol DirectoryStore: Sendable {
     func updateGroup(_ group: Group) async throws
     func deleteGroup(id: String) async throws
     func tenantSettings() async throws -> TenantSettings?
+    /// The API token whose secret hashes to this (indexed; nothing else is read).
+    func apiToken(sha256: String) async throws -> APIToken?
     func saveTenantSettings(_ settings: TenantSettings) async throws
     /// Read-modify-write of the settings in one transaction, so concurrent administrators (other processes
     /// included) never lose each other's changes. `audit`, given the settings before and after, names the audit
@@ -58,8 +60,9 @@ public protocol EnrollmentStore: Sendable {
     func allEnrollments() async throws -> [Enrollment]
     func updateEnrollment(_ enrollment: Enrollment) async throws
     /// What a management check-in needs in one indexed query: the enrollment of this certificate (as
-    /// `enrollment(certificateThumbprint:)`) and whether it has queued commands, so an idle device costs no queue read.
-    func checkIn(certificateThumbprint: String) async throws -> (enrollment: Enrollment, hasQueuedCommands: Bool)?
+    /// `enrollment(certificateThumbprint:)`) and whether it has queued commands and commands sent but not answered,
+    /// so an idle device costs no queue read.
+    func checkIn(certificateThumbprint: String) async throws -> CheckInRecord?
     /// Records that the device checked in: one update by primary key, nothing read.
     func markSeen(enrollmentID: String, at: Date) async throws
     /// Read-modify-write of one enrollment in one transaction, so a renewal and a concurrent management session never
@@ -75,6 +78,19 @@ public protocol EnrollmentStore: Sendable {
     /// marks any active enrollment of the same user and hardware as superseded (re-enrollment takes no new slot)
     /// and inserts `enrollment`. Returns the denials; nothing is written when there are any.
     func commitEnrollment(_ enrollment: Enrollment, check: @Sendable ([Enrollment]) -> [Denial]) async throws -> [Denial]
+}
+
+/// An enrollment as a management check-in finds it.
+public struct CheckInRecord: Sendable, Equatable {
+    public var enrollment: Enrollment
+    public var hasQueuedCommands: Bool
+    /// Commands went out and are not answered yet: a new session means the device will never answer them.
+    public var hasSentCommands: Bool
+    public init(enrollment: Enrollment, hasQueuedCommands: Bool, hasSentCommands: Bool) {
+        self.enrollment = enrollment
+        self.hasQueuedCommands = hasQueuedCommands
+        self.hasSentCommands = hasSentCommands
+    }
 }
 
 public struct AttemptQuery: Sendable {

@@ -19,6 +19,10 @@ extension SQLStore {
     enum ColumnKind { case text, optionalText, real, optionalReal, integer }
     static let tables: [(name: String, key: [String], columns: [(String, ColumnKind)])] = [
         ("settings", ["key"], [("key", .text), ("doc", .text)]),
+        ("restrictions", ["id"], [("id", .text), ("position", .integer), ("doc", .text)]),
+        ("api_tokens", ["id"], [("id", .text), ("sha256", .text), ("position", .integer), ("doc", .text)]),
+        ("autopilot_profiles", ["id"], [("id", .text), ("position", .integer), ("doc", .text)]),
+        ("bulk_packages", ["id"], [("id", .text), ("position", .integer), ("doc", .text)]),
         ("users", ["id"], [("id", .text), ("upn", .text), ("doc", .text)]),
         ("groups", ["id"], [("id", .text), ("name_key", .text), ("doc", .text)]),
         ("group_members", ["group_id", "user_id"], [("group_id", .text), ("user_id", .text)]),
@@ -47,12 +51,14 @@ extension SQLStore {
     /// checks that each table ends with the same number of rows. Returns the counts.
     public func copy(to target: SQLStore, progress: @Sendable (String, Int) -> Void = { _, _ in }) async throws -> [String: Int] {
         let existing = try await target.rowCounts()
-        if let busy = existing.first(where: { $0.key != "settings" && $0.value > 0 }) {
+        // A target that was only opened may hold a new installation's settings: those are replaced.
+        let settingsTables = Set(["settings"] + Self.settingsObjectTables)
+        if let busy = existing.first(where: { !settingsTables.contains($0.key) && $0.value > 0 }) {
             throw StorageError(.conflict, "The target database already holds data (\(busy.value) rows in \(busy.key)); migrate into an empty database.")
         }
         let source = try await rowCounts()
         try await target.connections.transaction { tdb in
-            try await tdb.raw("DELETE FROM settings").run()
+            for table in settingsTables { try await tdb.raw(SQLQueryString("DELETE FROM \(table)")).run() }
             for t in Self.tables {
                 let names = t.columns.map(\.0).joined(separator: ", "), key = t.key.joined(separator: ", ")
                 var after: [any Encodable & Sendable]? = nil

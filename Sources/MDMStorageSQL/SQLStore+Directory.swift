@@ -133,35 +133,6 @@ extension SQLStore {
         if n == 0 { throw StorageError(.notFound, "No group \(id).") }
     }
 
-    // MARK: Settings
-
-    public func tenantSettings() async throws -> TenantSettings? {
-        try await one("SELECT doc FROM settings WHERE key = 'tenant'", TenantSettings.self)
-    }
-
-    public func saveTenantSettings(_ settings: TenantSettings) async throws {
-        let doc = try Self.doc(settings)
-        try await connections.write { db in
-            try await db.raw("INSERT INTO settings (key, doc) VALUES ('tenant', \(bind: doc)) ON CONFLICT (key) DO UPDATE SET doc = excluded.doc").run()
-        }
-    }
-
-    public func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void,
-                                     audit: @Sendable (TenantSettings, TenantSettings) -> AuditEntry?) async throws -> (before: TenantSettings, after: TenantSettings) {
-        try await connections.transaction { db in
-            guard let row = try await db.raw(SQLQueryString("SELECT doc FROM settings WHERE key = 'tenant'" + dialect.forUpdate)).first() else {
-                throw StorageError(.notFound, "The tenant settings are missing.")
-            }
-            let before = try Self.value(row, TenantSettings.self)
-            var after = before
-            try change(&after)
-            guard after != before else { return (before, after) }
-            try await db.raw("UPDATE settings SET doc = \(bind: try Self.doc(after)) WHERE key = 'tenant'").run()
-            if let entry = audit(before, after) { try await db.raw(Columns.insert("audit", try Columns.audit(entry))).run() }
-            return (before, after)
-        }
-    }
-
     // MARK: Audit
 
     public func appendAudit(_ entry: AuditEntry) async throws {

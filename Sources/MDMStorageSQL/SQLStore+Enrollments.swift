@@ -102,30 +102,25 @@ extension SQLStore {
         return try await changed(db, q)
     }
 
-    public func checkIn(certificateThumbprint: String) async throws -> (enrollment: Enrollment, hasQueuedCommands: Bool)? {
+    public func checkIn(certificateThumbprint: String) async throws -> CheckInRecord? {
         try await connections.read { db in
-            guard let row = try await db.raw(Self.checkInQuery(certificateThumbprint)).first() else { return nil }
-            return (try Self.enrollment(row), try row.decode(column: "queued", as: Int.self) != 0)
+            guard let row = try await db.raw(SQLQueryString(Self.checkInSelect) + " WHERE e.cert_thumbprint = \(bind: certificateThumbprint) OR e.prev_cert_thumbprint = \(bind: certificateThumbprint) LIMIT 1").first() else { return nil }
+            return CheckInRecord(enrollment: try Self.enrollment(row), hasQueuedCommands: try row.decode(column: "queued", as: Int.self) != 0,
+                                 hasSentCommands: try row.decode(column: "sent", as: Int.self) != 0)
         }
     }
 
-    static func checkInQuery(_ thumbprint: String) -> SQLQueryString {
-        """
+    /// The enrollment and two index probes of the command queue (enrollment, state), in one statement.
+    static let checkInSelect = """
         SELECT e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn,
-          CASE WHEN EXISTS (SELECT 1 FROM commands c WHERE c.enrollment_id = e.id AND c.state = 'queued') THEN 1 ELSE 0 END AS queued
+          CASE WHEN EXISTS (SELECT 1 FROM commands c WHERE c.enrollment_id = e.id AND c.state = 'queued') THEN 1 ELSE 0 END AS queued,
+          CASE WHEN EXISTS (SELECT 1 FROM commands c WHERE c.enrollment_id = e.id AND c.state = 'sent') THEN 1 ELSE 0 END AS sent
         FROM enrollments e LEFT JOIN users u ON u.id = e.user_id
-        WHERE e.cert_thumbprint = \(bind: thumbprint) OR e.prev_cert_thumbprint = \(bind: thumbprint) LIMIT 1
         """
-    }
 
     /// How the database runs the check-in query, one line per step: shows the indexes it uses (`winmdm bench checkin`).
     public func checkInQueryPlan() async throws -> [String] {
-        let (sql, column) = dialect.queryPlan("""
-            SELECT e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn,
-              CASE WHEN EXISTS (SELECT 1 FROM commands c WHERE c.enrollment_id = e.id AND c.state = 'queued') THEN 1 ELSE 0 END AS queued
-            FROM enrollments e LEFT JOIN users u ON u.id = e.user_id
-            WHERE e.cert_thumbprint = 'x' OR e.prev_cert_thumbprint = 'x' LIMIT 1
-            """)
+        let (sql, column) = dialect.queryPlan(Self.checkInSelect + " WHERE e.cert_thumbprint = 'x' OR e.prev_cert_thumbprint = 'x' LIMIT 1")
         return try await connections.read { db in
             try await db.raw(SQLQueryString(sql)).all().map { try $0.decode(column: column, as: String.self) }
         }

@@ -66,23 +66,38 @@ public final class SQLStore: MDMStore {
         }
     }
 
-    func migrate() async throws {
+    func migrate(upTo last: Int? = nil) async throws {
         try await connections.transaction { db in
             if let lock = dialect.lock(key: "winmdm.schema") { try await db.raw(lock).run() }
             try await db.raw("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)").run()
             let current = try await db.raw("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version").first()?
                 .decode(column: "v", as: Int.self) ?? 0
-            for (i, steps) in dialect.migrations.enumerated() where i + 1 > current {
+            for (i, steps) in dialect.migrations.prefix(last ?? .max).enumerated() where i + 1 > current {
                 for sql in steps { try await db.raw(SQLQueryString(sql)).run() }
                 try await db.raw("INSERT INTO schema_version (version) VALUES (\(bind: i + 1))").run()
             }
         }
     }
 
+    /// Brings an empty PostgreSQL database to an earlier schema version and stores the settings as that version did
+    /// (one document, objects included), so an upgrade test starts where a real installation would.
+    public static func makeLegacyPostgresForTesting(url: String, version: Int, settings: TenantSettings) async throws {
+        let counter = StatementCounter(), dialect = PostgresStoreDialect()
+        let (config, _) = try PostgresConnections.configuration(url: url)
+        let c = PostgresConnections(configuration: config, counter: counter, dialect: dialect)
+        await c.waitUntilRunning()
+        let store = SQLStore(connections: c, dialect: dialect, counter: counter, location: url)
+        do {
+            try await store.migrate(upTo: version)
+            try await c.write { db in try await db.raw("INSERT INTO settings (key, doc) VALUES ('tenant', \(bind: try doc(settings)))").run() }
+        } catch { try? await c.close(); throw error }
+        try await c.close()
+    }
+
     /// Makes a SQLite database at an earlier schema version and seeds it with values as that version stored them
     /// (documents whole), so upgrade tests start where a real installation would.
-    public static func makeLegacyForTesting(path: String, version: Int, users: [User] = [], groups: [Group] = [],
-                                            enrollments: [Enrollment] = []) async throws {
+    public static func makeLegacyForTesting(path: String, version: Int, settings: TenantSettings? = nil, users: [User] = [],
+                                            groups: [Group] = [], enrollments: [Enrollment] = []) async throws {
         let counter = StatementCounter(), dialect = SQLiteStoreDialect()
         let c = try await SQLiteConnections.open(path: path, readers: 0, counter: counter, dialect: dialect)
         try await c.transaction { db in
@@ -91,6 +106,8 @@ public final class SQLStore: MDMStore {
                 for sql in steps { try await db.raw(SQLQueryString(sql)).run() }
                 try await db.raw("INSERT INTO schema_version (version) VALUES (\(bind: i + 1))").run()
             }
+            // Before version 7 the settings were one document, objects included.
+            if let settings { try await db.raw("INSERT INTO settings (key, doc) VALUES ('tenant', \(bind: try doc(settings)))").run() }
             for u in users { try await db.raw("INSERT INTO users (id, upn, doc) VALUES (\(bind: u.id), \(bind: u.upn), \(bind: try doc(u)))").run() }
             for g in groups {
                 try await db.raw("INSERT INTO groups (id, name_key, doc) VALUES (\(bind: g.id), \(bind: g.displayName.lowercased()), \(bind: try doc(g)))").run()

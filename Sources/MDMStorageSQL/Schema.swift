@@ -67,6 +67,18 @@ enum SchemaSQLite {
             """,
             "CREATE INDEX attempts_outcome_time ON attempts(outcome, time)",
         ],
+        [
+            // The settings' objects that grow with use, one row each (see SQLStore+Settings.swift).
+            "CREATE TABLE restrictions (id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT NOT NULL)",
+            "CREATE TABLE api_tokens (id TEXT PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, position INTEGER NOT NULL, doc TEXT NOT NULL)",
+            "CREATE TABLE autopilot_profiles (id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT NOT NULL)",
+            "CREATE TABLE bulk_packages (id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT NOT NULL)",
+            "INSERT INTO restrictions (id, position, doc) SELECT json_extract(o.value, '$.id'), o.key, o.value FROM settings s, json_each(s.doc, '$.restrictions') o WHERE s.key = 'tenant'",
+            "INSERT INTO api_tokens (id, sha256, position, doc) SELECT json_extract(o.value, '$.id'), json_extract(o.value, '$.sha256'), o.key, o.value FROM settings s, json_each(s.doc, '$.apiTokens') o WHERE s.key = 'tenant'",
+            "INSERT INTO autopilot_profiles (id, position, doc) SELECT json_extract(o.value, '$.id'), o.key, o.value FROM settings s, json_each(s.doc, '$.autopilotProfiles') o WHERE s.key = 'tenant'",
+            "INSERT INTO bulk_packages (id, position, doc) SELECT json_extract(o.value, '$.id'), o.key, o.value FROM settings s, json_each(s.doc, '$.bulkPackages') o WHERE s.key = 'tenant'",
+            "UPDATE settings SET doc = json_set(doc, '$.restrictions', json('[]'), '$.apiTokens', json('[]'), '$.autopilotProfiles', json('[]'), '$.bulkPackages', json('[]')) WHERE key = 'tenant'",
+        ],
     ]
 }
 
@@ -109,6 +121,20 @@ enum SchemaPostgres {
               doc TEXT NOT NULL)
             """,
             "CREATE INDEX signin_throttle_failure ON signin_throttle(last_failure)",
+        ],
+        [
+            "CREATE TABLE restrictions (id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT NOT NULL)",
+            "CREATE TABLE api_tokens (id TEXT PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, position INTEGER NOT NULL, doc TEXT NOT NULL)",
+            "CREATE TABLE autopilot_profiles (id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT NOT NULL)",
+            "CREATE TABLE bulk_packages (id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT NOT NULL)",
+            "INSERT INTO restrictions (id, position, doc) SELECT o.value->>'id', o.n - 1, o.value::text FROM settings s, jsonb_array_elements(s.doc::jsonb->'restrictions') WITH ORDINALITY AS o(value, n) WHERE s.key = 'tenant'",
+            "INSERT INTO api_tokens (id, sha256, position, doc) SELECT o.value->>'id', o.value->>'sha256', o.n - 1, o.value::text FROM settings s, jsonb_array_elements(s.doc::jsonb->'apiTokens') WITH ORDINALITY AS o(value, n) WHERE s.key = 'tenant'",
+            "INSERT INTO autopilot_profiles (id, position, doc) SELECT o.value->>'id', o.n - 1, o.value::text FROM settings s, jsonb_array_elements(s.doc::jsonb->'autopilotProfiles') WITH ORDINALITY AS o(value, n) WHERE s.key = 'tenant'",
+            "INSERT INTO bulk_packages (id, position, doc) SELECT o.value->>'id', o.n - 1, o.value::text FROM settings s, jsonb_array_elements(s.doc::jsonb->'bulkPackages') WITH ORDINALITY AS o(value, n) WHERE s.key = 'tenant'",
+            """
+            UPDATE settings SET doc = (doc::jsonb || '{"restrictions": [], "apiTokens": [], "autopilotProfiles": [], "bulkPackages": []}'::jsonb)::text
+            WHERE key = 'tenant'
+            """,
         ],
     ]
 }

@@ -229,6 +229,48 @@ public enum StoreConformance {
         let reread = try await store.tenantSettings()
         try check(new.joinQuota == old.joinQuota + 1 && reread == new, "settings changes are committed")
 
+        // The settings' objects (restrictions, tokens, Autopilot profiles, bulk packages) keep their order and values
+        // through adds, edits, moves and removals; a token is found by its hash alone.
+        let token = APIToken(name: "t-\(tag)", role: .reader, sha256: "hash-\(tag)", createdAt: now)
+        let limit = Restriction(id: "r-\(tag)", type: .deviceLimit, displayName: "limit-\(tag)", description: "", priority: 1, assignedGroups: [],
+                                isDefault: false, limit: 3, createdAt: now)
+        let profile = AutopilotProfile(displayName: "ap-\(tag)", joinType: .entra, deviceNameTemplate: nil, createdAt: now)
+        let package = BulkPackage(displayName: "pkg-\(tag)", accountUPN: "package_\(tag)@conformance.test", createdAt: now)
+        let (_, added) = try await store.updateTenantSettings { s in
+            s.apiTokens.append(token)
+            s.restrictions.insert(limit, at: 0)
+            s.autopilotProfiles.append(profile)
+            s.bulkPackages.append(package)
+        }
+        try check(try await store.tenantSettings() == added, "added settings objects read back in order")
+        try check(try await store.apiToken(sha256: token.sha256) == token, "a token is found by its hash")
+        try check(try await store.apiToken(sha256: "none-\(tag)") == nil, "an unknown hash finds no token")
+        let (_, moved) = try await store.updateTenantSettings { s in
+            s.restrictions.removeAll { $0.id == limit.id }
+            var edited = limit
+            edited.limit = 4
+            s.restrictions.append(edited)
+            s.autopilotProfiles[s.autopilotProfiles.count - 1].displayName = "ap2-\(tag)"
+        }
+        try check(try await store.tenantSettings() == moved, "moved and edited settings objects read back")
+        do {
+            _ = try await store.updateTenantSettings({ s in
+                s.apiTokens.removeAll()
+                s.restrictions.removeAll { !$0.isDefault }
+                throw ConformanceFailure(check: "deliberate")
+            }, audit: { _, _ in AuditEntry(time: now, actor: "conformance", action: "refused.\(tag)", target: "t", before: nil, after: nil) })
+        } catch is ConformanceFailure {}
+        try check(try await store.tenantSettings() == moved, "a refused change to settings objects writes nothing")
+        try check(!(try await store.auditEntries(limit: 10).contains { $0.action == "refused.\(tag)" }), "a refused change is not audited")
+        _ = try await store.updateTenantSettings { s in
+            s.apiTokens.removeAll { $0.id == token.id }
+            s.restrictions.removeAll { $0.id == limit.id }
+            s.autopilotProfiles.removeAll { $0.id == profile.id }
+            s.bulkPackages.removeAll { $0.id == package.id }
+        }
+        try check(try await store.apiToken(sha256: token.sha256) == nil, "a removed token is gone")
+        try check(try await store.tenantSettings()?.restrictions.contains { $0.id == limit.id } == false, "a removed restriction is gone")
+
         // Enrollments: a denial writes nothing; re-enrollment of the same hardware replaces the old one.
         func enrollment(_ hw: String) -> Enrollment {
             Enrollment(upn: u.upn, deviceID: "D-\(hw)", hwDevID: hw, deviceName: "PC-\(hw)", enrollmentType: .full, osEdition: 48,
@@ -282,7 +324,17 @@ public enum StoreConformance {
         try check(idle?.enrollment.id == second.id && idle?.hasQueuedCommands == false, "an idle check-in finds the enrollment and no queue")
         try check(try await store.checkIn(certificateThumbprint: "nobody-\(tag)") == nil, "an unknown certificate checks in as nothing")
         try await store.enqueue(DeviceCommand(enrollmentID: second.id, kind: "reboot", verb: "Exec", items: [], createdAt: now))
-        try check(try await store.checkIn(certificateThumbprint: "N-\(hw2)")?.hasQueuedCommands == true, "a queued command shows at check-in")
+        let busy = try await store.checkIn(certificateThumbprint: "N-\(hw2)")
+        try check(busy?.hasQueuedCommands == true && busy?.hasSentCommands == false, "a queued command shows at check-in")
+        if var out = try await store.queuedCommands(enrollmentID: second.id).first {
+            out.markSent(at: now, messageKey: "s1:1", cmdID: "2", stepCmdIDs: [])
+            try await store.updateCommand(out)
+            let sent = try await store.checkIn(certificateThumbprint: "N-\(hw2)")
+            try check(sent?.hasQueuedCommands == false && sent?.hasSentCommands == true, "a sent command shows at check-in as sent, not queued")
+            out.requeueUnanswered(at: now)
+            try await store.updateCommand(out)
+            try check(try await store.queuedCommands(enrollmentID: second.id).map(\.id) == [out.id], "a requeued command is queued again")
+        }
         let beforeSeen = try await store.enrollment(id: second.id)
         try await store.markSeen(enrollmentID: second.id, at: now + 60)
         var seen = try await store.enrollment(id: second.id)

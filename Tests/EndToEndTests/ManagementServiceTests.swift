@@ -109,6 +109,44 @@ import Testing
         await server.close()
     }
 
+    @Test("a command whose session broke goes out again in the next session, and is given up after three")
+    func droppedSessionRequeues() async throws {
+        let server = try await TestServer.make()
+        try await server.addUser("drop@winmdm.test")
+        let id = try await Self.enrolled(server, "drop@winmdm.test")
+        let deviceID = try #require(try await server.store.enrollment(id: id.entDMID)).deviceID
+        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        func open(_ session: String) async throws -> SyncMLMessage {
+            try SyncMLMessage(bytes: await m.handle(Self.checkIn(deviceID, session: session), clientCertificate: id.certificateDER, RequestMetadata()).body)
+        }
+        let reboot = try await server.admin.queueCommand(id.entDMID, .reboot, providerID: "winmdm")
+        let first = try #require(try await open("1").commands.first { $0.name == "Exec" })
+        #expect(try await server.store.command(id: reboot.id)?.state == .sent)
+        // The device never answers session 1; its next session gets the command again, under the new session's ids.
+        let again = try await open("2")
+        let resent = try #require(again.commands.first { $0.name == "Exec" })
+        #expect(resent.items.map(\.target) == first.items.map(\.target))
+        #expect(try await server.store.command(id: reboot.id)?.cmdID == "2:\(again.header.msgID):\(resent.cmdID)")
+        _ = await m.handle(Self.checkIn(deviceID, session: "2", msg: "2", commands: [
+            SyncMLCommand(name: "Status", cmdID: "1", data: "200", msgRef: again.header.msgID, cmdRef: resent.cmdID, cmd: "Exec"),
+        ]), clientCertificate: id.certificateDER, RequestMetadata())
+        let done = try #require(try await server.store.command(id: reboot.id))
+        #expect(done.state == .succeeded && done.deliveries == 2)
+        // A command that every session breaks on goes out three times, then fails with the reason.
+        let sync = try await server.admin.queueCommand(id.entDMID, .reboot, providerID: "winmdm")
+        for session in ["3", "4", "5"] {
+            #expect(try await open(session).commands.contains { $0.name == "Exec" }, "session \(session) sends it")
+        }
+        #expect(try await open("6").commands.allSatisfy { $0.name == "Status" })
+        let given = try #require(try await server.store.command(id: sync.id))
+        #expect(given.state == .failed && given.deliveries == 3 && given.note?.contains("3 sessions") == true)
+        // Nothing is left sent, so an idle check-in costs its two statements again.
+        let before = server.store.statementsExecuted
+        _ = try await open("7")
+        #expect(server.store.statementsExecuted - before == 2)
+        await server.close()
+    }
+
     @Test func refusedIdentitiesAreRecorded() async throws {
         let server = try await TestServer.make()
         try await server.addUser("a@winmdm.test")

@@ -110,4 +110,34 @@ func closing<T>(_ store: SQLStore, _ body: () async throws -> T) async throws ->
             #expect(try await store.activeEnrollments(upn: "ann.b@c.test").map(\.id) == [seen.id])
         }
     }
+
+    /// Version 6 kept restrictions, tokens, Autopilot profiles and bulk packages inside the settings document; version 7
+    /// moves each into its own table and loses nothing (order included), and tokens are then found by hash.
+    @Test func upgradesVersion6SettingsIntoTables() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-v6-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        var settings = TenantSettings.newInstallation(initialDomain: "c.test", publicURL: "https://c.test", now: now)
+        settings.restrictions.insert(Restriction(id: "r1", type: .deviceLimit, displayName: "Three", priority: 1, limit: 3, createdAt: now), at: 0)
+        settings.apiTokens = [APIToken(name: "ci", role: .admin, sha256: "abc", createdAt: now),
+                              APIToken(name: "ro", role: .reader, sha256: "def", createdAt: now)]
+        settings.autopilotProfiles = [AutopilotProfile(displayName: "Kiosk", joinType: .entra, deviceNameTemplate: "K-%SERIAL%", createdAt: now)]
+        settings.bulkPackages = [BulkPackage(displayName: "Lab", accountUPN: "package_lab@c.test", createdAt: now)]
+        try await SQLStore.makeLegacyForTesting(path: path, version: 6, settings: settings)
+        try await Self.expectUpgraded(try await SQLStore.openSQLite(path: path), settings)
+        guard postgresEnabled else { return }
+        // PostgreSQL's version 1 had the same document.
+        let url = try ScratchPostgres.database()
+        try await SQLStore.makeLegacyPostgresForTesting(url: url, version: 1, settings: settings)
+        try await Self.expectUpgraded(try await SQLStore.openPostgres(url: url), settings)
+    }
+
+    static func expectUpgraded(_ store: SQLStore, _ settings: TenantSettings) async throws {
+        try await closing(store) { () async throws in
+            #expect(try await store.schemaVersion() == store.dialect.migrations.count)
+            #expect(try await store.tenantSettings() == settings)
+            #expect(try await store.apiToken(sha256: "def")?.name == "ro")
+            #expect(try await store.rowCounts()["restrictions"] == 3)
+        }
+    }
 }
