@@ -9,15 +9,17 @@ extension SQLStore {
     /// Without a user (deleted), the `upn` column keeps the last UPN they had.
     static let enrollmentSelect = "SELECT e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn FROM enrollments e LEFT JOIN users u ON u.id = e.user_id"
 
-    static func enrollment(_ row: any SQLRow) throws -> Enrollment {
-        var e = try value(row, Enrollment.self)
+    static func enrollment(_ row: any SQLRow, cache: DecodedDocuments<Enrollment>? = nil) throws -> Enrollment {
+        let doc = try row.decode(column: "doc", as: String.self)
+        let decode = { (doc: String) in try decoder.decode(Enrollment.self, from: Data(doc.utf8)) }
+        var e = try cache.map { try $0.value(doc, decode: decode) } ?? decode(doc)
         e.lastSeenAt = try date(row, "last_seen_at")
         e.upn = try row.decode(column: "cur_upn", as: String?.self) ?? row.decode(column: "upn", as: String.self)
         return e
     }
 
     func enrollmentRows(_ q: SQLQueryString) async throws -> [Enrollment] {
-        try await connections.read { db in try await db.raw(SQLQueryString(Self.enrollmentSelect) + q).all().map(Self.enrollment) }
+        try await connections.read { db in try await db.raw(SQLQueryString(Self.enrollmentSelect) + q).all().map { try Self.enrollment($0) } }
     }
 
     /// The enrollments of the user with this UPN: by user id when the user exists (a rename moves nothing), else by
@@ -26,13 +28,29 @@ extension SQLStore {
     /// this user on every instance.
     func userEnrollments(_ db: any SQLDatabase, upn: String, activeOnly: Bool, lock: Bool = false) async throws -> (userID: String?, [Enrollment]) {
         let n = UPN.normalize(upn)
+        let active = activeOnly ? " AND e.state = 'active'" : ""
+        if !lock || dialect.lock(key: "enroll:") == nil {
+            // No lock to take between finding the user and reading: one statement finds both (a user without
+            // enrollments comes back as one row with no document).
+            let rows = try await db.raw(SQLQueryString("""
+                SELECT u.id AS uid, e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn FROM users u
+                LEFT JOIN enrollments e ON e.user_id = u.id\(active) WHERE u.upn = 
+                """) + "\(bind: n)" + SQLQueryString(" ORDER BY e.enrolled_at, e.id")).all()
+            if let first = rows.first {
+                let found = try rows.filter { try $0.decode(column: "doc", as: String?.self) != nil }
+                return (try first.decode(column: "uid", as: String.self), try found.map { try Self.enrollment($0, cache: self.decodedEnrollments) })
+            }
+            // No such user: the history of a deleted one, by the UPN it had.
+            let q = SQLQueryString(Self.enrollmentSelect) + " WHERE e.user_id IS NULL AND e.upn = \(bind: n)" + SQLQueryString(active + " ORDER BY e.enrolled_at, e.id")
+            return (nil, try await db.raw(q).all().map { try Self.enrollment($0, cache: self.decodedEnrollments) })
+        }
         let userID = try await db.raw("SELECT id FROM users WHERE upn = \(bind: n)").first()?.decode(column: "id", as: String.self)
         if lock, let statement = dialect.lock(key: "enroll:" + (userID ?? n)) { try await db.raw(statement).run() }
         var q = SQLQueryString(Self.enrollmentSelect)
         if let userID { q += " WHERE e.user_id = \(bind: userID)" } else { q += " WHERE e.user_id IS NULL AND e.upn = \(bind: n)" }
         if activeOnly { q.appendLiteral(" AND e.state = 'active'") }
         q.appendLiteral(" ORDER BY e.enrolled_at, e.id")
-        return (userID, try await db.raw(q).all().map(Self.enrollment))
+        return (userID, try await db.raw(q).all().map { try Self.enrollment($0, cache: self.decodedEnrollments) })
     }
 
     public func enrollments(upn: String) async throws -> [Enrollment] {
@@ -70,9 +88,16 @@ extension SQLStore {
     }
 
     public func enrollment(certificateThumbprint: String) async throws -> Enrollment? {
-        try await enrollmentRows("""
-             WHERE e.cert_thumbprint = \(bind: certificateThumbprint) OR e.prev_cert_thumbprint = \(bind: certificateThumbprint) LIMIT 1
-            """).first
+        try await connections.read { db in
+            try await db.raw(Self.byThumbprint(Self.enrollmentSelect, certificateThumbprint)).first().map { try Self.enrollment($0) }
+        }
+    }
+
+    /// The row whose current or previous certificate has this thumbprint: two index look-ups. The index on the previous
+    /// thumbprint is partial (NULLs left out): almost every row has none, and SQLite's statistics, which count NULLs as
+    /// one value, made a full index look useless, so after ANALYZE the planner scanned the table on every check-in.
+    static func byThumbprint(_ select: String, _ thumbprint: String) -> SQLQueryString {
+        SQLQueryString(select) + " WHERE e.cert_thumbprint = \(bind: thumbprint) OR e.prev_cert_thumbprint = \(bind: thumbprint) LIMIT 1"
     }
 
     public func allEnrollments() async throws -> [Enrollment] {
@@ -104,7 +129,7 @@ extension SQLStore {
 
     public func checkIn(certificateThumbprint: String) async throws -> CheckInRecord? {
         try await connections.read { db in
-            guard let row = try await db.raw(SQLQueryString(Self.checkInSelect) + " WHERE e.cert_thumbprint = \(bind: certificateThumbprint) OR e.prev_cert_thumbprint = \(bind: certificateThumbprint) LIMIT 1").first() else { return nil }
+            guard let row = try await db.raw(Self.byThumbprint(Self.checkInSelect, certificateThumbprint)).first() else { return nil }
             return CheckInRecord(enrollment: try Self.enrollment(row), hasQueuedCommands: try row.decode(column: "queued", as: Int.self) != 0,
                                  hasSentCommands: try row.decode(column: "sent", as: Int.self) != 0)
         }
@@ -121,7 +146,8 @@ extension SQLStore {
     /// How the database runs the check-in query, one line per step: shows the indexes it uses (`winmdm bench checkin`).
     public func checkInQueryPlan() async throws -> [String] {
         let (sql, column) = dialect.queryPlan(Self.checkInSelect + " WHERE e.cert_thumbprint = 'x' OR e.prev_cert_thumbprint = 'x' LIMIT 1")
-        return try await connections.read { db in
+        // On the connection that ran ANALYZE: a reader opened before it may not have loaded the new statistics.
+        return try await connections.write { db in
             try await db.raw(SQLQueryString(sql)).all().map { try $0.decode(column: column, as: String.self) }
         }
     }

@@ -17,6 +17,10 @@ public final class SQLStore: MDMStore {
     /// The file, or the PostgreSQL URL without its password.
     public let location: String
 
+    /// The user's active enrollments are read on every enrollment (twice: the policy and the capacity re-check); their
+    /// documents rarely change, so their decoded values are kept, keyed by the exact text.
+    let decodedEnrollments = DecodedDocuments<Enrollment>(capacity: 4096)
+
     init(connections: any Connections, dialect: any StoreDialect, counter: StatementCounter, location: String) {
         self.connections = connections
         self.dialect = dialect
@@ -159,6 +163,26 @@ public final class SQLStore: MDMStore {
         var sql = q
         sql.appendLiteral(" RETURNING 1 AS one")
         return try await db.raw(sql).all().count
+    }
+}
+
+/// Decoded values of JSON documents, keyed by the document's exact text: the same text always decodes to the same
+/// value, so a hit is always right, and a changed row simply misses. Bounded: when full it starts again empty.
+final class DecodedDocuments<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: Value] = [:]
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func value(_ doc: String, decode: (String) throws -> Value) rethrows -> Value {
+        if let hit = lock.withLock({ entries[doc] }) { return hit }
+        let v = try decode(doc)
+        lock.withLock {
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[doc] = v
+        }
+        return v
     }
 }
 

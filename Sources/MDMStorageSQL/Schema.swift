@@ -79,6 +79,11 @@ enum SchemaSQLite {
             "INSERT INTO bulk_packages (id, position, doc) SELECT json_extract(o.value, '$.id'), o.key, o.value FROM settings s, json_each(s.doc, '$.bulkPackages') o WHERE s.key = 'tenant'",
             "UPDATE settings SET doc = json_set(doc, '$.restrictions', json('[]'), '$.apiTokens', json('[]'), '$.autopilotProfiles', json('[]'), '$.bulkPackages', json('[]')) WHERE key = 'tenant'",
         ],
+        [
+            // Without NULLs: the statistics of a mostly-NULL column made the planner scan instead (SQLStore.byThumbprint).
+            "DROP INDEX enrollments_prev_thumbprint",
+            "CREATE INDEX enrollments_prev_thumbprint ON enrollments(prev_cert_thumbprint) WHERE prev_cert_thumbprint IS NOT NULL",
+        ],
     ]
 }
 
@@ -135,6 +140,10 @@ enum SchemaPostgres {
             UPDATE settings SET doc = (doc::jsonb || '{"restrictions": [], "apiTokens": [], "autopilotProfiles": [], "bulkPackages": []}'::jsonb)::text
             WHERE key = 'tenant'
             """,
+        ],
+        [
+            "DROP INDEX enrollments_prev_thumbprint",
+            "CREATE INDEX enrollments_prev_thumbprint ON enrollments(prev_cert_thumbprint) WHERE prev_cert_thumbprint IS NOT NULL",
         ],
     ]
 }
