@@ -31,14 +31,16 @@ extension SQLStore {
         let active = activeOnly ? " AND e.state = 'active'" : ""
         if !lock || dialect.lock(key: "enroll:") == nil {
             // No lock to take between finding the user and reading: one statement finds both (a user without
-            // enrollments comes back as one row with no document).
+            // enrollments comes back as one row with no document). Sorted here, not in SQL: with an ORDER BY on the
+            // joined table, SQLite's planner, given statistics, preferred walking the whole enrollment order index.
             let rows = try await db.raw(SQLQueryString("""
                 SELECT u.id AS uid, e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn FROM users u
                 LEFT JOIN enrollments e ON e.user_id = u.id\(active) WHERE u.upn = 
-                """) + "\(bind: n)" + SQLQueryString(" ORDER BY e.enrolled_at, e.id")).all()
+                """) + "\(bind: n)").all()
             if let first = rows.first {
                 let found = try rows.filter { try $0.decode(column: "doc", as: String?.self) != nil }
-                return (try first.decode(column: "uid", as: String.self), try found.map { try Self.enrollment($0, cache: self.decodedEnrollments) })
+                let list = try found.map { try Self.enrollment($0, cache: self.decodedEnrollments) }
+                return (try first.decode(column: "uid", as: String.self), list.sorted { ($0.enrolledAt, $0.id) < ($1.enrolledAt, $1.id) })
             }
             // No such user: the history of a deleted one, by the UPN it had.
             let q = SQLQueryString(Self.enrollmentSelect) + " WHERE e.user_id IS NULL AND e.upn = \(bind: n)" + SQLQueryString(active + " ORDER BY e.enrolled_at, e.id")
