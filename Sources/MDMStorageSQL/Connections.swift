@@ -63,6 +63,13 @@ final class SQLiteConnections: Connections {
         self.dialect = dialect
     }
 
+    /// Dropped without `close()` (a caller that threw on its way out): the connections close now rather than leak
+    /// their SQLite handles (closing a closed connection does nothing).
+    deinit {
+        for c in readerConnections { _ = c.close() }
+        _ = writer.close()
+    }
+
     func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await readers.with(body)
     }

@@ -5,8 +5,10 @@
 /// One pass over the bytes, no regular expressions: logs of hundreds of megabytes are scanned at memory speed.
 public struct CodeScanner: Sendable {
     public struct Findings: Sendable, Equatable {
-        /// HRESULTs in order of first appearance.
+        /// HRESULTs the knowledge base explains, in order of first appearance.
         public var hresults: [UInt32] = []
+        /// Other Windows codes: standard ones (`WindowsCodes`) and any error HRESULT spelled `0x…`; named, no cause.
+        public var others: [UInt32] = []
         public var events: [Int] = []
         /// Knowledge-base identifiers (lower-cased): names, `import:806`, `oobeidps` …
         public var identifiers: [String] = []
@@ -32,6 +34,7 @@ public struct CodeScanner: Sendable {
                 hashes.insert(Self.fnv(Array(word.utf8)))
             }
         }
+        for name in WindowsCodes.byName.keys { hashes.insert(Self.fnv(Array(name.utf8))) }
         identifierHashes = hashes
     }
 
@@ -69,9 +72,16 @@ public struct CodeScanner: Sendable {
     public func scan(_ b: UnsafeBufferPointer<UInt8>) -> Findings {
         var f = Findings()
         var seenH = Set<UInt32>(), seenE = Set<Int>(), seenI = Set<String>(), seenU = Set<String>()
-        func addH(_ v: UInt32, spelling: @autoclosure () -> String) {
+        func addH(_ v: UInt32, prefixed: Bool = false, spelling: @autoclosure () -> String) {
             if kb.entry(hresult: v) != nil {
                 if seenH.insert(v).inserted { f.hresults.append(v) }
+            } else if WindowsCodes.isKnown(v) {
+                if seenH.insert(v).inserted { f.others.append(v) }
+            } else if prefixed && WindowsCodes.isFailure(v) {
+                // Named by its bits only: listed among the codes, and as not recognised.
+                if seenH.insert(v).inserted { f.others.append(v) }
+                let s = spelling()
+                if seenU.insert(s).inserted { f.unrecognized.append(s) }
             } else if Self.looksLikeHRESULT(v) {
                 let s = spelling()
                 if seenU.insert(s).inserted { f.unrecognized.append(s) }
@@ -96,7 +106,7 @@ public struct CodeScanner: Sendable {
                 var v: UInt64 = 0, allHex = true
                 for k in (i + 2)..<j { guard let h = Self.hexValue(b[k]) else { allHex = false; break }; v = v << 4 | UInt64(h) }
                 guard allHex else { continue }
-                if digits == 8 { addH(UInt32(v), spelling: "0x" + String(decoding: b[(i + 2)..<j], as: UTF8.self)) }
+                if digits == 8 { addH(UInt32(v), prefixed: true, spelling: "0x" + String(decoding: b[(i + 2)..<j], as: UTF8.self)) }
                 else if digits == 9, let fixed = typoFix(b, i + 2, j) { addH(fixed, spelling: "") }
                 else if digits == 9 { let s = String(decoding: b[i..<j], as: UTF8.self); if seenU.insert(s).inserted { f.unrecognized.append(s) } }
                 continue
@@ -111,7 +121,7 @@ public struct CodeScanner: Sendable {
                 }
                 if len == 8 && allHex {
                     let v = UInt32(hexV)
-                    if kb.entry(hresult: v) != nil { addH(v, spelling: "") }
+                    if kb.entry(hresult: v) != nil || WindowsCodes.isKnown(v) { addH(v, spelling: "") }
                     continue
                 }
                 if len == 9 && allHex, let fixed = typoFix(b, i, j) { addH(fixed, spelling: ""); continue }
@@ -122,7 +132,7 @@ public struct CodeScanner: Sendable {
                     var v: UInt64?
                     if negative, d > 0, d <= 2_147_483_648 { v = (1 << 32) - d }
                     else if !negative, d >= 2_147_483_648, d <= 4_294_967_295 { v = d }
-                    if let v, kb.entry(hresult: UInt32(v)) != nil || Self.looksLikeHRESULT(UInt32(v)) {
+                    if let v, kb.entry(hresult: UInt32(v)) != nil || WindowsCodes.isKnown(UInt32(v)) || Self.looksLikeHRESULT(UInt32(v)) {
                         addH(UInt32(v), spelling: (negative ? "-" : "") + String(decoding: b[i..<j], as: UTF8.self))
                     }
                     continue
@@ -147,7 +157,12 @@ public struct CodeScanner: Sendable {
             }
             if identifierHashes.contains(h) {
                 let word = String(decoding: b[i..<j], as: UTF8.self).lowercased()
-                if kb.entry(identifier: word) != nil, seenI.insert(word).inserted { f.identifiers.append(word) }
+                if kb.entry(identifier: word) != nil {
+                    if seenI.insert(word).inserted { f.identifiers.append(word) }
+                } else if let v = WindowsCodes.byName[word], seenH.insert(v).inserted {
+                    // A standard code written by its name (E_FAIL, ERROR_WINHTTP_TIMEOUT …).
+                    f.others.append(v)
+                }
             }
         }
         return f

@@ -25,8 +25,10 @@ public struct Explanation: Sendable, Codable, Equatable {
         public var via: String
     }
 
-    /// HRESULTs found, `0x` + eight upper-case hex digits.
+    /// Every code found, `0x` + eight upper-case hex digits: first those the knowledge base explains, then the others.
     public var codes: [String]
+    /// Each of `codes` with its symbolic name and meaning (knowledge-base names first), even when no cause is known.
+    public var named: [WindowsCode] = []
     public var events: [Int]
     public var matches: [Match]
     public var causes: [Cause]
@@ -65,7 +67,7 @@ public struct Explainer: Sendable {
                 let e = kb.entries[i]
                 add(e, e.codes.first ?? e.id, "text")
             }
-            if entries.isEmpty && unrecognized.isEmpty {
+            if entries.isEmpty && unrecognized.isEmpty && found.others.isEmpty {
                 let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
                 if !trimmed.isEmpty { unrecognized.append(String(trimmed.prefix(200))) }
             }
@@ -79,7 +81,16 @@ public struct Explainer: Sendable {
                                     intune: c.intune, rule: c.rule, code: code, entry: e.id))
             }
         }
-        return Explanation(codes: found.hresults.map(HexFormat.code), events: found.events, matches: matches, causes: causes,
+        var named: [WindowsCode] = found.hresults.map { h in
+            var d = WindowsCodes.describe(h)
+            if let e = kb.entry(hresult: h) {
+                d.name = e.names.first ?? d.name
+                d.meaning = e.title
+            }
+            return d
+        }
+        named += found.others.map(WindowsCodes.describe)
+        return Explanation(codes: named.map(\.code), named: named, events: found.events, matches: matches, causes: causes,
                            unrecognized: unrecognized)
     }
 }

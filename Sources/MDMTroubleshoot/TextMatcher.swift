@@ -44,7 +44,9 @@ public struct TextMatcher: Sendable {
         for (i, e) in kb.entries.enumerated() {
             for text in e.messages + e.matches + [e.title] {
                 let w = Self.words(text)
-                if w.count >= 2 { phrases.append(Phrase(entry: i, words: Array(Set(w)))) }
+                // Sorted, so a phrase's score is summed in the same order in every process (a Set's order changes
+                // from run to run, and so did the last bits of near-equal scores, and with them the first cause).
+                if w.count >= 2 { phrases.append(Phrase(entry: i, words: Array(Set(w)).sorted())) }
             }
         }
         var df: [String: Int] = [:]

@@ -26,16 +26,31 @@ struct Explain: AsyncParsableCommand {
         }
         let e = Explainer().explain(input)
         if json {
-            struct Out: Encodable { var codes: [String]; var events: [Int]; var causes: [C]; var unrecognized: [String]; var matches: [Explanation.Match] }
+            struct Out: Encodable { var codes: [String]; var named: [WindowsCode]; var events: [Int]; var causes: [C]; var unrecognized: [String]; var matches: [Explanation.Match] }
             struct C: Encodable { var id, title, confirm, fix: String; var scenario: String?; var code: String; var intune: String; var rule: String? }
-            try JSONOutput.print(Out(codes: e.codes, events: e.events, causes: e.causes.map {
+            try JSONOutput.print(Out(codes: e.codes, named: e.named, events: e.events, causes: e.causes.map {
                 C(id: $0.id, title: $0.title, confirm: $0.confirm, fix: $0.fix, scenario: $0.scenario, code: $0.code, intune: $0.intune, rule: $0.rule)
             }, unrecognized: e.unrecognized, matches: e.matches))
             if e.matches.isEmpty { throw ExitCode(1) }
             return
         }
+        // Codes with a name but no enrollment cause in the knowledge base.
+        let explained = Set(e.matches.map(\.code))
+        let others = e.named.filter { !explained.contains($0.code) }
+        func printOthers(_ heading: String) {
+            guard !others.isEmpty else { return }
+            print(heading)
+            for c in others { print("  \(c.code)\(c.name.map { " \($0)" } ?? "") — \(c.meaning)") }
+        }
         guard !e.matches.isEmpty else {
-            print("Nothing recognised\(e.unrecognized.isEmpty ? "." : ": " + e.unrecognized.joined(separator: ", ")).")
+            if others.isEmpty {
+                print("Nothing recognised\(e.unrecognized.isEmpty ? "." : ": " + e.unrecognized.joined(separator: ", ")).")
+            } else {
+                printOthers("No enrollment cause is known for what this text contains; the codes in it are:")
+                if !e.unrecognized.isEmpty { print("Not recognised: \(e.unrecognized.joined(separator: ", "))") }
+                print("A generic code comes from whatever failed underneath; the log lines just before it usually name that step.")
+                throw ExitCode(1)
+            }
             print("Paste the whole message, the code as shown (for example 0x80180003 or 80180003), or an event's text.")
             throw ExitCode(1)
         }
@@ -51,6 +66,7 @@ struct Explain: AsyncParsableCommand {
             }
             print("")
         }
+        printOthers("Other codes in the text:")
         if !e.unrecognized.isEmpty { print("Not recognised: \(e.unrecognized.joined(separator: ", "))") }
     }
 }

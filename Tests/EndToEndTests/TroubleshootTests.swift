@@ -9,7 +9,7 @@ import Testing
     @Test func explainPrintsTheDocumentedJSON() throws {
         let r = try CLI.run(["explain", "--json", "Something went wrong. This user is not authorised to enrol. Error 0x80180003, also 0x8018ABCD"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
-        #expect(json["codes"] as? [String] == ["0x80180003"])
+        #expect(json["codes"] as? [String] == ["0x80180003", "0x8018ABCD"])
         #expect(json["unrecognized"] as? [String] == ["0x8018ABCD"])
         let causes = try #require(json["causes"] as? [[String: Any]])
         #expect(causes.first?["scenario"] as? String == "S01")
@@ -18,6 +18,14 @@ import Testing
         #expect(stdin.status == 0 && stdin.out.contains("0x8018002B"))
         let none = try CLI.run(["explain", "my coffee is cold"])
         #expect(none.status != 0 && none.out.contains("Nothing recognised"))
+    }
+
+    /// Each run is a new process with a new hash seed: the same text must give the same causes in the same order.
+    @Test func explainIsTheSameInEveryProcess() throws {
+        let text = "The enrolment failed: something went wrong, the device could not be registered, the server is not reachable and the certificate is not trusted"
+        let runs = try (0..<4).map { _ in try CLI.run(["explain", "--json", text]).out }
+        #expect(runs[0].contains("\"causes\""))
+        #expect(Set(runs).count == 1, "\(runs)")
     }
 
     @Test func recordedFailureIsExplainedFromItsDenialsAndFixedInOneStep() async throws {

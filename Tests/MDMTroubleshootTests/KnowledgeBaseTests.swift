@@ -71,15 +71,44 @@ import Testing
         #expect(!e.causes.isEmpty)
     }
 
+    /// Standard Windows codes, in their usual spellings, are found and named even though no enrollment cause is known.
+    @Test(arguments: [
+        ("The operation failed 0x80004005", "0x80004005", "E_FAIL"), ("hr=80070005", "0x80070005", "E_ACCESSDENIED"),
+        ("WinHTTP error 0x80072f19 during discovery", "0x80072F19", "ERROR_WINHTTP_SECURE_CERT_REV_FAILED"),
+        ("returned -2147024809", "0x80070057", "E_INVALIDARG"), ("status 0xC000006D", "0xC000006D", "STATUS_LOGON_FAILURE"),
+        ("CERT_E_UNTRUSTEDROOT (0x800B0109)", "0x800B0109", "CERT_E_UNTRUSTEDROOT"),
+        ("the log says ERROR_WINHTTP_NAME_NOT_RESOLVED", "0x80072EE7", "ERROR_WINHTTP_NAME_NOT_RESOLVED"),
+        ("TPM key failed 0x80090030", "0x80090030", "NTE_DEVICE_NOT_READY"),
+    ])
+    func namesStandardCodes(_ input: String, _ code: String, _ name: String) {
+        let e = explainer.explain(input)
+        #expect(e.codes.contains(code), "\(input) -> \(e.codes)")
+        #expect(e.named.first { $0.code == code }?.name == name)
+        #expect(!e.unrecognized.contains { $0.contains(input) }, "a named code is not 'unrecognised'")
+    }
+
+    /// Codes nobody has a name for still say what their bits mean, and stay "not recognised".
+    @Test func decodesUnknownCodesByFacility() {
+        let e = explainer.explain("failed: 0x8029ABCD then 0xC0AB0001 and 0x8007ABCD")
+        #expect(e.named.map(\.family) == ["TPM_SOFTWARE", "NTSTATUS", "Win32"])
+        #expect(e.named[0].meaning.contains("TPM_SOFTWARE") && e.named[2].meaning.contains("Win32 error 43981"))
+        #expect(e.unrecognized.count == 3 && e.causes.isEmpty)
+        // A known enrollment code keeps the knowledge base's name.
+        #expect(explainer.explain("0x80180018").named.first?.name == "MENROLL_E_USERLICENSE")
+    }
+
     @Test func guidsAndTimestampsAreNotCodes() {
         let e = explainer.explain("activity 748132ec-a575-4329-b01b-6171a9cf8478 at 1795000000 build 22631")
         #expect(e.codes.isEmpty && e.matches.isEmpty)
     }
 
     @Test func unknownCodesAreReportedNotGuessed() {
+        // Both codes are listed and named; the standard one by its name, the unknown one by its bits and as not recognised.
         let e = explainer.explain("failed with 0x8018ABCD and also 0x80070005")
-        #expect(e.codes.isEmpty)
-        #expect(e.unrecognized.contains("0x8018ABCD") && e.unrecognized.contains("0x80070005"))
+        #expect(e.codes == ["0x8018ABCD", "0x80070005"])
+        #expect(e.named.map(\.name) == [nil, "E_ACCESSDENIED"])
+        #expect(e.named.first?.meaning.contains("MENROLL") == true)
+        #expect(e.unrecognized == ["0x8018ABCD"])
         #expect(e.causes.isEmpty)
         let nonsense = explainer.explain("the printer on floor 3 is out of toner")
         #expect(nonsense.causes.isEmpty && nonsense.unrecognized.count == 1)

@@ -258,7 +258,10 @@ extension GraphService {
             if let o = try? JSONSerialization.jsonObject(with: Data(r.body)) as? JSONObject, let t = o["text"] as? String { text = t }
             else { text = String(decoding: r.body, as: UTF8.self) }
             let e = Explainer().explain(text)
-            return .json(["codes": e.codes, "events": e.events, "unrecognized": e.unrecognized,
+            let named = e.named.map { c -> JSONObject in
+                ["code": c.code, "name": c.name ?? NSNull(), "meaning": c.meaning, "family": c.family]
+            }
+            return .json(["codes": e.codes, "named": named, "events": e.events, "unrecognized": e.unrecognized,
                           "causes": e.causes.map { c -> JSONObject in
                               var o: JSONObject = ["id": c.id, "title": c.title, "confirm": c.confirm, "fix": c.fix, "code": c.code, "intune": c.intune]
                               o["scenario"] = c.scenario ?? NSNull()
