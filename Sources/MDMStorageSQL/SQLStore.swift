@@ -104,12 +104,8 @@ public final class SQLStore: MDMStore {
                                             groups: [Group] = [], enrollments: [Enrollment] = []) async throws {
         let counter = StatementCounter(), dialect = SQLiteStoreDialect()
         let c = try await SQLiteConnections.open(path: path, readers: 0, counter: counter, dialect: dialect)
+        try await SQLStore(connections: c, dialect: dialect, counter: counter, location: path).migrate(upTo: version)
         try await c.transaction { db in
-            try await db.raw("CREATE TABLE schema_version (version INTEGER NOT NULL)").run()
-            for (i, steps) in dialect.migrations.prefix(version).enumerated() {
-                for sql in steps { try await db.raw(SQLQueryString(sql)).run() }
-                try await db.raw("INSERT INTO schema_version (version) VALUES (\(bind: i + 1))").run()
-            }
             // Before version 7 the settings were one document, objects included.
             if let settings { try await db.raw("INSERT INTO settings (key, doc) VALUES ('tenant', \(bind: try doc(settings)))").run() }
             for u in users { try await db.raw("INSERT INTO users (id, upn, doc) VALUES (\(bind: u.id), \(bind: u.upn), \(bind: try doc(u)))").run() }

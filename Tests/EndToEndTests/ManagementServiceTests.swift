@@ -22,6 +22,19 @@ import Testing
                                    commands: cmds, final: true).encode().utf8)
     }
 
+    /// A server with one enrolled device of `upn`, and the management service driven in-process.
+    static func managed(_ upn: String) async throws -> (server: TestServer, id: EnrolledIdentity, deviceID: String, m: ManagementService) {
+        let server = try await TestServer.make()
+        try await server.addUser(upn)
+        let id = try await enrolled(server, upn)
+        let deviceID = try #require(try await server.store.enrollment(id: id.entDMID)).deviceID
+        return (server, id, deviceID, service(server))
+    }
+
+    static func service(_ server: TestServer) -> ManagementService {
+        ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+    }
+
     static func enrolled(_ server: TestServer, _ upn: String) async throws -> EnrolledIdentity {
         try await server.inProcess { t in
             try await WindowsDevice(profile: DeviceProfile(upn: upn, password: "Correct horse 1"), transport: t).enroll(discoveryURL: server.discoveryURL)
@@ -29,11 +42,7 @@ import Testing
     }
 
     @Test func sessionInventoryQueueResultsAndUnenroll() async throws {
-        let server = try await TestServer.make()
-        try await server.addUser("mgd@winmdm.test")
-        let id = try await Self.enrolled(server, "mgd@winmdm.test")
-        let deviceID = try #require(try await server.store.enrollment(id: id.entDMID)).deviceID
-        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        let (server, id, deviceID, m) = try await Self.managed("mgd@winmdm.test")
         let first = await m.handle(Self.checkIn(deviceID), clientCertificate: id.certificateDER, RequestMetadata())
         #expect(first.status == 200 && first.contentType == "application/vnd.syncml.dm+xml")
         let reply = try SyncMLMessage(bytes: first.body)
@@ -71,11 +80,7 @@ import Testing
 
     @Test("an idle check-in is one indexed look-up and one last-seen update")
     func idleCheckInCost() async throws {
-        let server = try await TestServer.make()
-        try await server.addUser("idle@winmdm.test")
-        let id = try await Self.enrolled(server, "idle@winmdm.test")
-        let deviceID = try #require(try await server.store.enrollment(id: id.entDMID)).deviceID
-        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        let (server, id, deviceID, m) = try await Self.managed("idle@winmdm.test")
         _ = await m.handle(Self.checkIn(deviceID), clientCertificate: id.certificateDER, RequestMetadata())
         let before = server.store.statementsExecuted
         let idle = await m.handle(Self.checkIn(deviceID, session: "2"), clientCertificate: id.certificateDER, RequestMetadata())
@@ -91,11 +96,7 @@ import Testing
     }
 
     @Test func addAnsweredAlreadyExistsIsResentAsReplace() async throws {
-        let server = try await TestServer.make()
-        try await server.addUser("add@winmdm.test")
-        let id = try await Self.enrolled(server, "add@winmdm.test")
-        let deviceID = try #require(try await server.store.enrollment(id: id.entDMID)).deviceID
-        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        let (server, id, deviceID, m) = try await Self.managed("add@winmdm.test")
         let add = DeviceCommand(enrollmentID: id.entDMID, kind: "raw", verb: "Add", items: [DMItem(target: "./Vendor/MSFT/Policy/Config/X", format: "int", data: "1")], createdAt: Date())
         try await server.store.enqueue(add)
         let sent = try SyncMLMessage(bytes: await m.handle(Self.checkIn(deviceID), clientCertificate: id.certificateDER, RequestMetadata()).body)
@@ -111,11 +112,7 @@ import Testing
 
     @Test("a command whose session broke goes out again in the next session, and is given up after three")
     func droppedSessionRequeues() async throws {
-        let server = try await TestServer.make()
-        try await server.addUser("drop@winmdm.test")
-        let id = try await Self.enrolled(server, "drop@winmdm.test")
-        let deviceID = try #require(try await server.store.enrollment(id: id.entDMID)).deviceID
-        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        let (server, id, deviceID, m) = try await Self.managed("drop@winmdm.test")
         func open(_ session: String) async throws -> SyncMLMessage {
             try SyncMLMessage(bytes: await m.handle(Self.checkIn(deviceID, session: session), clientCertificate: id.certificateDER, RequestMetadata()).body)
         }
@@ -154,7 +151,7 @@ import Testing
         let a = try await Self.enrolled(server, "a@winmdm.test"), b = try await Self.enrolled(server, "b@winmdm.test")
         let bDevice = try #require(try await server.store.enrollment(id: b.entDMID)).deviceID
         let aDevice = try #require(try await server.store.enrollment(id: a.entDMID)).deviceID
-        let m = ManagementService(config: server.services.configuration, store: server.store, deviceCA: server.pki.deviceCA, clock: SystemClock())
+        let m = Self.service(server)
         #expect(await m.handle(Self.checkIn(aDevice), clientCertificate: nil, RequestMetadata()).status == 401)
         // Device A's certificate with device B's DeviceID.
         let swapped = await m.handle(Self.checkIn(bDevice), clientCertificate: a.certificateDER, RequestMetadata())

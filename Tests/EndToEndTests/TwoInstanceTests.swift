@@ -20,8 +20,7 @@ struct TwoInstanceTests {
         try await a.addUser("two@winmdm.test")
         let id = try await ManagementServiceTests.enrolled(a, "two@winmdm.test")
         let deviceID = try #require(try await b.store.enrollment(id: id.entDMID)).deviceID
-        let ma = ManagementService(config: a.services.configuration, store: a.store, deviceCA: a.pki.deviceCA, clock: SystemClock())
-        let mb = ManagementService(config: b.services.configuration, store: b.store, deviceCA: b.pki.deviceCA, clock: SystemClock())
+        let ma = ManagementServiceTests.service(a), mb = ManagementServiceTests.service(b)
 
         // Queued through instance A's admin service, sent by instance B, answered to instance A.
         let cmd = try await a.admin.queueCommand(id.entDMID, .raw(verb: "Get", target: "./DevDetail/SwV", format: nil, data: nil), providerID: "winmdm")
