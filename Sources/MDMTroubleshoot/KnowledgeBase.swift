@@ -9,6 +9,20 @@ public struct KBCause: Sendable, Equatable, Codable {
     public var confirm: String
     public var fix: String
     public var intune: String
+    /// Phrases in a report that point at this cause rather than at its siblings ("home edition", "OSEdition 101").
+    public var clues: [String] = []
+    /// Settings (context ids) in which this cause happens: a report from one of them ranks it higher.
+    public var contexts: [String] = []
+    /// The one question or check that tells this cause apart from the others of its entry.
+    public var ask: String?
+}
+
+/// A setting a report can come from (OOBE, hybrid join, a `dsregcmd /status` dump …), recognised by its signals.
+public struct KBContext: Sendable, Equatable, Codable {
+    public var id: String
+    public var title: String
+    /// Word phrases (all words present) or, in double quotes, literal text (case-insensitive).
+    public var signals: [String]
 }
 
 /// One error (or symptom) of the knowledge base.
@@ -40,15 +54,18 @@ public struct KBParseError: Error, CustomStringConvertible {
 /// The knowledge base: entries plus the indexes the explainer needs.
 public struct KnowledgeBase: Sendable {
     public let entries: [KBEntry]
-    let byHResult: [UInt32: Int]
+    public let contexts: [KBContext]
+    /// Every entry that lists a code, in file order (a generic code such as E_FAIL belongs to several settings).
+    let byHResult: [UInt32: [Int]]
     let byIdentifier: [String: Int]
     let byEvent: [Int: Int]
 
-    public init(entries: [KBEntry]) {
+    public init(entries: [KBEntry], contexts: [KBContext] = []) {
         self.entries = entries
-        var h: [UInt32: Int] = [:], ids: [String: Int] = [:], ev: [Int: Int] = [:]
+        self.contexts = contexts
+        var h: [UInt32: [Int]] = [:], ids: [String: Int] = [:], ev: [Int: Int] = [:]
         for (i, e) in entries.enumerated() {
-            for c in e.hresults where h[c] == nil { h[c] = i }
+            for c in e.hresults where h[c]?.last != i { h[c, default: []].append(i) }
             for c in e.codes where !c.hasPrefix("0x") {
                 let key = c.lowercased()
                 if key.hasPrefix("event:"), let n = Int(key.dropFirst(6)), ev[n] == nil { ev[n] = i }
@@ -68,7 +85,10 @@ public struct KnowledgeBase: Sendable {
         byEvent = ev
     }
 
-    public func entry(hresult: UInt32) -> KBEntry? { byHResult[hresult].map { entries[$0] } }
+    public func entry(hresult: UInt32) -> KBEntry? { byHResult[hresult]?.first.map { entries[$0] } }
+    /// All entries for a code, in file order.
+    public func entries(hresult: UInt32) -> [KBEntry] { (byHResult[hresult] ?? []).map { entries[$0] } }
+    public func index(of id: String) -> Int? { entries.firstIndex { $0.id == id } }
     public func entry(identifier: String) -> KBEntry? { byIdentifier[identifier.lowercased()].map { entries[$0] } }
     public func entry(event: Int) -> KBEntry? { byEvent[event].map { entries[$0] } }
     public func entry(id: String) -> KBEntry? { entries.first { $0.id == id } }
@@ -89,11 +109,41 @@ public struct KnowledgeBase: Sendable {
 
     public static func load(directory: URL) throws -> KnowledgeBase {
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".txt") }.sorted()
-        var all: [KBEntry] = []
+        var all: [KBEntry] = [], contexts: [KBContext] = []
         for f in files {
-            all += try parse(String(contentsOf: directory.appendingPathComponent(f), encoding: .utf8), file: f)
+            let text = try String(contentsOf: directory.appendingPathComponent(f), encoding: .utf8)
+            all += try parse(text, file: f)
+            contexts += try parseContexts(text, file: f)
         }
-        return KnowledgeBase(entries: all)
+        return KnowledgeBase(entries: all, contexts: contexts)
+    }
+
+    /// The `context:` blocks of a file (see `00-format.txt`).
+    public static func parseContexts(_ text: String, file: String = "kb") throws -> [KBContext] {
+        var out: [KBContext] = []
+        var current: KBContext?
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = raw.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            guard let colon = trimmed.firstIndex(of: ":") else { continue }
+            let key = String(trimmed[..<colon]), value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            switch key {
+            case "context":
+                if let c = current { out.append(c) }
+                current = KBContext(id: value, title: "", signals: [])
+            case "entry":
+                if let c = current { out.append(c) }
+                current = nil
+            case "title" where current != nil: current!.title = value
+            case "signal":
+                guard current != nil else { throw KBParseError(file: file, line: n + 1, message: "'signal' outside a context") }
+                current!.signals.append(value)
+            default:
+                if current != nil { throw KBParseError(file: file, line: n + 1, message: "unknown context key '\(key)'") }
+            }
+        }
+        if let c = current { out.append(c) }
+        return out
     }
 
     /// Parses the line format described in `00-format.txt`.
@@ -101,6 +151,7 @@ public struct KnowledgeBase: Sendable {
         var out: [KBEntry] = []
         var entry: KBEntry?
         var cause: KBCause?
+        var inContext = false
         func flushCause() {
             if let c = cause { entry?.causes.append(c); cause = nil }
         }
@@ -118,7 +169,10 @@ public struct KnowledgeBase: Sendable {
             }
             let key = String(trimmed[..<colon]), value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             let indented = line.hasPrefix(" ")
+            if key == "context" { flushEntry(); inContext = true; continue }
+            if inContext && key != "entry" { continue }
             if key == "entry" {
+                inContext = false
                 flushEntry()
                 entry = KBEntry(id: value, codes: [], names: [], title: "", messages: [], matches: [], events: [], scenarios: [], causes: [])
                 continue
@@ -132,6 +186,9 @@ public struct KnowledgeBase: Sendable {
                 case "confirm": cause!.confirm = value
                 case "fix": cause!.fix = value
                 case "intune": cause!.intune = value
+                case "clue": cause!.clues.append(value)
+                case "when": cause!.contexts += value.split(separator: " ").map(String.init)
+                case "ask": cause!.ask = value
                 default: throw KBParseError(file: file, line: n + 1, message: "unknown cause key '\(key)'")
                 }
                 continue

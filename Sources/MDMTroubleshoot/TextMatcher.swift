@@ -74,7 +74,7 @@ public struct TextMatcher: Sendable {
     }
 
     /// Entries whose phrases the text matches, best first, with their scores.
-    public func match(_ text: String, limit: Int = 3) -> [(entry: Int, score: Double)] {
+    public func match(_ text: String, limit: Int = 3, spread: Double = 0.08) -> [(entry: Int, score: Double)] {
         let input = Set(Self.words(text))
         guard !input.isEmpty else { return [] }
         var best: [Int: Double] = [:]
@@ -91,7 +91,7 @@ public struct TextMatcher: Sendable {
         }
         let ranked = best.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         guard let top = ranked.first?.value else { return [] }
-        return ranked.filter { $0.value >= top - 0.08 }.prefix(limit).map { ($0.key, $0.value) }
+        return ranked.filter { $0.value >= top - spread }.prefix(limit).map { ($0.key, $0.value) }
     }
 
     /// Within one edit for words of 5+ letters, two for 9+.
