@@ -43,7 +43,7 @@ let package = Package(
         ]),
         .target(name: "MDMStorage", dependencies: ["MDMCore"]),
         .target(name: "MDMConsole", dependencies: ["MDMCore", .product(name: "Mustache", package: "swift-mustache")]),
-        .target(name: "MDMTroubleshoot", dependencies: ["MDMCore"], resources: [.copy("Resources/kb")]),
+        .target(name: "MDMTroubleshoot", dependencies: ["MDMCore"], resources: [.copy("Resources/kb"), .copy("Resources/cases")]),
         // L2
         .target(name: "MDMStorageSQL", dependencies: [
             "MDMStorage", "MDMCore",
