@@ -207,7 +207,10 @@ enum Templates {
     <form method="post" action="/console/troubleshooting/explain"><input type="hidden" name="csrf" value="{{csrf}}">
     <label>Paste an error, the text of a screenshot, or a log<br><textarea name="text" rows="5" cols="80">{{text}}</textarea></label>
     <button type="submit">Explain</button></form>
-    {{#explained}}<div class="card"><h2>{{title}}</h2><p class="muted">{{code}}</p><ol>{{#causes}}<li><strong>{{title}}</strong><br>check: {{confirm}}<br>fix: <code>{{fix}}</code></li>{{/causes}}</ol></div>{{/explained}}
+    {{#explained}}<div class="card">{{#found}}<h2>{{title}}</h2><p class="muted">{{code}}</p>{{/found}}
+    {{#contexts.0}}<p class="muted">Seen in: {{#contexts}}{{.}}; {{/contexts}}</p>{{/contexts.0}}
+    <ol>{{#causes}}<li><strong>{{title}}</strong> <span class="muted">{{certainty}}, {{percent}} %</span><br><span class="muted">why: {{why}}</span><br>check: {{confirm}}<br>fix: <code>{{fix}}</code>{{#doctor}}<br>doctor: <code>{{.}}</code>{{/doctor}}</li>{{/causes}}</ol>
+    {{#question}}<p><strong>To tell the first two apart:</strong> {{.}}</p>{{/question}}</div>{{/explained}}
     {{#unrecognized}}<p class="error">Not recognised: {{.}}</p>{{/unrecognized}}
     <h2>Enrollment failures</h2>
     {{{chart}}}

@@ -493,10 +493,19 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     action("/console/troubleshooting/explain", roles: Set(APIRole.allCases)) { req, form, who in
         let text = value(form, "text") ?? ""
         let e = Explainer().explain(text)
-        let explained = e.matches.map { m -> [String: Any] in
-            ["title": m.title, "code": m.code, "causes": e.causes.filter { $0.entry == m.entry }.map { ["title": $0.title, "confirm": $0.confirm, "fix": $0.fix] }]
+        // The same explanation as `winmdm explain` and Graph's explain: causes most likely first, with how sure and why.
+        let found = e.matches.filter { $0.via != "clue" }.map { m -> [String: Any] in ["title": m.title, "code": m.code] }
+        let causes = e.causes.prefix(8).map { c -> [String: Any] in
+            var o: [String: Any] = ["title": c.title, "confirm": c.confirm, "fix": c.fix, "code": c.code, "certainty": c.certainty,
+                                    "percent": Int((c.confidence * 100).rounded()), "why": c.clues.joined(separator: "; ")]
+            if let d = c.doctor { o["doctor"] = d }
+            return o
         }
-        return try await troubleshootingPage(req, who, extra: ["text": text, "explained": explained, "unrecognized": e.unrecognized])
+        var extra: [String: Any] = ["text": text, "found": found, "causes": causes, "unrecognized": e.unrecognized,
+                                    "contexts": e.contexts.map { "\($0.title) (\($0.signals.joined(separator: ", ")))" }]
+        if !causes.isEmpty { extra["explained"] = true }
+        if let q = e.question { extra["question"] = q }
+        return try await troubleshootingPage(req, who, extra: extra)
     }
     action("/console/troubleshooting/lockouts/clear", roles: [.admin, .helpdesk]) { _, form, who in
         let gone = try await c.admin.acting(as: "console:\(who.user.upn)").clearLockouts(value(form, "who") ?? "")

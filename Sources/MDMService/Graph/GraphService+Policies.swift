@@ -262,9 +262,15 @@ extension GraphService {
                 ["code": c.code, "name": c.name ?? NSNull(), "meaning": c.meaning, "family": c.family]
             }
             return .json(["codes": e.codes, "named": named, "events": e.events, "unrecognized": e.unrecognized,
+                          "contexts": e.contexts.map { ["id": $0.id, "title": $0.title, "signals": $0.signals] as JSONObject },
+                          "question": e.question ?? NSNull(),
                           "causes": e.causes.map { c -> JSONObject in
-                              var o: JSONObject = ["id": c.id, "title": c.title, "confirm": c.confirm, "fix": c.fix, "code": c.code, "intune": c.intune]
+                              var o: JSONObject = ["id": c.id, "title": c.title, "confirm": c.confirm, "fix": c.fix, "code": c.code, "intune": c.intune,
+                                                   "confidence": c.confidence, "certainty": c.certainty, "clues": c.clues]
                               o["scenario"] = c.scenario ?? NSNull()
+                              o["rule"] = c.rule ?? NSNull()
+                              o["ask"] = c.ask ?? NSNull()
+                              o["doctor"] = c.doctor ?? NSNull()
                               return o
                           }])
         case ("GET", 2, "attempts"):
