@@ -25,6 +25,12 @@ public enum WindowsCodes {
         0x8000_4005: ("E_FAIL", "Unspecified failure: the component gave no reason; the cause is in the surrounding log lines."),
         0x8000_FFFF: ("E_UNEXPECTED", "A failure the component did not expect (often a state it cannot handle)."),
         0x8000_000A: ("E_PENDING", "The data needed is not available yet."),
+        // COM and RPC (facility 1 and 8).
+        0x8001_0105: ("RPC_E_SERVERFAULT", "The server threw an exception while handling a COM call."),
+        0x8001_0106: ("RPC_E_CHANGED_MODE", "The thread's COM apartment was already set to another mode (a caller problem, not the server)."),
+        0x8001_0108: ("RPC_E_DISCONNECTED", "The COM object the caller used has disconnected from its clients."),
+        0x8001_010A: ("RPC_E_SERVERCALL_RETRYLATER", "The COM server is busy; the call should be retried."),
+        0x8008_0005: ("CO_E_SERVER_EXEC_FAILURE", "The COM server process could not be started."),
         // Win32 errors as HRESULTs (facility 7).
         0x8007_0001: ("ERROR_INVALID_FUNCTION", "The function is not valid for this object or state."),
         0x8007_0002: ("ERROR_FILE_NOT_FOUND", "A file (or registry value) the component looked for does not exist."),
@@ -140,8 +146,11 @@ public enum WindowsCodes {
     public static func describe(_ v: UInt32) -> WindowsCode {
         let hex = HexFormat.code(v)
         if let (name, meaning) = table[v] {
-            let family = v >> 28 == 0xC ? "NTSTATUS" : v >> 16 == 0x8007 ? (v & 0xFFFF >= 12000 && v & 0xFFFF < 12200 ? "WinHTTP" : "Win32") : "HRESULT"
-            return WindowsCode(code: hex, name: name, meaning: meaning, family: family)
+            return WindowsCode(code: hex, name: name, meaning: meaning, family: family(v))
+        }
+        if v >> 20 == 0xCAA || v >> 16 == 0xC103 {
+            let what = v >> 20 == 0xCAA ? "Microsoft sign-in (CAA)" : "Autopilot and the Enrollment Status Page"
+            return WindowsCode(code: hex, name: nil, meaning: "An error from \(what), code \(v & 0xFFFF).", family: family(v))
         }
         if v >> 28 == 0xC {
             return WindowsCode(code: hex, name: nil, meaning: "An NTSTATUS error (facility \((v >> 16) & 0xFFF), code \(v & 0xFFFF)).", family: "NTSTATUS")
@@ -158,7 +167,23 @@ public enum WindowsCodes {
             else if let name = facilities[facility] { range = "facility \(name), code \(number)" }
             else { range = "facility \(facility), code \(number)" }
         }
-        let family = v >> 16 == 0x8007 ? "Win32" : facilities[facility] ?? "HRESULT"
-        return WindowsCode(code: hex, name: nil, meaning: "An error HRESULT: \(range).", family: family)
+        return WindowsCode(code: hex, name: nil, meaning: "An error HRESULT: \(range).", family: family(v))
+    }
+
+    /// Which family a code belongs to, from its bits: the enrollment (MENROLL), registration (DSREG), sign-in (CAA)
+    /// and Autopilot ranges by their prefixes, Win32 and WinHTTP inside facility 7, NTSTATUS by its severity bits,
+    /// anything else by its facility.
+    public static func family(_ v: UInt32) -> String {
+        switch v >> 16 {
+        case 0x8018: return "MENROLL"
+        case 0x8019: return "MENROLL (HTTP status)"
+        case 0x801C: return "DSREG"
+        case 0x8103, 0xC103: return "Autopilot/ESP"
+        case 0x8007: return v & 0xFFFF >= 12000 && v & 0xFFFF < 12200 ? "WinHTTP" : "Win32"
+        default: break
+        }
+        if v >> 20 == 0xCAA { return "CAA" }
+        if v >> 28 == 0xC { return "NTSTATUS" }
+        return facilities[(v >> 16) & 0x7FF] ?? "HRESULT"
     }
 }
