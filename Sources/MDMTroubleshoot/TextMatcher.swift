@@ -56,14 +56,15 @@ public struct TextMatcher: Sendable {
         self.phrases = phrases
     }
 
-    /// Lower-cased content words with spelling variants folded.
+    /// Lower-cased content words with spelling variants folded and inflections stripped ("restarting", "restarted"
+    /// and "restarts" are all "restart"), so that a clue matches the way people conjugate it.
     public static func words(_ text: String) -> [String] {
         var out: [String] = []
         var current = ""
         func flush() {
             guard !current.isEmpty else { return }
             let w = variants[current] ?? current
-            if !stopwords.contains(w), w.count > 1 || w == "x" { out.append(w) }
+            if !stopwords.contains(w), w.count > 1 || w == "x" { out.append(stem(w)) }
             current = ""
         }
         for ch in text.lowercased() {
@@ -92,6 +93,22 @@ public struct TextMatcher: Sendable {
         let ranked = best.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         guard let top = ranked.first?.value else { return [] }
         return ranked.filter { $0.value >= top - spread }.prefix(limit).map { ($0.key, $0.value) }
+    }
+
+    /// A light suffix stripper (English inflections only): -ies to -y, then -ing, -ed, -es, -s, then a final -e, for
+    /// words long enough that what is left is still a word's stem. Numbers and words with digits stay as they are.
+    static func stem(_ w: String) -> String {
+        guard w.count >= 4, !w.contains(where: \.isNumber) else { return w }
+        var s = w
+        if s.count >= 5, s.hasSuffix("ies") { s = String(s.dropLast(3)) + "y"; return s }
+        if s.count >= 6, s.hasSuffix("ing") { s.removeLast(3) }
+        else if s.count >= 5, s.hasSuffix("ed") { s.removeLast(2) }
+        else if s.count >= 5, s.hasSuffix("es"), !s.hasSuffix("ses") { s.removeLast(2) }
+        else if s.hasSuffix("s"), !s.hasSuffix("ss"), !s.hasSuffix("us") { s.removeLast() }
+        if s.count >= 5, s.hasSuffix("e") { s.removeLast() }
+        // "enrolled", "enrolling": a doubled final consonant left by the suffix.
+        if s.count >= 5, let last = s.last, s.dropLast().last == last, !"aeiouls".contains(last) { s.removeLast() }
+        return s
     }
 
     /// Within one edit for words of 5+ letters, two for 9+.

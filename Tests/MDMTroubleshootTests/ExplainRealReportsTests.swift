@@ -9,7 +9,7 @@ import Testing
 
     @Test func theSetIsWellFormed() throws {
         let reports = RealReports.bundled
-        #expect(reports.count >= 50)
+        #expect(reports.count >= 80)
         #expect(Set(reports.map(\.id)).count == reports.count)
         let kb = KnowledgeBase.bundled
         for r in reports {
