@@ -94,10 +94,14 @@ public struct ExplainAccuracy: Sendable {
     public var withCause = 0
     public var top1 = 0
     public var top3 = 0
+    /// First causes given with certainty "high", and how many of them were right: how far "high" can be trusted.
+    public var certain = 0
+    public var certainRight = 0
     public var misses: [Miss] = []
 
     public var top1Share: Double { withCause == 0 ? 1 : Double(top1) / Double(withCause) }
     public var top3Share: Double { withCause == 0 ? 1 : Double(top3) / Double(withCause) }
+    public var certainShare: Double { certain == 0 ? 1 : Double(certainRight) / Double(certain) }
     public var codeShare: Double { codesExpected == 0 ? 1 : Double(codesFound) / Double(codesExpected) }
 
     public static func measure(_ reports: [RealReport], explainer: Explainer = Explainer()) -> ExplainAccuracy {
@@ -113,6 +117,10 @@ public struct ExplainAccuracy: Sendable {
             if let expected = r.cause {
                 a.withCause += 1
                 if ids.first == expected { a.top1 += 1 }
+                if e.causes.first?.certainty == "high" {
+                    a.certain += 1
+                    if ids.first == expected { a.certainRight += 1 }
+                }
                 if ids.prefix(3).contains(expected) { a.top3 += 1 }
                 if ids.first != expected || !missing.isEmpty {
                     a.misses.append(Miss(report: r.id, expected: expected, got: ids, missingCodes: missing))
@@ -125,7 +133,8 @@ public struct ExplainAccuracy: Sendable {
     }
 
     public var summary: String {
-        String(format: "%d reports: codes found %d/%d (%.1f %%), right cause first %d/%d (%.1f %%), in the first three %d/%d (%.1f %%)",
-               reports, codesFound, codesExpected, codeShare * 100, top1, withCause, top1Share * 100, top3, withCause, top3Share * 100)
+        String(format: "%d reports: codes found %d/%d (%.1f %%), right cause first %d/%d (%.1f %%), in the first three %d/%d (%.1f %%), first causes given as certain right %d/%d",
+               reports, codesFound, codesExpected, codeShare * 100, top1, withCause, top1Share * 100, top3, withCause, top3Share * 100,
+               certainRight, certain)
     }
 }

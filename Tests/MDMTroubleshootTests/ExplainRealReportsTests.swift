@@ -9,7 +9,7 @@ import Testing
 
     @Test func theSetIsWellFormed() throws {
         let reports = RealReports.bundled
-        #expect(reports.count >= 80)
+        #expect(reports.count >= 150)
         #expect(Set(reports.map(\.id)).count == reports.count)
         let kb = KnowledgeBase.bundled
         for r in reports {
@@ -29,13 +29,24 @@ import Testing
     @Test func rightCauseFirstOnNinetyPercentAndEveryCodeFound() {
         let reports = RealReports.bundled
         let tuned = ExplainAccuracy.measure(reports.filter { $0.part == .tune }, explainer: Self.explainer)
+        let held = ExplainAccuracy.measure(reports.filter { $0.part == .held }, explainer: Self.explainer)
         let all = ExplainAccuracy.measure(reports, explainer: Self.explainer)
         print("real reports, tuned part: \(tuned.summary)")
+        print("real reports, held aside: \(held.summary)")
         print("real reports, all: \(all.summary)")
         for m in tuned.misses { print("  missed: \(m)") }
         #expect(tuned.top1Share >= 0.9, "\(tuned.summary)")
-        #expect(all.top1Share >= 0.9, "\(all.summary)")
+        // The held-aside part is never tuned against, so the whole set is below the tuned part; this floor only
+        // catches a change that makes explain worse on reports it was not tuned for (README gives both figures).
+        #expect(all.top1Share >= 0.85, "\(all.summary)")
         #expect(all.codesFound == all.codesExpected, "\(all.misses.filter { !$0.missingCodes.isEmpty })")
+    }
+
+    @Test func aCauseGivenAsCertainIsAlmostAlwaysRight() {
+        // "high" must mean something: on every report with a known cause (held-aside ones included), first causes
+        // given as certain are right at least 95 % of the time.
+        let all = ExplainAccuracy.measure(RealReports.bundled, explainer: Self.explainer)
+        #expect(all.certain >= 50 && all.certainShare >= 0.95, "\(all.summary)")
     }
 
     @Test func theSettingAndTheCluesDecideBetweenCausesOfOneCode() throws {
