@@ -66,6 +66,9 @@ public struct DeviceCommand: Codable, Sendable, Equatable, Identifiable {
     public var deliveries: Int?
     /// Why it ended without an answer, when it did.
     public var note: String?
+    /// For a profile's setting (kind `profile` or `profile-removal`): the profile and the version it came from.
+    public var profileID: String?
+    public var profileVersion: Int?
 
     /// Sessions a command goes out in before it is given up as never answered.
     public static let maxDeliveries = 3

@@ -106,6 +106,18 @@ public struct ManagementService: Sendable {
                     c.requeueUnanswered(at: now)
                     if c.state == .queued { hasQueued = true }
                     try await store.updateCommand(c)
+                    if c.state == .failed { try await recordProfileAnswer(c, status: "unanswered", now: now) }
+                }
+            }
+            if found.profilesRevision > found.reconciledRevision {
+                // Profiles, assignments or groups changed since this device last looked: work out its desired state
+                // (once per revision, on whichever instance gets there first) and queue what differs.
+                let userless = enrollment.kind == .bulk || enrollment.userUnassigned == true
+                let id = enrollment.id
+                if let plan = try await store.reconcileProfiles(enrollmentID: id, revision: found.profilesRevision, plan: { profiles, groups, states in
+                    ProfilePlanner.plan(enrollmentID: id, userGroupIDs: groups, userless: userless, profiles: profiles, states: states, now: now)
+                }), !plan.commands.isEmpty {
+                    hasQueued = true
                 }
             }
             let queued = message.final && hasQueued ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
@@ -155,8 +167,13 @@ public struct ManagementService: Sendable {
                 c.settle()
                 if c.state != .sent { c.completedAt = now }
                 if c.verb == "Add" && c.status == "418" {
-                    // Already exists: send it again as Replace.
-                    try await store.enqueue(DeviceCommand(enrollmentID: c.enrollmentID, kind: c.kind, verb: "Replace", items: c.items, createdAt: now))
+                    // Already exists: send it again as Replace (a profile's setting waits for that answer).
+                    var again = DeviceCommand(enrollmentID: c.enrollmentID, kind: c.kind, verb: "Replace", items: c.items, createdAt: now)
+                    again.profileID = c.profileID
+                    again.profileVersion = c.profileVersion
+                    try await store.enqueue(again)
+                } else if let status = c.status, c.state != .sent {
+                    try await recordProfileAnswer(c, status: status, now: now)
                 }
                 try await store.updateCommand(c)
             }
@@ -202,6 +219,17 @@ public struct ManagementService: Sendable {
         } catch {
             logger.error("management request failed", metadata: ["error": .string("\(error)")])
             return ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The server failed.\n".utf8))
+        }
+    }
+
+    /// A profile's setting was answered (or given up): its device state records the status, and a removal that is
+    /// complete drops the state.
+    func recordProfileAnswer(_ c: DeviceCommand, status: String, now: Date) async throws {
+        guard let profileID = c.profileID, let item = c.items.first else { return }
+        let deleting = c.verb == "Delete"
+        try await store.modifyProfileState(enrollmentID: c.enrollmentID, profileID: profileID) { s in
+            s.record(locURI: item.target, value: item.data, status: status, deleting: deleting, at: now)
+            return s.assigned || s.settings.contains { $0.state != .removed }
         }
     }
 

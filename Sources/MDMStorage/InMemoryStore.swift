@@ -16,6 +16,11 @@ public actor InMemoryStore: MDMStore {
     var audit: [AuditEntry] = []
     var queue: [DeviceCommand] = []
     var throttleEntries: [String: SignInThrottle] = [:]
+    var profilesByID: [String: ConfigurationProfile] = [:]
+    /// enrollment id → profile id → state.
+    var profileStatesByEnrollment: [String: [String: DeviceProfileState]] = [:]
+    var revision = 0
+    var reconciled: [String: Int] = [:]
 
     public init() {}
 
@@ -57,16 +62,19 @@ public actor InMemoryStore: MDMStore {
             throw StorageError(.conflict, "A group named \(group.displayName) already exists.")
         }
         groupsByID[group.id] = group
+        revision += 1
     }
     public func updateGroup(_ group: Group) throws {
         guard groupsByID[group.id] != nil else { throw StorageError(.notFound, "No group \(group.id).") }
         guard !groupsByID.values.contains(where: { $0.id != group.id && $0.displayName.lowercased() == group.displayName.lowercased() }) else {
             throw StorageError(.conflict, "A group named \(group.displayName) already exists.")
         }
+        if groupsByID[group.id]?.members != group.members { revision += 1 }
         groupsByID[group.id] = group
     }
     public func deleteGroup(id: String) throws {
         guard groupsByID.removeValue(forKey: id) != nil else { throw StorageError(.notFound, "No group \(id).") }
+        revision += 1
     }
     public func tenantSettings() -> TenantSettings? { settings }
     public func apiToken(sha256: String) -> APIToken? { settings?.apiTokens.first { $0.sha256 == sha256 } }
@@ -109,6 +117,8 @@ public actor InMemoryStore: MDMStore {
     public func deleteEnrollment(id: String) throws {
         guard enrollmentsByID.removeValue(forKey: id) != nil else { throw StorageError(.notFound, "No enrollment \(id).") }
         owners[id] = nil
+        profileStatesByEnrollment[id] = nil
+        reconciled[id] = nil
     }
 
     public func enrollments(upn: String) -> [Enrollment] {
@@ -137,7 +147,8 @@ public actor InMemoryStore: MDMStore {
     public func checkIn(certificateThumbprint: String) -> CheckInRecord? {
         guard let e = enrollment(certificateThumbprint: certificateThumbprint) else { return nil }
         return CheckInRecord(enrollment: e, hasQueuedCommands: !queuedCommands(enrollmentID: e.id).isEmpty,
-                             hasSentCommands: !sentCommands(enrollmentID: e.id).isEmpty)
+                             hasSentCommands: !sentCommands(enrollmentID: e.id).isEmpty, profilesRevision: revision,
+                             reconciledRevision: reconciled[e.id] ?? 0)
     }
     public func markSeen(enrollmentID: String, at: Date) {
         enrollmentsByID[enrollmentID]?.lastSeenAt = at
@@ -214,5 +225,47 @@ public actor InMemoryStore: MDMStore {
         let gone = throttleEntries.values.filter { SignInThrottle.keyMatches($0.key, subject) }
         for g in gone { throttleEntries[g.key] = g.cleared }
         return gone.sorted { $0.key < $1.key }
+    }
+
+    // MARK: Profiles
+
+    public func configurationProfiles() -> [ConfigurationProfile] {
+        profilesByID.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+    public func configurationProfile(id: String) -> ConfigurationProfile? { profilesByID[id] }
+    public func saveConfigurationProfile(_ profile: ConfigurationProfile, audit entry: AuditEntry?) throws {
+        if profilesByID.values.contains(where: { $0.id != profile.id && $0.name.lowercased() == profile.name.lowercased() }) {
+            throw StorageError(.conflict, "A profile named \(profile.name) already exists.")
+        }
+        profilesByID[profile.id] = profile
+        revision += 1
+        if let entry { audit.append(entry) }
+    }
+    public func deleteConfigurationProfile(id: String, audit entry: AuditEntry?) throws {
+        guard profilesByID.removeValue(forKey: id) != nil else { throw StorageError(.notFound, "No profile \(id).") }
+        revision += 1
+        if let entry { audit.append(entry) }
+    }
+    public func profilesRevision() -> Int { revision }
+    public func profileStates(enrollmentID: String) -> [DeviceProfileState] {
+        (profileStatesByEnrollment[enrollmentID] ?? [:]).values.sorted { $0.profileName.lowercased() < $1.profileName.lowercased() }
+    }
+    public func profileStates(profileID: String) -> [DeviceProfileState] {
+        profileStatesByEnrollment.values.compactMap { $0[profileID] }.sorted { $0.enrollmentID < $1.enrollmentID }
+    }
+    public func modifyProfileState(enrollmentID: String, profileID: String, _ change: @Sendable (inout DeviceProfileState) -> Bool) {
+        guard var s = profileStatesByEnrollment[enrollmentID]?[profileID] else { return }
+        if change(&s) { profileStatesByEnrollment[enrollmentID]?[profileID] = s } else { profileStatesByEnrollment[enrollmentID]?[profileID] = nil }
+    }
+    public func reconcileProfiles(enrollmentID: String, revision r: Int,
+                                  plan: @Sendable ([ConfigurationProfile], Set<String>, [DeviceProfileState]) -> ProfilePlan) -> ProfilePlan? {
+        guard enrollmentsByID[enrollmentID] != nil, (reconciled[enrollmentID] ?? 0) < r else { return nil }
+        reconciled[enrollmentID] = r
+        let groups = owners[enrollmentID].map(groupIDs(of:)) ?? []
+        let p = plan(configurationProfiles(), groups, profileStates(enrollmentID: enrollmentID))
+        queue += p.commands
+        for st in p.states { profileStatesByEnrollment[enrollmentID, default: [:]][st.profileID] = st }
+        for id in p.dropped { profileStatesByEnrollment[enrollmentID]?[id] = nil }
+        return p
     }
 }

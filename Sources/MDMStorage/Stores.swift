@@ -86,11 +86,46 @@ public struct CheckInRecord: Sendable, Equatable {
     public var hasQueuedCommands: Bool
     /// Commands went out and are not answered yet: a new session means the device will never answer them.
     public var hasSentCommands: Bool
-    public init(enrollment: Enrollment, hasQueuedCommands: Bool, hasSentCommands: Bool) {
+    /// The profiles' revision (raised by every change of a profile, an assignment or a group's members) and the one
+    /// this device was last reconciled at: when they differ, the device's desired state is worked out again.
+    public var profilesRevision: Int
+    public var reconciledRevision: Int
+    public init(enrollment: Enrollment, hasQueuedCommands: Bool, hasSentCommands: Bool, profilesRevision: Int = 0, reconciledRevision: Int = 0) {
         self.enrollment = enrollment
         self.hasQueuedCommands = hasQueuedCommands
         self.hasSentCommands = hasSentCommands
+        self.profilesRevision = profilesRevision
+        self.reconciledRevision = reconciledRevision
     }
+}
+
+/// Configuration profiles and where each stands on each device.
+///
+/// Assigning a profile to a group of any size is one write: every change raises one revision, and each device works
+/// out its own desired state at its next check-in (`reconcileProfiles`), so nothing is queued for devices that never
+/// come back.
+public protocol ProfileStore: Sendable {
+    /// Oldest first (the order that decides conflicts).
+    func configurationProfiles() async throws -> [ConfigurationProfile]
+    func configurationProfile(id: String) async throws -> ConfigurationProfile?
+    /// Inserts or replaces the profile and raises the revision, with `audit` written in the same transaction.
+    /// Throws `StorageError.conflict` when another profile has the same name (case-insensitive).
+    func saveConfigurationProfile(_ profile: ConfigurationProfile, audit: AuditEntry?) async throws
+    /// Deletes the profile and raises the revision (devices remove its settings at their next check-in).
+    func deleteConfigurationProfile(id: String, audit: AuditEntry?) async throws
+    func profilesRevision() async throws -> Int
+    func profileStates(enrollmentID: String) async throws -> [DeviceProfileState]
+    /// Every device's state of one profile (indexed by profile).
+    func profileStates(profileID: String) async throws -> [DeviceProfileState]
+    /// Read-modify-write of one state in one transaction; `change` returns false to drop the row (nothing of the
+    /// profile is left to report). Nothing happens when there is no such state.
+    func modifyProfileState(enrollmentID: String, profileID: String, _ change: @Sendable (inout DeviceProfileState) -> Bool) async throws
+    /// In one transaction, and only when the enrollment was reconciled at an older revision than `revision` (so two
+    /// instances never both do it): reads the profiles, the groups of the enrollment's user and its states, lets `plan`
+    /// decide, queues its commands, writes its states and drops the ones it names. Returns nil when another session
+    /// already reconciled this revision.
+    func reconcileProfiles(enrollmentID: String, revision: Int,
+                           plan: @Sendable ([ConfigurationProfile], Set<String>, [DeviceProfileState]) -> ProfilePlan) async throws -> ProfilePlan?
 }
 
 public struct AttemptQuery: Sendable {
@@ -157,7 +192,7 @@ public protocol AuditStore: Sendable {
 }
 
 /// Everything a winmdm server needs, composed from the role protocols.
-public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore & CommandQueueStore & SignInThrottleStore
+public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore & CommandQueueStore & SignInThrottleStore & ProfileStore
 
 public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable { case conflict, notFound, backend }

@@ -28,12 +28,15 @@ extension SQLStore {
         ("group_members", ["group_id", "user_id"], [("group_id", .text), ("user_id", .text)]),
         ("enrollments", ["id"], [("id", .text), ("user_id", .optionalText), ("upn", .text), ("hw_dev_id", .text), ("device_id", .text),
                                  ("state", .text), ("cert_thumbprint", .text), ("prev_cert_thumbprint", .optionalText),
-                                 ("enrolled_at", .real), ("last_seen_at", .optionalReal), ("doc", .text)]),
+                                 ("enrolled_at", .real), ("last_seen_at", .optionalReal), ("profile_rev", .integer), ("doc", .text)]),
         ("attempts", ["id"], [("id", .text), ("time", .real), ("phase", .text), ("outcome", .text), ("upn", .optionalText),
                               ("code", .optionalText), ("repeats", .integer), ("last_repeat_at", .optionalReal), ("doc", .text)]),
         ("audit", ["id"], [("id", .text), ("time", .real), ("doc", .text)]),
         ("commands", ["id"], [("id", .text), ("enrollment_id", .text), ("state", .text), ("created_at", .real), ("doc", .text)]),
         ("signin_throttle", ["key"], [("key", .text), ("last_failure", .optionalReal), ("locked_until", .optionalReal), ("doc", .text)]),
+        ("counters", ["key"], [("key", .text), ("value", .integer)]),
+        ("profiles", ["id"], [("id", .text), ("name_key", .text), ("created_at", .real), ("doc", .text)]),
+        ("profile_states", ["enrollment_id", "profile_id"], [("enrollment_id", .text), ("profile_id", .text), ("doc", .text)]),
     ]
 
     /// Rows in each table.
@@ -52,7 +55,7 @@ extension SQLStore {
     public func copy(to target: SQLStore, progress: @Sendable (String, Int) -> Void = { _, _ in }) async throws -> [String: Int] {
         let existing = try await target.rowCounts()
         // A target that was only opened may hold a new installation's settings: those are replaced.
-        let settingsTables = Set(["settings"] + Self.settingsObjectTables)
+        let settingsTables = Set(["settings", "counters"] + Self.settingsObjectTables)
         if let busy = existing.first(where: { !settingsTables.contains($0.key) && $0.value > 0 }) {
             throw StorageError(.conflict, "The target database already holds data (\(busy.value) rows in \(busy.key)); migrate into an empty database.")
         }

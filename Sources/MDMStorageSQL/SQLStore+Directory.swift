@@ -91,7 +91,7 @@ extension SQLStore {
         try await inserting("A group named \(group.displayName) already exists.") {
             try await connections.transaction { db in
                 try await db.raw(Columns.insert("groups", cols)).run()
-                try await Self.writeMembers(db, group)
+                if try await Self.writeMembers(db, group) { try await Self.raiseProfilesRevision(db) }
             }
         }
     }
@@ -101,15 +101,16 @@ extension SQLStore {
         let n = try await inserting("A group named \(group.displayName) already exists.") {
             try await connections.transaction { db in
                 let n = try await Self.changed(db, Columns.update("groups", cols, key: "id", group.id))
-                if n > 0 { try await Self.writeMembers(db, group) }
+                if n > 0, try await Self.writeMembers(db, group) { try await Self.raiseProfilesRevision(db) }
                 return n
             }
         }
         if n == 0 { throw StorageError(.notFound, "No group \(group.id).") }
     }
 
-    /// Makes the group's membership rows match `group.members` (only the differences are written).
-    static func writeMembers(_ db: any SQLDatabase, _ group: Group) async throws {
+    /// Makes the group's membership rows match `group.members` (only the differences are written); true when any changed.
+    @discardableResult
+    static func writeMembers(_ db: any SQLDatabase, _ group: Group) async throws -> Bool {
         let have = Set(try await db.raw("SELECT user_id FROM group_members WHERE group_id = \(bind: group.id)").all()
             .map { try $0.decode(column: "user_id", as: String.self) })
         let want = Set(group.members)
@@ -123,11 +124,13 @@ extension SQLStore {
             for u in added[chunk..<min(chunk + 500, added.count)] { insert = insert.values(SQLBind(group.id), SQLBind(u)) }
             try await insert.run()
         }
+        return !gone.isEmpty || !added.isEmpty
     }
 
     public func deleteGroup(id: String) async throws {
         let n = try await connections.transaction { db in
             try await db.raw("DELETE FROM group_members WHERE group_id = \(bind: id)").run()
+            try await Self.raiseProfilesRevision(db)
             return try await Self.changed(db, "DELETE FROM groups WHERE id = \(bind: id)")
         }
         if n == 0 { throw StorageError(.notFound, "No group \(id).") }

@@ -133,13 +133,17 @@ extension SQLStore {
         try await connections.read { db in
             guard let row = try await db.raw(Self.byThumbprint(Self.checkInSelect, certificateThumbprint)).first() else { return nil }
             return CheckInRecord(enrollment: try Self.enrollment(row), hasQueuedCommands: try row.decode(column: "queued", as: Int.self) != 0,
-                                 hasSentCommands: try row.decode(column: "sent", as: Int.self) != 0)
+                                 hasSentCommands: try row.decode(column: "sent", as: Int.self) != 0,
+                                 profilesRevision: try row.decode(column: "profiles_rev", as: Int.self),
+                                 reconciledRevision: try row.decode(column: "profile_rev", as: Int.self))
         }
     }
 
-    /// The enrollment and two index probes of the command queue (enrollment, state), in one statement.
+    /// The enrollment, two index probes of the command queue (enrollment, state) and the profiles' revision (a
+    /// primary-key read), in one statement.
     static let checkInSelect = """
-        SELECT e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn,
+        SELECT e.doc, e.upn, e.last_seen_at, u.upn AS cur_upn, e.profile_rev,
+          (SELECT value FROM counters WHERE key = 'profiles') AS profiles_rev,
           CASE WHEN EXISTS (SELECT 1 FROM commands c WHERE c.enrollment_id = e.id AND c.state = 'queued') THEN 1 ELSE 0 END AS queued,
           CASE WHEN EXISTS (SELECT 1 FROM commands c WHERE c.enrollment_id = e.id AND c.state = 'sent') THEN 1 ELSE 0 END AS sent
         FROM enrollments e LEFT JOIN users u ON u.id = e.user_id
@@ -173,7 +177,10 @@ extension SQLStore {
     }
 
     public func deleteEnrollment(id: String) async throws {
-        let n = try await connections.write { db in try await Self.changed(db, "DELETE FROM enrollments WHERE id = \(bind: id)") }
+        let n = try await connections.transaction { db in
+            try await db.raw("DELETE FROM profile_states WHERE enrollment_id = \(bind: id)").run()
+            return try await Self.changed(db, "DELETE FROM enrollments WHERE id = \(bind: id)")
+        }
         if n == 0 { throw StorageError(.notFound, "No enrollment \(id).") }
     }
 

@@ -84,6 +84,18 @@ enum SchemaSQLite {
             "DROP INDEX enrollments_prev_thumbprint",
             "CREATE INDEX enrollments_prev_thumbprint ON enrollments(prev_cert_thumbprint) WHERE prev_cert_thumbprint IS NOT NULL",
         ],
+        [
+            // Configuration profiles, and where each stands on each device (SQLStore+Profiles.swift).
+            "CREATE TABLE profiles (id TEXT PRIMARY KEY, name_key TEXT NOT NULL UNIQUE, created_at REAL NOT NULL, doc TEXT NOT NULL)",
+            """
+            CREATE TABLE profile_states (enrollment_id TEXT NOT NULL, profile_id TEXT NOT NULL, doc TEXT NOT NULL,
+              PRIMARY KEY (enrollment_id, profile_id))
+            """,
+            "CREATE INDEX profile_states_profile ON profile_states(profile_id)",
+            "CREATE TABLE counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            "INSERT INTO counters (key, value) VALUES ('profiles', 0)",
+            "ALTER TABLE enrollments ADD COLUMN profile_rev INTEGER NOT NULL DEFAULT 0",
+        ],
     ]
 }
 
@@ -144,6 +156,17 @@ enum SchemaPostgres {
         [
             "DROP INDEX enrollments_prev_thumbprint",
             "CREATE INDEX enrollments_prev_thumbprint ON enrollments(prev_cert_thumbprint) WHERE prev_cert_thumbprint IS NOT NULL",
+        ],
+        [
+            "CREATE TABLE profiles (id TEXT PRIMARY KEY, name_key TEXT NOT NULL UNIQUE, created_at DOUBLE PRECISION NOT NULL, doc TEXT NOT NULL)",
+            """
+            CREATE TABLE profile_states (enrollment_id TEXT NOT NULL, profile_id TEXT NOT NULL, doc TEXT NOT NULL,
+              PRIMARY KEY (enrollment_id, profile_id))
+            """,
+            "CREATE INDEX profile_states_profile ON profile_states(profile_id)",
+            "CREATE TABLE counters (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO counters (key, value) VALUES ('profiles', 0)",
+            "ALTER TABLE enrollments ADD COLUMN profile_rev BIGINT NOT NULL DEFAULT 0",
         ],
     ]
 }

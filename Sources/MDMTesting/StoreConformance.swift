@@ -42,10 +42,77 @@ public enum StoreConformance {
                 let tag = "p\(pass)-\(UUID().uuidString.prefix(6).lowercased())"
                 do { try await onePass(store, tag: tag, now: now) } catch { c.add("pass \(pass) stopped: \(error)") }
                 do { try await directoryPass(store, tag: tag, now: now) } catch { c.add("directory pass \(pass) stopped: \(error)") }
+                do { try await profilesPass(store, tag: tag, now: now) } catch { c.add("profiles pass \(pass) stopped: \(error)") }
             }
             do { try await concurrentCommits(store, now: now) } catch { c.add("concurrent commits stopped: \(error)") }
         }
         if !c.failed.isEmpty { throw ConformanceFailure(check: c.failed.joined(separator: "; ")) }
+    }
+
+    /// Profiles, the revision every change raises, reconciliation claimed once per revision, states per device.
+    static func profilesPass(_ store: any MDMStore, tag: String, now: Date) async throws {
+        let u = User(upn: "pro.\(tag)@conformance.test", displayName: "Pro", passwordHash: "h", createdAt: now)
+        try await store.insertUser(u)
+        let e = Enrollment(upn: u.upn, deviceID: "PD-\(tag)", hwDevID: "PHW-\(tag)", deviceName: "P", enrollmentType: .full, osEdition: 48,
+                           osVersion: "10.0.22631.1", certificateSerial: "01", certificateThumbprint: "PT-\(tag)",
+                           certificateNotAfter: now + 86400, enrolledAt: now)
+        _ = try await store.commitEnrollment(e) { _ in [] }
+        let r0 = try await store.profilesRevision()
+        let g = Group(displayName: "Profiles \(tag)", members: [u.id], createdAt: now)
+        try await store.insertGroup(g)
+        let r1 = try await store.profilesRevision()
+        try check(r1 > r0, "a new group with members raises the profiles revision")
+        var p = ConfigurationProfile(name: "Profile \(tag)", settings: [OMASetting(locURI: "./Device/Vendor/MSFT/Policy/Config/A/B", format: "int", value: "1")],
+                                     assignments: [ProfileAssignment(target: g.id)], createdAt: now)
+        let entry = AuditEntry(time: now, actor: "conformance", action: "profile.create", target: p.name, before: nil, after: "{}")
+        try await store.saveConfigurationProfile(p, audit: entry)
+        try check(try await store.configurationProfile(id: p.id) == p, "a profile is read back whole")
+        let audited = try await store.auditEntries(limit: 50)
+        try check(audited.contains { $0.id == entry.id }, "a profile's audit entry is written with it")
+        do {
+            try await store.saveConfigurationProfile(ConfigurationProfile(name: p.name.uppercased(), createdAt: now), audit: nil)
+            try check(false, "a duplicate profile name is refused")
+        } catch let err as StorageError { try check(err.code == .conflict, "a duplicate profile name is a conflict") }
+        let r2 = try await store.profilesRevision()
+        try check(r2 > r1, "saving a profile raises the revision")
+        let record = try await store.checkIn(certificateThumbprint: e.certificateThumbprint)
+        try check(record?.profilesRevision == r2 && (record?.reconciledRevision ?? r2) < r2, "a check-in sees the revision and how far it was reconciled")
+
+        let planned = try await store.reconcileProfiles(enrollmentID: e.id, revision: r2) { profiles, groups, states in
+            ProfilePlanner.plan(enrollmentID: e.id, userGroupIDs: groups, userless: false, profiles: profiles, states: states, now: now)
+        }
+        try check(planned?.commands.count == 1 && planned?.states.count == 1, "reconciling plans the profile's setting for the group's member")
+        try check(try await store.reconcileProfiles(enrollmentID: e.id, revision: r2) { _, _, _ in ProfilePlan() } == nil,
+                  "a revision is reconciled once")
+        try check(try await store.checkIn(certificateThumbprint: e.certificateThumbprint)?.reconciledRevision == r2, "the reconciled revision is kept")
+        try check(try await store.queuedCommands(enrollmentID: e.id).first?.profileID == p.id, "the planned command is queued with its profile")
+        let byDevice = try await store.profileStates(enrollmentID: e.id), byProfile = try await store.profileStates(profileID: p.id)
+        try check(byDevice.map(\.profileID) == [p.id] && byProfile.map(\.enrollmentID) == [e.id], "states are found by device and by profile")
+        try await store.modifyProfileState(enrollmentID: e.id, profileID: p.id) { s in
+            s.record(locURI: "./Device/Vendor/MSFT/Policy/Config/A/B", value: "1", status: "200", deleting: false, at: now)
+            return true
+        }
+        try check(try await store.profileStates(enrollmentID: e.id).first?.state == .succeeded, "an answer is recorded on the state")
+        try await store.modifyProfileState(enrollmentID: e.id, profileID: p.id) { _ in false }
+        try check(try await store.profileStates(enrollmentID: e.id).isEmpty, "a state can be dropped")
+
+        var g2 = g
+        g2.members = []
+        try await store.updateGroup(g2)
+        let r3 = try await store.profilesRevision()
+        try check(r3 > r2, "a membership change raises the revision")
+        try await store.updateGroup(g2)
+        try check(try await store.profilesRevision() == r3, "an update that changes no member does not")
+        p.version += 1
+        try await store.saveConfigurationProfile(p, audit: nil)
+        try await store.deleteConfigurationProfile(id: p.id, audit: nil)
+        let gone = try await store.configurationProfile(id: p.id) == nil, r4 = try await store.profilesRevision()
+        try check(gone && r4 > r3, "a deleted profile is gone and raises the revision")
+        do {
+            try await store.deleteConfigurationProfile(id: p.id, audit: nil)
+            try check(false, "deleting a missing profile throws")
+        } catch let err as StorageError { try check(err.code == .notFound, "a missing profile is not found") }
+        try await store.deleteGroup(id: g.id)
     }
 
     /// Ids, paging, renames, memberships, audited settings and retention.

@@ -123,6 +123,7 @@ extension WindowsDevice {
         case "Replace", "Add", "Exec", "Delete":
             for i in c.items {
                 guard let uri = i.target else { return ("400", []) }
+                if let refused = profile.refusedNodes[uri] { return (refused, []) }
                 if uri.hasPrefix("./DevInfo/") || uri.hasPrefix("./DevDetail/") { continue }
                 let rest = ["./Device/Vendor/MSFT/", "./User/Vendor/MSFT/", "./Vendor/MSFT/"].first { uri.hasPrefix($0) }.map { uri.dropFirst($0.count) }
                 guard let csp = rest?.split(separator: "/").first, Self.knownCSPs.contains(String(csp)) else { return ("404", []) }

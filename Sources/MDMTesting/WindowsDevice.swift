@@ -20,6 +20,9 @@ public struct DeviceProfile: Sendable {
     public var macAddresses: [String]
     public var csrStyle: WindowsCSR.Style
     public var keyBits: Int
+    /// Nodes this device refuses to change, with the status it answers (405 for a policy its edition lacks, 500 for
+    /// a value its CSP rejects …).
+    public var refusedNodes: [String: String] = [:]
 
     public init(upn: String, password: String, deviceID: String = Self.randomHex(16), hwDevID: String = Self.randomHex(32),
                 deviceName: String? = nil, osEdition: Int = 48, osVersion: String = "10.0.22631.4460",

@@ -62,6 +62,14 @@ struct Devices: AsyncParsableCommand {
                     print("\nInventory:")
                     for (k, v) in inventory.sorted(by: { $0.key < $1.key }) { print("  \(k) = \(v)") }
                 }
+                let profiles = try await admin.deviceProfileStates(enrollmentID: e.id)
+                if !profiles.isEmpty {
+                    print("\nConfiguration profiles:")
+                    for p in profiles {
+                        print("  \(p.profileName): \(p.state.rawValue) (version \(p.version))")
+                        for st in p.settings where st.state != .succeeded { print("    " + Profiles.describe(st)) }
+                    }
+                }
                 if !commands.isEmpty {
                     print("\nRecent commands:")
                     print(Table.render(["CREATED", "KIND", "COMMAND", "STATE", "STATUS"], commands.map {

@@ -113,6 +113,39 @@ enum CLI {
         #expect(again.stop() == 0)
     }
 
+    /// A profile made, assigned and checked from the command line; an emulated device applies it over HTTPS.
+    @Test func profilesThroughTheCommandLine() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-cli-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let port = try FreePort.find()
+        let common = ["--data-dir", dir]
+        let server = try CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"])
+        defer { _ = server.stop() }
+        try CLI.run(["users", "add", "pat@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD"] + common)
+        try CLI.run(["groups", "create", "Finance"] + common)
+        try CLI.run(["groups", "add-member", "Finance", "pat@winmdm.test"] + common)
+        let camera = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera"
+        #expect(try CLI.run(["profiles", "create", "Lockdown"] + common).status == 0)
+        let bad = try CLI.run(["profiles", "set", "Lockdown", camera, "--format", "int", "--value", "no"] + common)
+        #expect(bad.status != 0 && bad.err.contains("is not an integer"), "\(bad.err)")
+        let set = try CLI.run(["profiles", "set", "Lockdown", camera, "--format", "int", "--value", "0", "--name", "No camera"] + common)
+        #expect(set.status == 0 && set.out.contains("version 2"), "\(set.out)\(set.err)")
+        let missing = try CLI.run(["profiles", "assign", "Lockdown", "Nobody"] + common)
+        #expect(missing.status != 0)
+        let assign = try CLI.run(["profiles", "assign", "Lockdown", "Finance"] + common)
+        #expect(assign.out.contains("assigned to Finance"), "\(assign.out)\(assign.err)")
+        let emulate = try CLI.run(["emulate", "--server", "https://localhost:\(port)", "--upn", "pat@winmdm.test", "--password", "Correct horse 1",
+                                   "--lifecycle"] + common)
+        #expect(emulate.status == 0, "\(emulate.out)\(emulate.err)")
+        let status = try CLI.run(["profiles", "status", "Lockdown"] + common)
+        #expect(status.out.contains("succeeded") && status.out.contains(camera), "\(status.out)")
+        let show = try CLI.run(["profiles", "show", "Lockdown"] + common)
+        #expect(show.out.contains("1 succeeded") && show.out.contains("No camera"), "\(show.out)")
+        let list = try CLI.run(["profiles", "list", "--json"] + common)
+        #expect((try JSONSerialization.jsonObject(with: Data(list.out.utf8)) as? [Any])?.count == 1)
+        #expect(try CLI.run(["profiles", "conflicts"] + common).out.contains("No conflicts"))
+    }
+
     @Test func wrongCommandsSayWhatWouldBeAccepted() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-cli-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }

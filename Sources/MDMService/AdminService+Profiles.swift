@@ -1,0 +1,148 @@
+import Foundation
+import MDMCore
+import MDMStorage
+
+/// Configuration profiles: named, versioned CSP settings assigned to groups. A change is one write (the profile and
+/// one revision); each device works out what to send or delete at its next check-in (`ManagementService`).
+extension AdminService {
+    public func configurationProfiles() async throws -> [ConfigurationProfile] { try await store.configurationProfiles() }
+
+    /// By id or name (case-insensitive); the error lists the names there are.
+    public func configurationProfile(_ nameOrID: String) async throws -> ConfigurationProfile {
+        if let p = try await store.configurationProfile(id: nameOrID) { return p }
+        let all = try await store.configurationProfiles()
+        if let p = all.first(where: { $0.name.lowercased() == nameOrID.lowercased() }) { return p }
+        let names = all.map(\.name)
+        throw AdminError("No configuration profile '\(nameOrID)'. " + (names.isEmpty ? "There are none yet: winmdm profiles create NAME."
+            : "Profiles: \(names.joined(separator: ", "))."))
+    }
+
+    func saveProfile(_ action: String, before: ConfigurationProfile?, after: ConfigurationProfile) async throws {
+        let entry = AuditEntry(time: clock.now(), actor: actor, action: action, target: "profile:\(after.name)",
+                               before: Self.json(before), after: Self.json(after))
+        do { try await store.saveConfigurationProfile(after, audit: entry) } catch let e as StorageError where e.code == .conflict {
+            throw AdminError("A profile named \(after.name) already exists; choose another name.")
+        }
+    }
+
+    public func createConfigurationProfile(name: String, description: String = "", settings: [OMASetting] = []) async throws -> ConfigurationProfile {
+        let name = name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty, name.count <= 200 else { throw AdminError("A profile name is 1 to 200 characters.") }
+        for s in settings { do { try s.validate() } catch { throw AdminError(error.message) } }
+        try Self.rejectDuplicateNodes(settings)
+        let p = ConfigurationProfile(name: name, description: description, settings: settings, createdAt: clock.now())
+        try await saveProfile("profile.create", before: nil, after: p)
+        return p
+    }
+
+    static func rejectDuplicateNodes(_ settings: [OMASetting]) throws {
+        var seen = Set<String>()
+        for s in settings where !seen.insert(s.locURI).inserted {
+            throw AdminError("\(s.locURI) appears twice in the profile; a node has one value.")
+        }
+    }
+
+    /// Adds a setting, or changes the one with the same OMA-URI; raises the version when anything changed.
+    public func setProfileSetting(_ nameOrID: String, _ setting: OMASetting) async throws -> ConfigurationProfile {
+        do { try setting.validate() } catch { throw AdminError(error.message) }
+        let before = try await configurationProfile(nameOrID)
+        var p = before
+        if let i = p.settings.firstIndex(where: { $0.locURI == setting.locURI }) { p.settings[i] = setting } else { p.settings.append(setting) }
+        guard p != before else { return p }
+        p.version += 1
+        p.updatedAt = clock.now()
+        try await saveProfile("profile.setting.set", before: before, after: p)
+        return p
+    }
+
+    /// Removes a setting: devices that have it get a Delete of the node at their next check-in.
+    public func removeProfileSetting(_ nameOrID: String, locURI: String) async throws -> ConfigurationProfile {
+        let before = try await configurationProfile(nameOrID)
+        var p = before
+        guard let i = p.settings.firstIndex(where: { $0.locURI == locURI }) else {
+            throw AdminError("\(before.name) has no setting \(locURI); its settings: \(before.settings.map(\.locURI).joined(separator: ", ")).")
+        }
+        p.settings.remove(at: i)
+        p.version += 1
+        p.updatedAt = clock.now()
+        try await saveProfile("profile.setting.remove", before: before, after: p)
+        return p
+    }
+
+    /// `all-users`, `all-devices`, or a group's name or id.
+    func assignmentTarget(_ ref: String) async throws -> String {
+        switch ref.lowercased() {
+        case "all-users", "allusers": return ProfileAssignment.allUsers
+        case "all-devices", "alldevices": return ProfileAssignment.allDevices
+        default: return try await group(ref).id
+        }
+    }
+
+    public func assignProfile(_ nameOrID: String, to ref: String, exclude: Bool = false) async throws -> ConfigurationProfile {
+        let target = try await assignmentTarget(ref)
+        let before = try await configurationProfile(nameOrID)
+        var p = before
+        p.assignments.removeAll { $0.target == target }
+        p.assignments.append(ProfileAssignment(target: target, exclude: exclude))
+        guard p != before else { return p }
+        p.updatedAt = clock.now()
+        try await saveProfile(exclude ? "profile.exclude" : "profile.assign", before: before, after: p)
+        return p
+    }
+
+    public func unassignProfile(_ nameOrID: String, from ref: String) async throws -> ConfigurationProfile {
+        let target = try await assignmentTarget(ref)
+        let before = try await configurationProfile(nameOrID)
+        var p = before
+        guard p.assignments.contains(where: { $0.target == target }) else {
+            throw AdminError("\(before.name) is not assigned to \(ref).")
+        }
+        p.assignments.removeAll { $0.target == target }
+        p.updatedAt = clock.now()
+        try await saveProfile("profile.unassign", before: before, after: p)
+        return p
+    }
+
+    /// Deletes the profile; devices delete its nodes at their next check-in (where the CSP allows it).
+    public func deleteConfigurationProfile(_ nameOrID: String) async throws -> ConfigurationProfile {
+        let p = try await configurationProfile(nameOrID)
+        let entry = AuditEntry(time: clock.now(), actor: actor, action: "profile.delete", target: "profile:\(p.name)",
+                               before: Self.json(p), after: nil)
+        try await store.deleteConfigurationProfile(id: p.id, audit: entry)
+        return p
+    }
+
+    /// Each device's state of a profile, with its enrollment (when it still exists).
+    public func profileDeviceStates(_ nameOrID: String) async throws -> (ConfigurationProfile, [(DeviceProfileState, Enrollment?)]) {
+        let p = try await configurationProfile(nameOrID)
+        var rows: [(DeviceProfileState, Enrollment?)] = []
+        for s in try await store.profileStates(profileID: p.id) { rows.append((s, try await store.enrollment(id: s.enrollmentID))) }
+        return (p, rows)
+    }
+
+    public func deviceProfileStates(enrollmentID: String) async throws -> [DeviceProfileState] {
+        try await store.profileStates(enrollmentID: enrollmentID)
+    }
+
+    /// Pairs of profiles that set one node to different values and can apply to the same device (an assignment to
+    /// everyone, or a group both include), with the value that wins: the older profile's.
+    public func profileConflicts() async throws -> [ProfileConflict] {
+        let profiles = try await store.configurationProfiles()  // oldest first
+        var out: [ProfileConflict] = []
+        func includes(_ p: ConfigurationProfile) -> Set<String> { Set(p.assignments.filter { !$0.exclude }.map(\.target)) }
+        for (i, a) in profiles.enumerated() {
+            for b in profiles[(i + 1)...] {
+                let ia = includes(a), ib = includes(b)
+                let everyone: Set<String> = [ProfileAssignment.allUsers, ProfileAssignment.allDevices]
+                guard !ia.isEmpty, !ib.isEmpty, !ia.isDisjoint(with: everyone) || !ib.isDisjoint(with: everyone) || !ia.isDisjoint(with: ib) else { continue }
+                for sb in b.settings {
+                    guard let sa = a.settings.first(where: { $0.locURI == sb.locURI }), sa.value != sb.value else { continue }
+                    out.append(ProfileConflict(locURI: sb.locURI, winner: a.id, winnerName: a.name, loser: b.id, loserName: b.name,
+                                               winningValue: sa.value, losingValue: sb.value,
+                                               reason: "\(a.name) was created first (\(a.createdAt.formatted(.iso8601)))"))
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import MDMCore
+import MDMService
+
+struct Profiles: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Devices > Configuration: custom profiles of CSP settings (OMA-URI), assigned to groups, with a status per device.",
+        discussion: """
+        A profile is a named, versioned set of OMA-URI settings. Assign it to groups (or all-users / all-devices); each
+        device receives what is new or changed at its next check-in, and what a removed setting or assignment leaves
+        is deleted from the device where the CSP allows it. Two profiles that set one node differently: the older
+        profile's value wins, and the conflict is shown (profiles conflicts).
+        """,
+        subcommands: [List.self, Create.self, Show.self, SetSetting.self, Unset.self, Assign.self, Unassign.self, Status.self, Conflicts.self, Delete.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List profiles with their version, settings and assignments.")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let list = try await admin.configurationProfiles()
+                if json { return try JSONOutput.print(list) }
+                guard !list.isEmpty else { return print("No configuration profiles. Create one: winmdm profiles create NAME") }
+                var rows: [[String]] = []
+                for p in list { rows.append([p.name, String(p.version), String(p.settings.count), try await Profiles.assignments(p, admin)]) }
+                print(Table.render(["NAME", "VERSION", "SETTINGS", "ASSIGNED TO"], rows))
+            }
+        }
+    }
+
+    static func assignments(_ p: ConfigurationProfile, _ admin: AdminService) async throws -> String {
+        guard !p.assignments.isEmpty else { return "nobody (not assigned)" }
+        var parts: [String] = []
+        for a in p.assignments {
+            let name = switch a.target {
+            case ProfileAssignment.allUsers: "all users"
+            case ProfileAssignment.allDevices: "all devices"
+            default: (try? await admin.groupNames([a.target]).first) ?? a.target
+            }
+            parts.append(a.exclude ? "not \(name)" : name)
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an empty profile (add settings with profiles set).")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The profile's name.") var name: String
+        @Option(help: "What it is for.") var description: String = ""
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.createConfigurationProfile(name: name, description: description)
+                print("Created profile \(p.name) (\(p.id)). Add settings: winmdm profiles set '\(p.name)' OMA-URI --format int --value 1")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One profile: settings, assignments and the devices' status overview.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let (p, states) = try await admin.profileDeviceStates(profile)
+                if json { return try JSONOutput.print(p) }
+                print("Profile       \(p.name) (\(p.id))")
+                if !p.description.isEmpty { print("Description   \(p.description)") }
+                print("Version       \(p.version), changed \(p.updatedAt.short)")
+                print("Assigned to   \(try await Profiles.assignments(p, admin))")
+                print("\nSettings:")
+                if p.settings.isEmpty { print("  none yet") }
+                for s in p.settings { print("  \(s.locURI) (\(s.format)) = \(s.value)\(s.name.map { "   # \($0)" } ?? "")") }
+                var counts: [String: Int] = [:]
+                for (s, _) in states { counts[s.state.rawValue, default: 0] += 1 }
+                print("\nDevices: " + (counts.isEmpty ? "none has received it yet (devices pick it up at their next check-in)"
+                    : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
+            }
+        }
+    }
+
+    struct SetSetting: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Add a setting to a profile, or change it (raises the profile's version).",
+            discussion: """
+            Example: winmdm profiles set 'Restrictions' ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera --format int --value 0
+            Formats: int, chr, bool (true/false), b64, xml, float. --add sends Add instead of Replace, for nodes that must be
+            created (a 418 "already exists" answer is sent again as Replace).
+            """)
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        @Argument(help: "The OMA-URI (./Device/Vendor/MSFT/…, ./User/Vendor/MSFT/… or ./Vendor/MSFT/…).") var locURI: String
+        @Option(help: "int, chr, bool, b64, xml or float.") var format: String
+        @Option(help: "The value.") var value: String
+        @Option(help: "A name for people.") var name: String?
+        @Flag(help: "Create the node with Add instead of Replace.") var add = false
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.setProfileSetting(profile, OMASetting(name: name, locURI: locURI, format: format, value: value,
+                                                                              verb: add ? "Add" : nil))
+                print("\(p.name) is at version \(p.version) with \(p.settings.count) setting(s); assigned devices get the change at their next check-in.")
+                try await Profiles.printConflicts(admin, of: p) { $0.locURI == locURI }
+            }
+        }
+    }
+
+    struct Unset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a setting from a profile; devices that have it get a Delete of the node.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        @Argument(help: "The OMA-URI.") var locURI: String
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.removeProfileSetting(profile, locURI: locURI)
+                print("Removed \(locURI) from \(p.name) (now version \(p.version)).")
+            }
+        }
+    }
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Assign a profile to a group (its users' devices), all-users or all-devices; --exclude excludes instead.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        @Argument(help: "A group's name or id, all-users or all-devices.") var target: String
+        @Flag(help: "Exclude this group (an exclusion wins over any inclusion).") var exclude = false
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.assignProfile(profile, to: target, exclude: exclude)
+                print("\(p.name) is assigned to \(try await Profiles.assignments(p, admin)). Devices apply it at their next check-in.")
+                try await Profiles.printConflicts(admin, of: p)
+            }
+        }
+    }
+
+    struct Unassign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an assignment; devices no longer in scope delete the profile's nodes.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        @Argument(help: "A group's name or id, all-users or all-devices.") var target: String
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.unassignProfile(profile, from: target)
+                print("\(p.name) is assigned to \(try await Profiles.assignments(p, admin)).")
+            }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Per device: the profile's state and each setting's, with Windows' status code and what it means.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let (p, rows) = try await admin.profileDeviceStates(profile)
+                if json { return try JSONOutput.print(rows.map(\.0)) }
+                guard !rows.isEmpty else {
+                    return print("No device has \(p.name) yet: assigned devices report at their next check-in.")
+                }
+                for (s, e) in rows {
+                    print("\(e?.deviceName ?? s.enrollmentID)  \(e?.upn ?? "")  \(s.state.rawValue)  (version \(s.version), \(s.updatedAt.short))")
+                    for st in s.settings { print("  " + Profiles.describe(st)) }
+                }
+            }
+        }
+    }
+
+    /// The conflicts this profile takes part in (those `only` keeps), one line each.
+    static func printConflicts(_ admin: AdminService, of p: ConfigurationProfile, only: (ProfileConflict) -> Bool = { _ in true }) async throws {
+        for c in try await admin.profileConflicts() where (c.winner == p.id || c.loser == p.id) && only(c) {
+            print("Conflict: \(c.loserName) sets \(c.locURI) to \(c.losingValue), \(c.winnerName) to \(c.winningValue); \(c.winnerName) wins (\(c.reason)).")
+        }
+    }
+
+    static func describe(_ s: SettingStatus) -> String {
+        var line = "\(s.state.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)) \(s.locURI)"
+        if let code = s.status, !code.hasPrefix("2") {
+            line += "  status \(code)\(OMAStatus.hresult(code).map { " (\($0))" } ?? ""): \(OMAStatus.meaning(code))"
+        }
+        if s.state == .conflict, let w = s.winner { line += "  another profile (\(w)) sets it and wins" }
+        if s.state == .remains { line += "  the CSP keeps this value after removal" }
+        return line
+    }
+
+    struct Conflicts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Profiles that set one node to different values for the same devices, and which wins.")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let list = try await admin.profileConflicts()
+                if json { return try JSONOutput.print(list) }
+                guard !list.isEmpty else { return print("No conflicts.") }
+                print(Table.render(["NODE", "WINS", "VALUE", "LOSES", "VALUE", "WHY"], list.map {
+                    [$0.locURI, $0.winnerName, $0.winningValue, $0.loserName, $0.losingValue, $0.reason]
+                }))
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a profile; devices delete its nodes at their next check-in where the CSP allows it.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.deleteConfigurationProfile(profile)
+                print("Deleted \(p.name).")
+            }
+        }
+    }
+}

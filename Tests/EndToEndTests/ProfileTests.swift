@@ -1,0 +1,158 @@
+import Foundation
+import MDMCore
+import MDMService
+import MDMStorage
+import MDMTesting
+import MDMWire
+import Testing
+
+/// Configuration profiles end to end: an administrator assigns settings to a group; emulated Windows devices enroll
+/// and check in over HTTPS with their certificates; what each device was sent and answered is its status.
+@Suite struct ProfileTests {
+    static let camera = "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera"
+    static let browserSync = "./Device/Vendor/MSFT/Policy/Config/Experience/DoNotSyncBrowserSettings"
+    static let realtime = "./Device/Vendor/MSFT/Policy/Config/Defender/AllowRealtimeMonitoring"
+
+    static func sent(_ log: ManagementSessionLog) -> [String] {
+        log.executed.filter { $0.command.name != "Alert" && $0.command.name != "Get" }
+            .map { "\($0.command.name) \($0.command.items.first?.target ?? "")" }
+    }
+
+    @Test("assigned to a group: delivered, refused with its code, changed, removed, conflicts resolved by age")
+    func profileLifecycleOverTheRealProtocol() async throws {
+        let server = try await TestServer.make()
+        let alice = try await server.addUser("alice@winmdm.test")
+        _ = try await server.addUser("bob@winmdm.test")
+        _ = try await server.admin.createGroup("Finance")
+        let finance = try await server.admin.addMember(group: "Finance", user: alice.upn)
+        // The profile exists before any device: assigning it queues nothing, it raises one revision.
+        let before = try await server.store.profilesRevision()
+        _ = try await server.admin.createConfigurationProfile(name: "Lockdown", settings: [
+            OMASetting(name: "No camera", locURI: Self.camera, format: "int", value: "0"),
+            OMASetting(locURI: Self.browserSync, format: "int", value: "2"),
+        ])
+        _ = try await server.admin.assignProfile("Lockdown", to: finance.displayName)
+        #expect(try await server.store.profilesRevision() == before + 2)
+        #expect(try await server.store.rowCounts()["commands"] == 0)
+
+        try await server.live { t in
+            var aliceProfile = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1")
+            aliceProfile.refusedNodes = [Self.browserSync: "405"]  // Pro lacks this policy, as Windows answers it
+            let aliceDevice = WindowsDevice(profile: aliceProfile, transport: t)
+            let bobDevice = WindowsDevice(profile: DeviceProfile(upn: "bob@winmdm.test", password: "Correct horse 1"), transport: t)
+            let a = try await aliceDevice.enroll(discoveryURL: server.discoveryURL)
+            let b = try await bobDevice.enroll(discoveryURL: server.discoveryURL)
+            let aTLS = try server.mutualTLS(a), bTLS = try server.mutualTLS(b)
+
+            // Alice is in Finance: her device gets both settings at its first session; one is refused with 405.
+            let first = try await aliceDevice.manage(a, transport: aTLS)
+            #expect(Self.sent(first).sorted() == ["Replace \(Self.browserSync)", "Replace \(Self.camera)"].sorted())
+            var states = try await server.admin.deviceProfileStates(enrollmentID: a.entDMID)
+            var lockdown = try #require(states.first)
+            #expect(lockdown.state == .failed && lockdown.version == 1)
+            #expect(lockdown.settings.first { $0.locURI == Self.camera }?.state == .succeeded)
+            let refused = try #require(lockdown.settings.first { $0.locURI == Self.browserSync })
+            #expect(refused.state == .failed && refused.status == "405")
+            #expect(OMAStatus.meaning("405").contains("edition") && OMAStatus.hresult("405") == "0x87D10195")
+            // Bob is not in the group: nothing for him.
+            let bobFirst = try await bobDevice.manage(b, transport: bTLS)
+            #expect(Self.sent(bobFirst).isEmpty)
+            #expect(try await server.admin.deviceProfileStates(enrollmentID: b.entDMID).isEmpty)
+
+            // Nothing changed: the next session sends nothing again (the refused one waits for a new version).
+            #expect(Self.sent(try await aliceDevice.manage(a, transport: aTLS, sessionID: "2")).isEmpty)
+
+            // Fix the profile: drop the refused setting (nothing to delete: the device never took it), change the
+            // camera value and add one: only what changed travels.
+            _ = try await server.admin.removeProfileSetting("Lockdown", locURI: Self.browserSync)
+            _ = try await server.admin.setProfileSetting("Lockdown", OMASetting(locURI: Self.camera, format: "int", value: "1"))
+            _ = try await server.admin.setProfileSetting("Lockdown", OMASetting(locURI: Self.realtime, format: "int", value: "1"))
+            let third = try await aliceDevice.manage(a, transport: aTLS, sessionID: "3")
+            #expect(Self.sent(third).sorted() == ["Replace \(Self.camera)", "Replace \(Self.realtime)"].sorted())
+            lockdown = try #require(try await server.admin.deviceProfileStates(enrollmentID: a.entDMID).first)
+            #expect(lockdown.state == .succeeded && lockdown.version == 4)
+            #expect(lockdown.settings.map(\.locURI).sorted() == [Self.camera, Self.realtime])
+
+            // A newer profile for everyone sets the camera the other way: it loses on Alice's device (Lockdown is
+            // older) and wins on Bob's, where nothing else sets it.
+            _ = try await server.admin.createConfigurationProfile(name: "Camera on", settings: [OMASetting(locURI: Self.camera, format: "int", value: "1")])
+            _ = try await server.admin.setProfileSetting("Camera on", OMASetting(locURI: Self.camera, format: "int", value: "0"))
+            _ = try await server.admin.assignProfile("Camera on", to: "all-users")
+            let conflicts = try await server.admin.profileConflicts()
+            #expect(conflicts.count == 1 && conflicts.first?.winnerName == "Lockdown" && conflicts.first?.loserName == "Camera on")
+            #expect(Self.sent(try await aliceDevice.manage(a, transport: aTLS, sessionID: "4")).isEmpty)
+            states = try await server.admin.deviceProfileStates(enrollmentID: a.entDMID)
+            #expect(states.first { $0.profileName == "Camera on" }?.state == .conflict)
+            #expect(Self.sent(try await bobDevice.manage(b, transport: bTLS, sessionID: "2")) == ["Replace \(Self.camera)"])
+            #expect(try await server.admin.deviceProfileStates(enrollmentID: b.entDMID).first?.state == .succeeded)
+
+            // Alice leaves Finance: Lockdown no longer applies. Its realtime node is deleted; the camera node now
+            // belongs to "Camera on", which sends its own value instead of deleting it.
+            _ = try await server.admin.removeMember(group: finance.displayName, user: alice.upn)
+            let fifth = try await aliceDevice.manage(a, transport: aTLS, sessionID: "5")
+            #expect(Self.sent(fifth).sorted() == ["Delete \(Self.realtime)", "Replace \(Self.camera)"].sorted())
+            states = try await server.admin.deviceProfileStates(enrollmentID: a.entDMID)
+            #expect(states.map(\.profileName) == ["Camera on"] && states.first?.state == .succeeded,
+                    "the removal finished, so Lockdown's state is gone: \(states)")
+
+            // Deleting the last profile deletes what it set.
+            _ = try await server.admin.deleteConfigurationProfile("Camera on")
+            #expect(Self.sent(try await bobDevice.manage(b, transport: bTLS, sessionID: "3")) == ["Delete \(Self.camera)"])
+            #expect(try await server.admin.deviceProfileStates(enrollmentID: b.entDMID).isEmpty)
+            try await aTLS.shutdown()
+            try await bTLS.shutdown()
+        }
+        await server.close()
+    }
+
+    @Test("a CSP that keeps its value on Delete is reported, not hidden")
+    func tattooedSettingIsReported() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("carol@winmdm.test")
+        _ = try await server.admin.createConfigurationProfile(name: "Firewall", settings: [
+            OMASetting(locURI: "./Vendor/MSFT/Firewall/MdmStore/DomainProfile/EnableFirewall", format: "bool", value: "true"),
+        ])
+        _ = try await server.admin.assignProfile("Firewall", to: "all-devices")
+        try await server.live { t in
+            let device = WindowsDevice(profile: DeviceProfile(upn: "carol@winmdm.test", password: "Correct horse 1"), transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            let tls = try server.mutualTLS(id)
+            _ = try await device.manage(id, transport: tls)
+            #expect(try await server.admin.deviceProfileStates(enrollmentID: id.entDMID).first?.state == .succeeded)
+            // The Firewall CSP accepts only Replace: a Delete is refused and the value stays on the device.
+            var keeps = device
+            keeps.profile.refusedNodes = ["./Vendor/MSFT/Firewall/MdmStore/DomainProfile/EnableFirewall": "405"]
+            _ = try await server.admin.unassignProfile("Firewall", from: "all-devices")
+            _ = try await keeps.manage(id, transport: tls, sessionID: "2")
+            let s = try #require(try await server.admin.deviceProfileStates(enrollmentID: id.entDMID).first)
+            #expect(s.state == .removed && !s.assigned && s.settings.first?.state == .remains && s.settings.first?.status == "405")
+            try await tls.shutdown()
+        }
+        await server.close()
+    }
+
+    @Test func badSettingsAreRefusedWithWhatIsAccepted() async throws {
+        let server = try await TestServer.make()
+        await #expect(throws: AdminError.self) {
+            _ = try await server.admin.createConfigurationProfile(name: "x", settings: [OMASetting(locURI: "Policy/Camera", format: "int", value: "0")])
+        }
+        _ = try await server.admin.createConfigurationProfile(name: "Good")
+        do {
+            _ = try await server.admin.setProfileSetting("Good", OMASetting(locURI: Self.camera, format: "int", value: "off"))
+            Issue.record("an int setting took 'off'")
+        } catch let e as AdminError { #expect(e.message.contains("not an integer")) }
+        do {
+            _ = try await server.admin.setProfileSetting("Good", OMASetting(locURI: Self.camera, format: "integer", value: "0"))
+            Issue.record("an unknown format was taken")
+        } catch let e as AdminError { #expect(e.message.contains("int, xml") || e.message.contains("b64, bool, chr")) }
+        do {
+            _ = try await server.admin.assignProfile("Good", to: "No such group")
+            Issue.record("assigned to a missing group")
+        } catch let e as AdminError { #expect(!e.message.isEmpty) }
+        // A refused change leaves no trace: still version 1, nothing assigned, no audit entry for it.
+        let p = try await server.admin.configurationProfile("good")
+        #expect(p.version == 1 && p.settings.isEmpty && p.assignments.isEmpty)
+        await #expect(throws: AdminError.self) { _ = try await server.admin.createConfigurationProfile(name: "GOOD") }
+        await server.close()
+    }
+}
