@@ -103,6 +103,44 @@ extension AdminService {
         return p
     }
 
+    /// Changes name, description or the whole list of settings (a PATCH); the version rises when the settings change.
+    public func updateConfigurationProfile(_ nameOrID: String, name: String? = nil, description: String? = nil,
+                                           settings: [OMASetting]? = nil) async throws -> ConfigurationProfile {
+        let before = try await configurationProfile(nameOrID)
+        var p = before
+        if let name {
+            let n = name.trimmingCharacters(in: .whitespaces)
+            guard !n.isEmpty, n.count <= 200 else { throw AdminError("A profile name is 1 to 200 characters.") }
+            p.name = n
+        }
+        if let description { p.description = description }
+        if let settings, settings != p.settings {
+            for s in settings { do { try s.validate() } catch { throw AdminError(error.message) } }
+            try Self.rejectDuplicateNodes(settings)
+            p.settings = settings
+            p.version += 1
+        }
+        guard p != before else { return p }
+        p.updatedAt = clock.now()
+        try await saveProfile("profile.update", before: before, after: p)
+        return p
+    }
+
+    /// Replaces every assignment at once (Graph's `assign` action). Group ids must exist.
+    public func setProfileAssignments(_ nameOrID: String, _ assignments: [ProfileAssignment]) async throws -> ConfigurationProfile {
+        for a in assignments where a.target != ProfileAssignment.allUsers && a.target != ProfileAssignment.allDevices {
+            _ = try await group(a.target)
+        }
+        let before = try await configurationProfile(nameOrID)
+        var p = before
+        p.assignments = []
+        for a in assignments where !p.assignments.contains(where: { $0.target == a.target }) { p.assignments.append(a) }
+        guard p != before else { return p }
+        p.updatedAt = clock.now()
+        try await saveProfile("profile.assign", before: before, after: p)
+        return p
+    }
+
     /// Deletes the profile; devices delete its nodes at their next check-in (where the CSP allows it).
     public func deleteConfigurationProfile(_ nameOrID: String) async throws -> ConfigurationProfile {
         let p = try await configurationProfile(nameOrID)

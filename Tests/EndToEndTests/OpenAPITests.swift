@@ -72,6 +72,9 @@ import Testing
             let device = try #require(try await server.store.enrollments(upn: "doc@winmdm.test").first)
             let limit = try await server.admin.restriction(.deviceLimit, "Default")
             let failed = try #require(try await server.store.attempts(.init(limit: 1, failedOnly: true)).first)
+            let profile = try await server.admin.createConfigurationProfile(name: "Doc profile", settings: [
+                OMASetting(name: "No camera", locURI: "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera", format: "int", value: "0")])
+            let configs = "/graph/v1.0/deviceManagement/deviceConfigurations"
             let calls: [(String, String, String, Any?, Int)] = [
                 ("/users", "GET", "/graph/v1.0/users", nil, 200),
                 ("/users/{id}", "GET", "/graph/v1.0/users/\(user.id)", nil, 200),
@@ -105,6 +108,16 @@ import Testing
                 ("/winmdm/attempts", "GET", "/graph/beta/winmdm/attempts", nil, 200),
                 ("/winmdm/attempts/{id}", "GET", "/graph/beta/winmdm/attempts/\(failed.id)", nil, 200),
                 ("/winmdm/report/failures", "GET", "/graph/beta/winmdm/report/failures?since=1h", nil, 200),
+                ("/deviceManagement/deviceConfigurations", "GET", configs, nil, 200),
+                ("/deviceManagement/deviceConfigurations", "POST", configs,
+                 ["@odata.type": "#microsoft.graph.windows10CustomConfiguration", "displayName": "Doc 2",
+                  "omaSettings": [["@odata.type": "#microsoft.graph.omaSettingString", "displayName": "s", "omaUri": "./Vendor/MSFT/X/Y", "value": "v"]]], 201),
+                ("/deviceManagement/deviceConfigurations/{id}", "GET", "\(configs)/\(profile.id)", nil, 200),
+                ("/deviceManagement/deviceConfigurations/{id}/assign", "POST", "\(configs)/\(profile.id)/assign",
+                 ["assignments": [["target": ["@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group.id]]]], 200),
+                ("/deviceManagement/deviceConfigurations/{id}/assignments", "GET", "\(configs)/\(profile.id)/assignments", nil, 200),
+                ("/deviceManagement/deviceConfigurations/{id}/deviceStatuses", "GET", "\(configs)/\(profile.id)/deviceStatuses", nil, 200),
+                ("/deviceManagement/deviceConfigurations/{id}/deviceStatusOverview", "GET", "\(configs)/\(profile.id)/deviceStatusOverview", nil, 200),
             ]
             for (template, method, uri, body, status) in calls {
                 let r = try await api.call(HTTPRequest.Method(rawValue: method)!, uri, body)

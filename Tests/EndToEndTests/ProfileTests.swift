@@ -156,3 +156,58 @@ import Testing
         await server.close()
     }
 }
+
+/// The same through Graph: `deviceConfigurations` of type windows10CustomConfiguration, `assign`, `deviceStatuses`
+/// and `deviceStatusOverview`, with a device applying it over HTTPS in between.
+@Suite struct ProfileGraphTests {
+    @Test func deviceConfigurationsAssignAndStatuses() async throws {
+        try await API.run { api, server in
+            _ = try await server.addUser("gina@winmdm.test")
+            let group = try await server.admin.createGroup("Sales")
+            _ = try await server.admin.addMember(group: "Sales", user: "gina@winmdm.test")
+            let body: [String: Any] = [
+                "@odata.type": "#microsoft.graph.windows10CustomConfiguration", "displayName": "Kiosk", "description": "front desk",
+                "omaSettings": [
+                    ["@odata.type": "#microsoft.graph.omaSettingInteger", "displayName": "No camera", "omaUri": ProfileTests.camera, "value": 0],
+                    ["@odata.type": "#microsoft.graph.omaSettingBoolean", "displayName": "x", "omaUri": "./Vendor/MSFT/Firewall/MdmStore/DomainProfile/EnableFirewall", "value": true],
+                ],
+            ]
+            let created = try await api.call(.post, "/graph/v1.0/deviceManagement/deviceConfigurations", body)
+            #expect(created.status == 201, "\(created.raw)")
+            let id = try #require(created.json["id"] as? String)
+            let oma = try #require(created.json["omaSettings"] as? [[String: Any]])
+            #expect(oma.first?["@odata.type"] as? String == "#microsoft.graph.omaSettingInteger" && oma.first?["value"] as? Int == 0)
+            #expect(created.json["@odata.type"] as? String == "#microsoft.graph.windows10CustomConfiguration" && created.json["version"] as? Int == 1)
+            // A value that does not fit its type is refused and nothing is created.
+            var wrong = body
+            wrong["displayName"] = "Wrong"
+            wrong["omaSettings"] = [["@odata.type": "#microsoft.graph.omaSettingInteger", "omaUri": ProfileTests.camera, "value": "zero"]]
+            #expect(try await api.call(.post, "/graph/v1.0/deviceManagement/deviceConfigurations", wrong).status == 400)
+            #expect(try await api.call(.get, "/graph/v1.0/deviceManagement/deviceConfigurations").value.count == 1)
+
+            let assign = try await api.call(.post, "/graph/v1.0/deviceManagement/deviceConfigurations/\(id)/assign",
+                                            ["assignments": [["target": ["@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group.id]]]])
+            #expect(assign.status == 200, "\(assign.raw)")
+            let assignments = try await api.call(.get, "/graph/v1.0/deviceManagement/deviceConfigurations/\(id)/assignments")
+            #expect((assignments.value.first?["target"] as? [String: Any])?["groupId"] as? String == group.id)
+
+            try await server.live { t in
+                let device = WindowsDevice(profile: DeviceProfile(upn: "gina@winmdm.test", password: "Correct horse 1"), transport: t)
+                let enrolled = try await device.enroll(discoveryURL: server.discoveryURL)
+                let tls = try server.mutualTLS(enrolled)
+                _ = try await device.manage(enrolled, transport: tls)
+                try await tls.shutdown()
+            }
+            let statuses = try await api.call(.get, "/graph/v1.0/deviceManagement/deviceConfigurations/\(id)/deviceStatuses")
+            #expect(statuses.value.count == 1 && statuses.value.first?["status"] as? String == "compliant", "\(statuses.raw)")
+            #expect(statuses.value.first?["userPrincipalName"] as? String == "gina@winmdm.test")
+            let overview = try await api.call(.get, "/graph/v1.0/deviceManagement/deviceConfigurations/\(id)/deviceStatusOverview")
+            #expect(overview.json["successCount"] as? Int == 1 && overview.json["errorCount"] as? Int == 0 && overview.json["configurationVersion"] as? Int == 1)
+
+            #expect(try await api.call(.patch, "/graph/v1.0/deviceManagement/deviceConfigurations/\(id)", ["displayName": "Kiosk 2"]).status == 204)
+            #expect(try await api.call(.get, "/graph/v1.0/deviceManagement/deviceConfigurations/\(id)").json["displayName"] as? String == "Kiosk 2")
+            #expect(try await api.call(.delete, "/graph/v1.0/deviceManagement/deviceConfigurations/\(id)").status == 204)
+            #expect(try await api.call(.get, "/graph/v1.0/deviceManagement/deviceConfigurations/\(id)").status == 404)
+        }
+    }
+}

@@ -98,6 +98,7 @@ extension GraphService {
         guard p.count >= 2 else { throw GraphError.notFound("/deviceManagement") }
         switch p[1] {
         case "deviceEnrollmentConfigurations": return try await configurations(r, admin)
+        case "deviceConfigurations": return try await deviceConfigurations(r, admin)
         case "managedDevices":
             // The owner's id for each device shown: one indexed look-up per distinct user on the page.
             var owners: [String: String?] = [:]
