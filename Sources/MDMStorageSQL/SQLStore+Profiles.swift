@@ -107,3 +107,24 @@ extension SQLStore {
         }
     }
 }
+
+extension SQLStore {
+    /// For seeding (`winmdm bench checkin --profiles`): writes device states in bulk, in one transaction, and marks
+    /// every enrollment reconciled at `revision`, as a fleet whose profiles are all current would be.
+    public func seedProfileStates(_ states: [DeviceProfileState], reconciledAt revision: Int, rowsPerStatement: Int = 400) async throws {
+        try await connections.transaction { db in
+            var start = 0
+            while start < states.count {
+                var q = SQLQueryString("INSERT INTO profile_states (enrollment_id, profile_id, doc) VALUES ")
+                for (i, s) in states[start..<min(states.count, start + rowsPerStatement)].enumerated() {
+                    q.appendLiteral(i == 0 ? "(" : ", (")
+                    q += "\(bind: s.enrollmentID), \(bind: s.profileID), \(bind: try Self.doc(s))"
+                    q.appendLiteral(")")
+                }
+                try await db.raw(q).run()
+                start += rowsPerStatement
+            }
+            try await db.raw("UPDATE enrollments SET profile_rev = \(bind: revision)").run()
+        }
+    }
+}

@@ -20,10 +20,13 @@ struct CheckInBench: AsyncParsableCommand {
     @Option(help: "Of those, how many check in: each gets a real certificate and its own connection (default: all, at most 512), spread evenly over the table.")
     var sample: Int?
     @Option(help: "Check-ins to time.") var checkins: Int = 20_000
+    @Option(help: "Configuration profiles assigned to every device, each already delivered (the check-ins stay idle: nothing changed).")
+    var profiles: Int = 0
 
     func validate() throws {
         guard (1...2_000_000).contains(devices) else { throw ValidationError("--devices must be between 1 and 2000000.") }
         guard (1...10_000_000).contains(checkins) else { throw ValidationError("--checkins must be between 1 and 10000000.") }
+        guard (0...100).contains(profiles) else { throw ValidationError("--profiles must be between 0 and 100.") }
         if let sample, !(1...min(devices, 4096)).contains(sample) {
             throw ValidationError("--sample must be between 1 and the smaller of --devices and 4096.")
         }
@@ -71,6 +74,36 @@ struct CheckInBench: AsyncParsableCommand {
                 batch.removeAll(keepingCapacity: true)
                 if (n + 1) % 100_000 == 0 { print("  \(n + 1) devices in \(Int(Date().timeIntervalSince(seedStart))) s") }
             }
+        }
+        if profiles > 0 {
+            // Profiles for everyone, each with one setting, already succeeded on every device at the current revision.
+            var made: [ConfigurationProfile] = []
+            for k in 0..<profiles {
+                var p = try await rt.admin.createConfigurationProfile(name: "Bench profile \(k)", settings: [
+                    OMASetting(locURI: "./Device/Vendor/MSFT/Policy/Config/Bench/Setting\(k)", format: "int", value: "1")])
+                p = try await rt.admin.assignProfile(p.id, to: "all-devices")
+                made.append(p)
+            }
+            let revision = try await rt.store.profilesRevision()
+            var states: [DeviceProfileState] = []
+            var offset: String? = nil
+            while true {
+                let page = try await rt.store.enrollments(after: offset, limit: 5000, activeOnly: false)
+                guard let last = page.last else { break }
+                for e in page {
+                    for p in made {
+                        states.append(DeviceProfileState(enrollmentID: e.id, profileID: p.id, profileName: p.name, version: p.version,
+                                                         settings: p.settings.map { SettingStatus(locURI: $0.locURI, value: $0.value, state: .succeeded, status: "200", updatedAt: now) },
+                                                         updatedAt: now))
+                    }
+                }
+                if states.count >= 20_000 || page.count < 5000 {
+                    try await rt.store.seedProfileStates(states, reconciledAt: revision)
+                    states.removeAll(keepingCapacity: true)
+                }
+                offset = last.id
+            }
+            print("Assigned \(profiles) profile(s) to all devices, each delivered and current (revision \(revision)).")
         }
         try await rt.store.analyze()
         print(String(format: "Seeded %d devices in %.1f s (statistics refreshed).", devices, Date().timeIntervalSince(seedStart)))
@@ -124,8 +157,8 @@ struct CheckInBench: AsyncParsableCommand {
 
         let lat = timed.latencies.sorted(), echoLat = echo.latencies.sorted()
         let rate = Double(checkins) / timed.seconds, echoRate = Double(echoCount) / echo.seconds
-        print(String(format: "checkin: %d idle check-ins over %d devices (%d checking in), %@, concurrency %d: %.0f/s; latency p50 %.2f ms, p99 %.2f ms",
-                     checkins, devices, fleet.count, server.database.rawValue, server.concurrency, rate,
+        print(String(format: "checkin: %d idle check-ins over %d devices (%d checking in, %d profiles each), %@, concurrency %d: %.0f/s; latency p50 %.2f ms, p99 %.2f ms",
+                     checkins, devices, fleet.count, profiles, server.database.rawValue, server.concurrency, rate,
                      BenchFigures.percentile(lat, 0.5), BenchFigures.percentile(lat, 0.99)))
         print(String(format: "limit: bare HTTPS round trip (GET /health, same server, same connections): %.0f/s; p50 %.2f ms, p99 %.2f ms",
                      echoRate, BenchFigures.percentile(echoLat, 0.5), BenchFigures.percentile(echoLat, 0.99)))
