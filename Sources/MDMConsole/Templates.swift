@@ -2,7 +2,7 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "users": users, "user": user, "restrictions": restrictions, "restriction": restriction,
-        "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot,
+        "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "configuration": configuration,
         "troubleshooting": troubleshooting, "message": message, "tenant": tenant,
     ]
 
@@ -28,6 +28,7 @@ enum Templates {
     <div class="h">Devices › Windows</div>
     <a href="/console/devices/windows" {{#section_windows}}class="on"{{/section_windows}}>Windows devices</a>
     <a href="/console/devices/windows/autopilot" {{#section_autopilot}}class="on"{{/section_autopilot}}>Autopilot deployment profiles</a>
+    <a href="/console/devices/windows/configuration" {{#section_configuration}}class="on"{{/section_configuration}}>Configuration profiles</a>
     <div class="h">Tenant</div>
     <a href="/console/mobility" {{#section_mobility}}class="on"{{/section_mobility}}>Mobility (MDM and MAM)</a>
     <a href="/console/tenant" {{#section_tenant}}class="on"{{/section_tenant}}>Tenant administration</a>
@@ -161,14 +162,28 @@ enum Templates {
 
     static let windowsDevices = """
     <h1>Devices › Windows › Windows devices</h1>
-    <table><tr><th>Device</th><th>Primary user</th><th>Ownership</th><th>Windows</th><th>State</th><th>Last check-in</th><th>Certificate expires</th><th></th></tr>
-    {{#devices}}<tr><td>{{name}}</td><td>{{#hasUser}}<a href="/console/users/{{upn}}">{{upn}}</a>{{/hasUser}}{{^hasUser}}<span class="muted">none (enrolled by {{upn}})</span>{{/hasUser}}</td><td>{{ownership}}</td><td>{{os}}</td><td>{{state}}</td><td>{{seen}}</td><td>{{expires}} <span class="muted">{{renewed}}</span></td>
+    <table><tr><th>Device</th><th>Primary user</th><th>Ownership</th><th>Windows</th><th>State</th><th>Last check-in</th><th>Next check-in by</th><th>Certificate expires</th><th></th></tr>
+    {{#devices}}<tr><td>{{name}}</td><td>{{#hasUser}}<a href="/console/users/{{upn}}">{{upn}}</a>{{/hasUser}}{{^hasUser}}<span class="muted">none (enrolled by {{upn}})</span>{{/hasUser}}</td><td>{{ownership}}</td><td>{{os}}</td><td>{{state}}</td><td>{{seen}}</td><td>{{nextCheckIn}}</td><td>{{expires}} <span class="muted">{{renewed}}</span></td>
     <td><form method="post" action="/console/devices/windows/{{id}}"><input type="hidden" name="csrf" value="{{csrf}}">
     <button name="action" value="sync">Sync</button> <button name="action" value="reboot">Restart</button>
     {{#hasUser}}<button name="action" value="unassign">Unassign user</button> {{/hasUser}}<button name="action" value="retire">Retire</button> <button name="action" value="delete">Delete</button></form></td></tr>{{/devices}}
-    {{^devices}}<tr><td colspan="8" class="muted">No enrolled devices.</td></tr>{{/devices}}
+    {{^devices}}<tr><td colspan="9" class="muted">No enrolled devices.</td></tr>{{/devices}}
     </table>
     {{#next}}<p><a href="{{next}}">Next page</a></p>{{/next}}
+    <p class="muted">Devices check in {{schedule}}. There is no push: Sync and Restart wait for that check-in (or a restart, a sign-in, or Sync on the device).</p>
+    """
+
+    static let configuration = """
+    <h1>Devices › Windows › Configuration profiles</h1>
+    <table><tr><th>Profile</th><th>Version</th><th>Settings</th><th>Assigned to</th><th>Devices</th></tr>
+    {{#profiles}}<tr><td>{{name}}<br><span class="muted">{{description}}</span></td><td>{{version}}</td><td>{{#settings}}<div><code style="word-break:break-all">{{uri}}</code> = {{value}}</div>{{/settings}}</td><td>{{assigned}}</td>
+    <td>{{succeeded}} succeeded, {{pending}} pending, {{failed}} error, {{conflict}} conflict, {{notApplicable}} not applicable</td></tr>
+    {{#failures}}<tr><td></td><td colspan="4" class="muted">{{device}}: <code style="word-break:break-all">{{uri}}</code> status {{status}} {{hresult}}: {{meaning}}</td></tr>{{/failures}}{{/profiles}}
+    {{^profiles}}<tr><td colspan="5" class="muted">No configuration profiles yet: winmdm profiles create NAME, or POST /graph/v1.0/deviceManagement/deviceConfigurations.</td></tr>{{/profiles}}
+    </table>
+    {{#hasConflicts}}<h2>Conflicts</h2><table><tr><th>Node</th><th>Wins</th><th>Loses</th><th>Why</th></tr>
+    {{#conflicts}}<tr><td><code>{{uri}}</code></td><td>{{winner}} ({{winningValue}})</td><td>{{loser}} ({{losingValue}})</td><td>{{reason}}</td></tr>{{/conflicts}}</table>{{/hasConflicts}}
+    <p class="muted">Devices check in {{schedule}}; a change reaches each device then. Manage profiles with <code>winmdm profiles</code> or Graph.</p>
     """
 
     static let autopilot = """

@@ -259,6 +259,8 @@ public struct TenantSettings: Codable, Sendable, Equatable {
     public var apiTokens: [APIToken]
     /// Failed sign-in thresholds and lockout lengths.
     public var lockout: LockoutSettings = .standard
+    /// How often devices check in on their own (carried by the provisioning document and the DMClient Poll nodes).
+    public var checkInSchedule: CheckInSchedule = .intune
 
     public static let deviceLimitRange = 1...15
     public static let defaultLicenseSKU = "WINMDM_STANDARD"
@@ -294,7 +296,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tenantID, organizationName, domains, authPolicy, maintenance, licenseProducts, joinPolicy, joinQuota, mobility,
-             restrictions, bulkPackages, autopilotProfiles, apiTokens, lockout
+             restrictions, bulkPackages, autopilotProfiles, apiTokens, lockout, checkInSchedule
     }
 
     /// Documents written by older versions lack newer keys: those take their new-installation defaults.
@@ -314,6 +316,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
         autopilotProfiles = try c.decodeIfPresent([AutopilotProfile].self, forKey: .autopilotProfiles) ?? []
         apiTokens = try c.decodeIfPresent([APIToken].self, forKey: .apiTokens) ?? []
         lockout = try c.decodeIfPresent(LockoutSettings.self, forKey: .lockout) ?? .standard
+        checkInSchedule = try c.decodeIfPresent(CheckInSchedule.self, forKey: .checkInSchedule) ?? .intune
     }
 
     public init(tenantID: String, organizationName: String, domains: [Domain], authPolicy: AuthPolicy, maintenance: Bool,

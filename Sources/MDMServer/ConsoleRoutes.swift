@@ -386,14 +386,16 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         // One page of active devices, oldest enrollment first, keyed by the last one shown.
         let rows = try await c.store.enrollments(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1, activeOnly: true)
         let shown = Array(rows.prefix(ConsolePages.pageSize))
+        let schedule = try await c.admin.settings().checkInSchedule, now = Date()
         let devices = shown.map { e -> [String: Any] in
             ["id": e.id, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "primaryUser": e.primaryUser ?? "", "hasUser": e.primaryUser != nil,
              "ownership": e.kind.isPersonal ? "Personal" : "Corporate",
              "os": e.osVersion ?? "", "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter),
              "renewed": e.certificateRenewedAt.map { "renewed " + GraphDateText.short($0) } ?? "",
-             "seen": e.lastSeenAt.map { GraphDateText.short($0) } ?? "never"]
+             "seen": e.lastSeenAt.map { GraphDateText.short($0) } ?? "never",
+             "nextCheckIn": GraphDateText.short(schedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: now))]
         }
-        var model: [String: Any] = ["devices": devices]
+        var model: [String: Any] = ["devices": devices, "schedule": schedule.summary]
         if rows.count > shown.count, let last = shown.last { model["next"] = "/console/devices/windows?after=" + ConsolePages.esc(last.id) }
         return page(who, "windowsDevices", "Windows devices", "windows", model, req: req)
     }
@@ -404,15 +406,48 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         case "unassign": _ = try await admin.unassignUser(id)
         case "retire": _ = try await admin.retireDevice(id)
         case "delete": _ = try await admin.deleteDevice(id)
-        case "sync":
-            _ = try await admin.queueCommand(id, .inventory, providerID: c.providerID)
-            return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Sync queued: the device reports its inventory at its next check-in."))
-        case "reboot":
-            _ = try await admin.queueCommand(id, .reboot, providerID: c.providerID)
-            return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Restart queued for the device's next check-in."))
+        case "sync", "reboot":
+            let restart = value(form, "action") == "reboot"
+            _ = try await admin.queueCommand(id, restart ? .reboot : .inventory, providerID: c.providerID)
+            let e = try await admin.enrollment(id)
+            let next = try await admin.settings().checkInSchedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: Date())
+            let what = restart ? "Restart queued" : "Sync queued: the device reports its inventory"
+            return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc(
+                "\(what) at its next check-in, expected by \(GraphDateText.short(next)) (no push: sooner only if the device restarts, a user signs in, or someone presses Sync on it)."))
         default: throw AdminError("Choose Sync, Restart, Unassign user, Retire or Delete.")
         }
         return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Done."))
+    }
+    view("/console/devices/windows/configuration") { req, _, who in
+        let groups = try await c.admin.groups()
+        func target(_ a: ProfileAssignment) -> String {
+            let name = a.target == ProfileAssignment.allUsers ? "All users" : a.target == ProfileAssignment.allDevices ? "All devices"
+                : groups.first { $0.id == a.target }?.displayName ?? a.target
+            return a.exclude ? "not \(name)" : name
+        }
+        var profiles: [[String: Any]] = []
+        for p in try await c.admin.configurationProfiles() {
+            let (_, rows) = try await c.admin.profileDeviceStates(p.id)
+            func count(_ s: DeviceProfileState.State) -> Int { rows.filter { $0.0.state == s }.count }
+            var failures: [[String: Any]] = []
+            for (st, e) in rows {
+                for f in st.settings where f.state == .failed {
+                    failures.append(["device": e?.deviceName ?? st.enrollmentID, "uri": f.locURI, "status": f.status ?? "-",
+                                     "hresult": f.status.flatMap(OMAStatus.hresult).map { "(\($0))" } ?? "", "meaning": OMAStatus.meaning(f.status ?? "")])
+                }
+            }
+            profiles.append(["name": p.name, "description": p.description, "version": p.version,
+                             "settings": p.settings.map { ["uri": $0.locURI, "value": $0.value] },
+                             "assigned": p.assignments.isEmpty ? "not assigned" : p.assignments.map(target).joined(separator: ", "),
+                             "succeeded": count(.succeeded), "pending": count(.pending) + count(.removing), "failed": count(.failed),
+                             "conflict": count(.conflict), "notApplicable": count(.notApplicable), "failures": Array(failures.prefix(20))])
+        }
+        let conflicts = try await c.admin.profileConflicts().map {
+            ["uri": $0.locURI, "winner": $0.winnerName, "winningValue": $0.winningValue, "loser": $0.loserName, "losingValue": $0.losingValue, "reason": $0.reason]
+        }
+        return page(who, "configuration", "Configuration profiles", "configuration",
+                    ["profiles": profiles, "conflicts": conflicts, "hasConflicts": !conflicts.isEmpty,
+                     "schedule": try await c.admin.settings().checkInSchedule.summary], req: req)
     }
     @Sendable func autopilotPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
         var profiles: [[String: Any]] = []

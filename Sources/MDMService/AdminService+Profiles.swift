@@ -184,3 +184,45 @@ extension AdminService {
         return out
     }
 }
+
+// MARK: Check-in schedule
+
+extension AdminService {
+    /// The profile that carries the check-in schedule to devices already enrolled (new ones get it in their
+    /// provisioning document): an ordinary profile assigned to all devices, so its status shows like any other.
+    public static let scheduleProfileName = "Check-in schedule (winmdm)"
+
+    static func scheduleSettings(_ s: CheckInSchedule, providerID: String) -> [OMASetting] {
+        let base = "./Vendor/MSFT/DMClient/Provider/\(providerID)/Poll/"
+        return [
+            OMASetting(name: "First set: minutes apart", locURI: base + "IntervalForFirstSetOfRetries", format: "int", value: String(s.firstInterval)),
+            OMASetting(name: "First set: check-ins", locURI: base + "NumberOfFirstRetries", format: "int", value: String(s.firstCount)),
+            OMASetting(name: "Second set: minutes apart", locURI: base + "IntervalForSecondSetOfRetries", format: "int",
+                       value: String(s.secondCount == 0 ? 0 : s.secondInterval)),
+            OMASetting(name: "Second set: check-ins", locURI: base + "NumberOfSecondRetries", format: "int", value: String(s.secondCount)),
+            OMASetting(name: "Then: minutes apart", locURI: base + "IntervalForRemainingScheduledRetries", format: "int", value: String(s.remainingInterval)),
+            OMASetting(name: "Then: forever", locURI: base + "NumberOfRemainingScheduledRetries", format: "int", value: "0"),
+        ]
+    }
+
+    /// Changes the schedule: new enrollments get it in their provisioning document, enrolled devices through the
+    /// schedule profile at their next check-in. Returns the schedule before and after.
+    public func setCheckInSchedule(_ schedule: CheckInSchedule, providerID: String) async throws -> (before: CheckInSchedule, after: CheckInSchedule) {
+        do { try schedule.validate() } catch { throw AdminError(error.message) }
+        let before = try await settings().checkInSchedule
+        try await changeSettings("settings.check-in-schedule", "tenant") { $0.checkInSchedule = schedule }
+        let settings = Self.scheduleSettings(schedule, providerID: providerID)
+        let profiles = try await store.configurationProfiles()
+        if let p = profiles.first(where: { $0.name == Self.scheduleProfileName }) {
+            _ = try await updateConfigurationProfile(p.id, settings: settings)
+            if !p.assignments.contains(where: { $0.target == ProfileAssignment.allDevices }) {
+                _ = try await assignProfile(p.id, to: "all-devices")
+            }
+        } else {
+            let p = try await createConfigurationProfile(name: Self.scheduleProfileName, description: "Sent by winmdm settings check-in-schedule.",
+                                                         settings: settings)
+            _ = try await assignProfile(p.id, to: "all-devices")
+        }
+        return (before, schedule)
+    }
+}

@@ -184,6 +184,7 @@ public struct EnrollmentService: Sendable {
                 providerID: config.providerID, serverName: config.serverName, managementURL: config.managementURL,
                 entDMID: enrollment.id, deviceName: facts.deviceName, upn: user.upn)
             doc.renewal = (config.renewal.periodDays, config.renewal.retryIntervalDays)
+            doc.poll = Self.poll(settings.checkInSchedule)
             let response = RequestSecurityTokenResponse(relatesTo: relatesTo, created: now - 300, expires: now + 300,
                                                         provisioningDocument: doc.encode())
             attempt.enrollmentID = enrollment.id
@@ -193,6 +194,18 @@ public struct EnrollmentService: Sendable {
         } catch {
             return await internalFailure(&attempt, error, action: action, relatesTo: relatesTo, body: body)
         }
+    }
+
+    /// The schedule as DMClient's Poll values: the remaining set repeats forever (count 0).
+    static func poll(_ s: CheckInSchedule) -> ProvisioningDocument.Poll {
+        var p = ProvisioningDocument.Poll()
+        p.firstRetries = s.firstCount
+        p.firstInterval = s.firstInterval
+        p.secondRetries = s.secondCount
+        p.secondInterval = s.secondCount == 0 ? 0 : s.secondInterval
+        p.remainingRetries = 0
+        p.remainingInterval = s.remainingInterval
+        return p
     }
 
     /// The facts of an RST, exactly as the device stated them.

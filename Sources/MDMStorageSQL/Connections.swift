@@ -33,6 +33,8 @@ final class SQLiteConnections: Connections {
     let readers: ConnectionPool<any SQLDatabase>
     let readerConnections: [SQLiteConnection]
     let dialect: any StoreDialect
+    /// Set by `close()`: sqlite-nio's close of a closed connection touches its freed handle, so it must run once.
+    let closed = Atomic<Bool>(false)
 
     static func open(path: String, readers count: Int, counter: StatementCounter, dialect: any StoreDialect) async throws -> SQLiteConnections {
         let logger = Logger(label: "winmdm.sqlite")
@@ -64,8 +66,9 @@ final class SQLiteConnections: Connections {
     }
 
     /// Dropped without `close()` (a caller that threw on its way out): the connections close now rather than leak
-    /// their SQLite handles (closing a closed connection does nothing).
+    /// their SQLite handles. After `close()` nothing is closed twice (sqlite-nio would touch the freed handle).
     deinit {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for c in readerConnections { _ = c.close() }
         _ = writer.close()
     }
@@ -83,6 +86,7 @@ final class SQLiteConnections: Connections {
     }
 
     func close() async throws {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for c in readerConnections { try await c.close() }
         try await writer.close()
     }

@@ -49,6 +49,7 @@ struct Devices: AsyncParsableCommand {
                     ("Enrolled by", e.upn), ("Primary user", e.primaryUser ?? "none"), ("Kind", e.kind.rawValue),
                     ("Windows", [e.osVersion, e.osEdition.map { WindowsEdition.name($0) }].compactMap { $0 }.joined(separator: " ")),
                     ("State", e.state.rawValue), ("Enrolled", e.enrolledAt.short), ("Last check-in", e.lastSeenAt?.short ?? "never"),
+                    ("Next check-in", e.state == .active ? "by \(try await admin.settings().checkInSchedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: Date()).short) (schedule: winmdm settings check-in-schedule)" : "-"),
                     ("Logged-on user", e.loginStatus ?? "-"),
                     ("Certificate", "\(e.certificateThumbprint) (serial \(e.certificateSerial))"),
                     ("Expires", "\(e.certificateNotAfter.short) (\(days >= 0 ? "in \(days) days" : "expired"))"),
@@ -127,7 +128,10 @@ struct Devices: AsyncParsableCommand {
                 let q = try await admin.queueCommand(device, c, providerID: rt.config.providerID)
                 if json { return try JSONOutput.print(q) }
                 let what = q.steps.map { "\($0.count) command(s)" } ?? q.items.map(\.target).joined(separator: ", ")
-                print("Queued \(q.kind) (\(q.verb) \(what)) as \(q.id); it goes out at the device's next check-in.")
+                let e = try await admin.enrollment(q.enrollmentID)
+                let next = try await admin.settings().checkInSchedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: Date())
+                print("Queued \(q.kind) (\(q.verb) \(what)) as \(q.id); it goes out at the device's next check-in, expected by \(next.short) "
+                      + "(no push: a restart or a sign-in brings it sooner; Settings > Accounts > Access work or school > Info > Sync at once).")
             }
         }
 

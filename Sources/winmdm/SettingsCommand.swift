@@ -5,7 +5,7 @@ import MDMService
 
 struct Settings: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show or change tenant settings.",
-                                                    subcommands: [Show.self, AuthPolicyCommand.self, LockoutCommand.self])
+                                                    subcommands: [Show.self, AuthPolicyCommand.self, LockoutCommand.self, CheckInScheduleCommand.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the tenant settings.")
@@ -22,6 +22,7 @@ struct Settings: AsyncParsableCommand {
             Auth policy:    \(s.authPolicy.rawValue)
             Domains:        \(s.domains.map { "\($0.name)\($0.isVerified ? " (verified)" : " (unverified)")" }.joined(separator: ", "))
             Maintenance:    \(s.maintenance ? "on" : "off")
+            Check-ins:      \(s.checkInSchedule.summary) (winmdm settings check-in-schedule)
             \(LockoutText.describe(s.lockout))
             \(try await TenantText.join(s, runtime.admin))
             \(try await TenantText.mobility(s, runtime.admin))
@@ -44,6 +45,44 @@ struct Settings: AsyncParsableCommand {
             defer { Task { await runtime.close() } }
             let old = try await runtime.admin.setAuthPolicy(p)
             print(old == p ? "Auth policy is already \(p.rawValue)." : "Auth policy changed from \(old.rawValue) to \(p.rawValue); it applies to the next discovery.")
+        }
+    }
+
+    struct CheckInScheduleCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "check-in-schedule",
+            abstract: "Show or set how often devices check in on their own (Intune's default: every 3 minutes for 15 minutes, every 15 minutes for 2 hours, then every 8 hours).",
+            discussion: """
+            Sets are MINUTESxCOUNT: --first 3x5 --second 15x8 --then 480. New enrollments get the schedule in their
+            provisioning document; enrolled devices get it through the profile "Check-in schedule (winmdm)" at their
+            next check-in. Without push, a queued command or a changed profile waits for the next check-in.
+            """)
+        @OptionGroup var common: CommonOptions
+        @Option(help: "First set after enrollment, MINUTESxCOUNT (3x5).") var first: String?
+        @Option(help: "Second set, MINUTESxCOUNT (15x8), or 0 for none.") var second: String?
+        @Option(help: "Minutes between check-ins after that, forever (480).") var then: Int?
+        @Flag(help: "Go back to Intune's schedule.") var intune = false
+
+        static func set(_ text: String, _ name: String) throws -> (Int, Int) {
+            if text == "0" { return (0, 0) }
+            let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2 else { throw ValidationError("--\(name) '\(text)' is not MINUTESxCOUNT, like 3x5 (every 3 minutes, 5 times).") }
+            return (parts[0], parts[1])
+        }
+
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, rt in
+                var s = try await admin.settings().checkInSchedule
+                guard intune || first != nil || second != nil || then != nil else {
+                    return print("Devices check in \(s.summary).")
+                }
+                if intune { s = .intune }
+                if let first { (s.firstInterval, s.firstCount) = try Self.set(first, "first") }
+                if let second { (s.secondInterval, s.secondCount) = try Self.set(second, "second") }
+                if let then { s.remainingInterval = then }
+                let (before, after) = try await admin.setCheckInSchedule(s, providerID: rt.config.providerID)
+                print(before == after ? "The schedule is already: \(after.summary)."
+                    : "Devices now check in \(after.summary) (was \(before.summary)). Enrolled devices get it at their next check-in.")
+            }
         }
     }
 }

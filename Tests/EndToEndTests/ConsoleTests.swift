@@ -138,6 +138,8 @@ final class ConsoleClient: @unchecked Sendable {
             let again2 = try await web.get("/console/devices/windows")
             let synced = try await web.post("/console/devices/windows/\(again.entDMID)", [("csrf", ConsoleClient.csrf(again2.html)!), ("action", "sync")])
             #expect(synced.status == 303 && synced.location?.contains("Sync%20queued") == true)
+            // Without push the console says when the device is expected, instead of pretending it is immediate.
+            #expect(synced.location?.contains("expected%20by") == true, "\(synced.location ?? "")")
             _ = try await web.post("/console/devices/windows/\(again.entDMID)", [("csrf", ConsoleClient.csrf(again2.html)!), ("action", "reboot")])
             #expect(try await server.store.queuedCommands(enrollmentID: again.entDMID).map(\.kind) == ["inventory", "reboot"])
         }

@@ -211,3 +211,55 @@ import Testing
         }
     }
 }
+
+/// The check-in schedule: in the provisioning document of new enrollments, through a profile for enrolled devices,
+/// and as the time a queued command can be expected to reach a device.
+@Suite struct CheckInScheduleTests {
+    @Test func scheduleReachesNewAndEnrolledDevices() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("sam@winmdm.test")
+        #expect(try await server.admin.settings().checkInSchedule == .intune)
+        #expect(CheckInSchedule.intune.summary == "every 3 minutes for 15 minutes, every 15 minutes for 2 hours, then every 8 hours")
+        try await server.live { t in
+            let device = WindowsDevice(profile: DeviceProfile(upn: "sam@winmdm.test", password: "Correct horse 1"), transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            // The provisioning document carries Intune's schedule.
+            let doc = id.provisioningDocument
+            for (parm, value) in [("NumberOfFirstRetries", "5"), ("IntervalForFirstSetOfRetries", "3"), ("NumberOfSecondRetries", "8"),
+                                  ("IntervalForSecondSetOfRetries", "15"), ("IntervalForRemainingScheduledRetries", "480")] {
+                #expect(doc.contains("name=\"\(parm)\" value=\"\(value)\""), "\(parm) should be \(value)")
+            }
+            let tls = try server.mutualTLS(id)
+            _ = try await device.manage(id, transport: tls)
+            // A new schedule goes to the enrolled device as Poll replaces.
+            let s = CheckInSchedule(firstInterval: 2, firstCount: 10, secondInterval: 10, secondCount: 6, remainingInterval: 240)
+            _ = try await server.admin.setCheckInSchedule(s, providerID: server.services.configuration.providerID)
+            let log = try await device.manage(id, transport: tls, sessionID: "2")
+            let sent = Dictionary(log.executed.filter { $0.command.name == "Replace" }.compactMap { c in
+                c.command.items.first.map { ($0.target ?? "", $0.data ?? "") } }, uniquingKeysWith: { a, _ in a })
+            let base = "./Vendor/MSFT/DMClient/Provider/\(server.services.configuration.providerID)/Poll/"
+            #expect(sent[base + "IntervalForRemainingScheduledRetries"] == "240" && sent[base + "NumberOfFirstRetries"] == "10", "\(sent)")
+            let states = try await server.admin.deviceProfileStates(enrollmentID: id.entDMID)
+            #expect(states.first { $0.profileName == AdminService.scheduleProfileName }?.state == .succeeded)
+            try await tls.shutdown()
+        }
+        // Refused: a steady interval under 15 minutes, and nothing changes.
+        await #expect(throws: AdminError.self) {
+            _ = try await server.admin.setCheckInSchedule(CheckInSchedule(firstInterval: 3, firstCount: 5, secondInterval: 15, secondCount: 8, remainingInterval: 5),
+                                                          providerID: "winmdm")
+        }
+        #expect(try await server.admin.settings().checkInSchedule.remainingInterval == 240)
+        await server.close()
+    }
+
+    @Test func nextCheckInFollowsTheSets() {
+        let s = CheckInSchedule.intune
+        let enrolled = Date(timeIntervalSince1970: 1_800_000_000)
+        // Just enrolled: 3 minutes; in the second set: 15; later: 8 hours; overdue: the next 8-hour slot after now.
+        #expect(s.nextCheckIn(enrolledAt: enrolled, lastSeen: enrolled + 60, now: enrolled + 60) == enrolled + 60 + 180)
+        #expect(s.nextCheckIn(enrolledAt: enrolled, lastSeen: enrolled + 1800, now: enrolled + 1800) == enrolled + 1800 + 900)
+        #expect(s.nextCheckIn(enrolledAt: enrolled, lastSeen: enrolled + 86400, now: enrolled + 86400) == enrolled + 86400 + 28800)
+        let late = s.nextCheckIn(enrolledAt: enrolled, lastSeen: enrolled + 86400, now: enrolled + 86400 * 3)
+        #expect(late > enrolled + 86400 * 3 && late <= enrolled + 86400 * 3 + 28800)
+    }
+}
