@@ -12,13 +12,21 @@ public struct OMASetting: Codable, Sendable, Equatable {
     /// `Replace` (the default: idempotent, what Policy CSP leaves want) or `Add` (dynamic nodes that must be created;
     /// an answer of 418, already exists, is sent again as Replace).
     public var verb: String?
+    /// Settings of one profile with the same group go out together in one Atomic (DeviceLock wants that): when one
+    /// changes, the whole group is sent again.
+    public var atomicGroup: String?
+    /// Where the setting exists; elsewhere it is recorded as not applicable and not sent.
+    public var applicability: SettingApplicability?
 
-    public init(name: String? = nil, locURI: String, format: String, value: String, verb: String? = nil) {
+    public init(name: String? = nil, locURI: String, format: String, value: String, verb: String? = nil, atomicGroup: String? = nil,
+                applicability: SettingApplicability? = nil) {
         self.name = name
         self.locURI = locURI
         self.format = format
         self.value = value
         self.verb = verb
+        self.atomicGroup = atomicGroup
+        self.applicability = applicability
     }
 
     public static let formats: Set<String> = ["int", "chr", "bool", "b64", "xml", "float"]
@@ -45,6 +53,35 @@ public struct OMASetting: Codable, Sendable, Equatable {
         if let verb, verb != "Replace", verb != "Add" {
             throw ProfileError("A profile setting is written with Replace or Add, not '\(verb)'.")
         }
+    }
+}
+
+/// The editions and builds a setting exists on.
+public struct SettingApplicability: Codable, Sendable, Equatable {
+    /// The lowest Windows build (the third part of 10.0.BUILD.REV) that has it.
+    public var minBuild: Int?
+    /// Not in Home editions (PRODUCT_CORE and its N, country-specific and single-language variants).
+    public var notOnHome: Bool
+
+    public init(minBuild: Int? = nil, notOnHome: Bool = false) {
+        self.minBuild = minBuild
+        self.notOnHome = notOnHome
+    }
+
+    public static let homeEditions: Set<Int> = [98, 99, 100, 101]
+
+    /// True when the device has it; unknown edition or build count as having it (Windows will answer).
+    public func applies(edition: Int?, osVersion: String?) -> Bool {
+        if notOnHome, let e = edition, Self.homeEditions.contains(e) { return false }
+        if let minBuild, let v = osVersion {
+            let parts = v.split(separator: ".")
+            if parts.count >= 3, let build = Int(parts[2]), build < minBuild { return false }
+        }
+        return true
+    }
+
+    public var summary: String {
+        [notOnHome ? "not Home" : nil, minBuild.map { "build \($0) or later" }].compactMap { $0 }.joined(separator: ", ")
     }
 }
 
@@ -238,8 +275,8 @@ public struct ProfilePlan: Sendable, Equatable {
 
 /// Desired state for one device: which profiles apply, what to send, what to delete, who wins a conflict. Pure.
 public enum ProfilePlanner {
-    public static func plan(enrollmentID: String, userGroupIDs: Set<String>, userless: Bool, profiles: [ConfigurationProfile],
-                            states: [DeviceProfileState], now: Date) -> ProfilePlan {
+    public static func plan(enrollmentID: String, userGroupIDs: Set<String>, userless: Bool, edition: Int? = nil, osVersion: String? = nil,
+                            profiles: [ConfigurationProfile], states: [DeviceProfileState], now: Date) -> ProfilePlan {
         var plan = ProfilePlan()
         // The oldest profile wins a node two profiles set differently (a fixed, explainable rule: creating a profile
         // never changes what older ones already put on devices).
@@ -256,7 +293,14 @@ public enum ProfilePlanner {
             let before = Dictionary((old?.settings ?? []).map { ($0.locURI, $0) }, uniquingKeysWith: { a, _ in a })
             var next: [SettingStatus] = []
             var changed = old == nil || old?.version != p.version || old?.assigned == false
+            var toSend: [OMASetting] = []
             for s in p.settings {
+                if let a = s.applicability, !a.applies(edition: edition, osVersion: osVersion) {
+                    // Not on this edition or build: recorded, never sent (Windows would answer 404, 405 or 406).
+                    if before[s.locURI]?.state != .notApplicable { changed = true }
+                    next.append(SettingStatus(locURI: s.locURI, value: s.value, state: .notApplicable, status: nil, updatedAt: now))
+                    continue
+                }
                 let won = owner[s.locURI]!
                 if won.profile.id != p.id && won.value != s.value {
                     plan.conflicts.append(ProfileConflict(locURI: s.locURI, winner: won.profile.id, winnerName: won.profile.name, loser: p.id,
@@ -276,8 +320,21 @@ public enum ProfilePlanner {
                 }
                 changed = true
                 next.append(SettingStatus(locURI: s.locURI, value: s.value, state: .pending, updatedAt: now))
-                plan.commands.append(command(enrollmentID, p, s, now))
+                toSend.append(s)
             }
+            // A setting of an Atomic group goes with the rest of its group (all of them pending again).
+            let groups = Set(toSend.compactMap(\.atomicGroup))
+            for g in groups.sorted() {
+                let members = p.settings.filter { m in
+                    let state = next.first { $0.locURI == m.locURI }?.state
+                    return m.atomicGroup == g && state != .notApplicable && state != .conflict
+                }
+                for m in members where !toSend.contains(where: { $0.locURI == m.locURI }) {
+                    if let i = next.firstIndex(where: { $0.locURI == m.locURI }) { next[i].state = .pending; next[i].status = nil }
+                }
+                plan.commands.append(atomic(enrollmentID, p, members, now))
+            }
+            for s in toSend where s.atomicGroup == nil { plan.commands.append(command(enrollmentID, p, s, now)) }
             // Nodes this profile set before and no longer does: deleted unless another applying profile sets them.
             for b in old?.settings ?? [] where !p.settings.contains(where: { $0.locURI == b.locURI }) {
                 changed = true
@@ -315,6 +372,14 @@ public enum ProfilePlanner {
     static func command(_ enrollmentID: String, _ p: ConfigurationProfile, _ s: OMASetting, _ now: Date) -> DeviceCommand {
         var c = DeviceCommand(enrollmentID: enrollmentID, kind: "profile", verb: s.verb ?? "Replace",
                               items: [DMItem(target: s.locURI, format: s.format, data: s.value)], createdAt: now)
+        c.profileID = p.id
+        c.profileVersion = p.version
+        return c
+    }
+
+    static func atomic(_ enrollmentID: String, _ p: ConfigurationProfile, _ settings: [OMASetting], _ now: Date) -> DeviceCommand {
+        let steps = settings.map { DMCommandStep(verb: $0.verb ?? "Replace", items: [DMItem(target: $0.locURI, format: $0.format, data: $0.value)]) }
+        var c = DeviceCommand(enrollmentID: enrollmentID, kind: "profile", verb: "Atomic", items: [], steps: steps, createdAt: now)
         c.profileID = p.id
         c.profileVersion = p.version
         return c

@@ -35,6 +35,16 @@ extension AdminService {
         return p
     }
 
+    /// A profile built by a template from named fields (`ProfileTemplate.all`); the error names the fields and values accepted.
+    public func createConfigurationProfile(name: String, template id: String, values: [String: String], description: String? = nil) async throws -> ConfigurationProfile {
+        guard let t = ProfileTemplate.named(id) else {
+            throw AdminError("No template '\(id)'; templates: \(ProfileTemplate.all.map(\.id).joined(separator: ", ")).")
+        }
+        let settings: [OMASetting]
+        do { settings = try t.settings(values) } catch { throw AdminError(error.message) }
+        return try await createConfigurationProfile(name: name, description: description ?? "\(t.title) template (\(t.requirement)).", settings: settings)
+    }
+
     static func rejectDuplicateNodes(_ settings: [OMASetting]) throws {
         var seen = Set<String>()
         for s in settings where !seen.insert(s.locURI).inserted {

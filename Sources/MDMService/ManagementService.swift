@@ -115,7 +115,8 @@ public struct ManagementService: Sendable {
                 let userless = enrollment.kind == .bulk || enrollment.userUnassigned == true
                 let id = enrollment.id
                 if let plan = try await store.reconcileProfiles(enrollmentID: id, revision: found.profilesRevision, plan: { profiles, groups, states in
-                    ProfilePlanner.plan(enrollmentID: id, userGroupIDs: groups, userless: userless, profiles: profiles, states: states, now: now)
+                    ProfilePlanner.plan(enrollmentID: id, userGroupIDs: groups, userless: userless, edition: enrollment.osEdition,
+                                        osVersion: enrollment.osVersion, profiles: profiles, states: states, now: now)
                 }), !plan.commands.isEmpty {
                     hasQueued = true
                 }
@@ -225,10 +226,14 @@ public struct ManagementService: Sendable {
     /// A profile's setting was answered (or given up): its device state records the status, and a removal that is
     /// complete drops the state.
     func recordProfileAnswer(_ c: DeviceCommand, status: String, now: Date) async throws {
-        guard let profileID = c.profileID, let item = c.items.first else { return }
-        let deleting = c.verb == "Delete"
+        guard let profileID = c.profileID else { return }
+        // One node, or each step of an Atomic with its own status (216 rolled back, 215 not run) or the container's.
+        let answers: [(DMItem, String, Bool)] = c.steps.map { steps in
+            steps.compactMap { st in st.items.first.map { ($0, st.status ?? status, st.verb == "Delete") } }
+        } ?? c.items.prefix(1).map { ($0, status, c.verb == "Delete") }
+        guard !answers.isEmpty else { return }
         try await store.modifyProfileState(enrollmentID: c.enrollmentID, profileID: profileID) { s in
-            s.record(locURI: item.target, value: item.data, status: status, deleting: deleting, at: now)
+            for (item, code, deleting) in answers { s.record(locURI: item.target, value: item.data, status: code, deleting: deleting, at: now) }
             return s.assigned || s.settings.contains { $0.state != .removed }
         }
     }

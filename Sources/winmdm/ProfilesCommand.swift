@@ -12,7 +12,7 @@ struct Profiles: AsyncParsableCommand {
         is deleted from the device where the CSP allows it. Two profiles that set one node differently: the older
         profile's value wins, and the conflict is shown (profiles conflicts).
         """,
-        subcommands: [List.self, Create.self, Show.self, SetSetting.self, Unset.self, Assign.self, Unassign.self, Status.self, Conflicts.self, Delete.self])
+        subcommands: [List.self, Create.self, Templates.self, Show.self, SetSetting.self, Unset.self, Assign.self, Unassign.self, Status.self, Conflicts.self, Delete.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List profiles with their version, settings and assignments.")
@@ -46,15 +46,44 @@ struct Profiles: AsyncParsableCommand {
     }
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an empty profile (add settings with profiles set).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a profile: empty (add settings with profiles set), or from a template with --template and --set FIELD=VALUE.",
+            discussion: "Example: winmdm profiles create 'Ring 1' --template update-ring --set qualityDeferralDays=3 --set featureDeadlineDays=14\nwinmdm profiles templates lists the templates and their fields.")
         @OptionGroup var common: CommonOptions
         @Argument(help: "The profile's name.") var name: String
-        @Option(help: "What it is for.") var description: String = ""
+        @Option(help: "What it is for.") var description: String?
+        @Option(help: "update-ring, bitlocker, password, defender or restrictions.") var template: String?
+        @Option(name: .customLong("set"), help: "A template field, FIELD=VALUE (repeatable).") var values: [String] = []
 
         func run() async throws {
+            var fields: [String: String] = [:]
+            for v in values {
+                let kv = v.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2 else { throw ValidationError("--set '\(v)' is not FIELD=VALUE.") }
+                fields[kv[0]] = kv[1]
+            }
+            if template == nil, !fields.isEmpty { throw ValidationError("--set needs --template; without one, add settings with profiles set.") }
             try await Runtime.withAdmin(common) { admin, _ in
-                let p = try await admin.createConfigurationProfile(name: name, description: description)
-                print("Created profile \(p.name) (\(p.id)). Add settings: winmdm profiles set '\(p.name)' OMA-URI --format int --value 1")
+                if let template {
+                    let p = try await admin.createConfigurationProfile(name: name, template: template, values: fields, description: description)
+                    print("Created profile \(p.name) (\(p.id)) from \(template) with \(p.settings.count) settings:")
+                    for s in p.settings { print("  \(s.locURI) = \(s.value)\(s.applicability.map { " (\($0.summary))" } ?? "")") }
+                    print("Assign it: winmdm profiles assign '\(p.name)' GROUP")
+                } else {
+                    let p = try await admin.createConfigurationProfile(name: name, description: description ?? "")
+                    print("Created profile \(p.name) (\(p.id)). Add settings: winmdm profiles set '\(p.name)' OMA-URI --format int --value 1")
+                }
+            }
+        }
+    }
+
+    struct Templates: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The profile templates, their fields, accepted values and defaults, and what Windows they need.")
+
+        func run() async throws {
+            for t in ProfileTemplate.all {
+                print("\(t.id): \(t.title) (\(t.requirement))")
+                for f in t.fields { print("  \(f.name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(f.accepted), default \(f.defaultValue): \(f.help)") }
             }
         }
     }

@@ -263,3 +263,62 @@ import Testing
         #expect(late > enrolled + 86400 * 3 && late <= enrolled + 86400 * 3 + 28800)
     }
 }
+
+/// Templates: validated fields become settings; a Home device records them as not applicable instead of failing;
+/// DeviceLock goes as one Atomic, so one refused member rolls the others back.
+@Suite struct ProfileTemplateTests {
+    @Test func templatesApplyByEditionAndAtomically() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("pro@winmdm.test")
+        _ = try await server.addUser("home@winmdm.test")
+        // Home is refused at enrollment by a new installation: allow it for this test, as an admin would.
+        _ = try await server.admin.editRestriction(.platform, "Default", platform: PlatformChange(homeAllowed: true))
+        // Refused fields say what is accepted; nothing is created.
+        do {
+            _ = try await server.admin.createConfigurationProfile(name: "Bad ring", template: "update-ring", values: ["qualityDeferralDays": "45"])
+            Issue.record("a 45-day deferral was taken")
+        } catch let e as AdminError { #expect(e.message.contains("0–30")) }
+        do {
+            _ = try await server.admin.createConfigurationProfile(name: "Bad ring", template: "update-ring", values: ["deferral": "3"])
+            Issue.record("an unknown field was taken")
+        } catch let e as AdminError { #expect(e.message.contains("qualityDeferralDays")) }
+        #expect(try await server.admin.configurationProfiles().isEmpty)
+
+        let ring = try await server.admin.createConfigurationProfile(name: "Ring 1", template: "update-ring", values: ["qualityDeferralDays": "3"])
+        #expect(ring.settings.count == 7 && ring.settings.first?.value == "3")
+        _ = try await server.admin.assignProfile("Ring 1", to: "all-users")
+        let lock = try await server.admin.createConfigurationProfile(name: "Passwords", template: "password", values: ["minLength": "12"])
+        _ = try await server.admin.assignProfile("Passwords", to: "all-users")
+
+        try await server.live { t in
+            var proProfile = DeviceProfile(upn: "pro@winmdm.test", password: "Correct horse 1", osVersion: "10.0.22631.4460")
+            proProfile.refusedNodes = ["./Device/Vendor/MSFT/Policy/Config/DeviceLock/MinDevicePasswordLength": "500"]
+            let pro = WindowsDevice(profile: proProfile, transport: t)
+            let home = WindowsDevice(profile: DeviceProfile(upn: "home@winmdm.test", password: "Correct horse 1", osEdition: 101), transport: t)
+            let p = try await pro.enroll(discoveryURL: server.discoveryURL)
+            let h = try await home.enroll(discoveryURL: server.discoveryURL)
+            let pTLS = try server.mutualTLS(p), hTLS = try server.mutualTLS(h)
+
+            // Home: nothing of either profile exists there; nothing is sent, both show not applicable.
+            let homeLog = try await home.manage(h, transport: hTLS)
+            #expect(ProfileTests.sent(homeLog).isEmpty)
+            let homeStates = try await server.admin.deviceProfileStates(enrollmentID: h.entDMID)
+            #expect(homeStates.count == 2 && homeStates.allSatisfy { $0.state == .notApplicable }, "\(homeStates.map(\.state))")
+
+            // Pro: the ring as 7 Replaces; the password policy as one Atomic, which the refused length fails whole.
+            let proLog = try await pro.manage(p, transport: pTLS)
+            #expect(proLog.executed.filter { $0.command.name == "Replace" && $0.command.items.first?.target?.contains("/Update/") == true }.count == 7)
+            let atomic = try #require(proLog.executed.first { $0.command.name == "Atomic" })
+            #expect(atomic.status == "507" && atomic.command.children.count == lock.settings.count)
+            let states = try await server.admin.deviceProfileStates(enrollmentID: p.entDMID)
+            #expect(states.first { $0.profileName == "Ring 1" }?.state == .succeeded)
+            let pw = try #require(states.first { $0.profileName == "Passwords" })
+            #expect(pw.state == .failed)
+            #expect(pw.settings.first { $0.locURI.hasSuffix("MinDevicePasswordLength") }?.status == "500")
+            #expect(pw.settings.first { $0.locURI.hasSuffix("DevicePasswordEnabled") }?.status == "216", "rolled back with the rest")
+            try await pTLS.shutdown()
+            try await hTLS.shutdown()
+        }
+        await server.close()
+    }
+}
