@@ -37,6 +37,10 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     /// When the certificate was last renewed, and how many times.
     public var certificateRenewedAt: Date?
     public var renewalCount: Int?
+    /// When the compliance values are next read from the device (nil: no compliance policy applied when last looked).
+    public var complianceDueAt: Date?
+    /// Per compliance policy id: since when the device breaks it (the grace period counts from there).
+    public var noncompliantSince: [String: Date]?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, deviceID: String, hwDevID: String,
                 deviceName: String?, enrollmentType: EnrollmentType, kind: EnrollmentKind? = nil, osEdition: Int?, osVersion: String?,

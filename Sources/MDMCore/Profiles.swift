@@ -133,6 +133,14 @@ public struct ConfigurationProfile: Codable, Sendable, Equatable, Identifiable {
     /// Whether the profile applies to a device whose user belongs to `groupIDs`: some include matches and no exclude
     /// does (an exclusion always wins, as in Intune). A device without a user (`userless`) matches only `allDevices`.
     public func applies(toUserGroups groupIDs: Set<String>, userless: Bool = false) -> Bool {
+        ProfileAssignment.applies(assignments, toUserGroups: groupIDs, userless: userless)
+    }
+}
+
+extension ProfileAssignment {
+    /// Whether assignments (of a profile or a policy) reach a device whose user belongs to `groupIDs`: some include
+    /// matches and no exclude does. A device without a user (`userless`) matches only `allDevices`.
+    public static func applies(_ assignments: [ProfileAssignment], toUserGroups groupIDs: Set<String>, userless: Bool) -> Bool {
         func matches(_ a: ProfileAssignment) -> Bool {
             switch a.target {
             case ProfileAssignment.allDevices: true

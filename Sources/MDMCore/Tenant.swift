@@ -261,6 +261,8 @@ public struct TenantSettings: Codable, Sendable, Equatable {
     public var lockout: LockoutSettings = .standard
     /// How often devices check in on their own (carried by the provisioning document and the DMClient Poll nodes).
     public var checkInSchedule: CheckInSchedule = .intune
+    /// Compliance policies, oldest first.
+    public var compliancePolicies: [CompliancePolicy] = []
 
     public static let deviceLimitRange = 1...15
     public static let defaultLicenseSKU = "WINMDM_STANDARD"
@@ -296,7 +298,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tenantID, organizationName, domains, authPolicy, maintenance, licenseProducts, joinPolicy, joinQuota, mobility,
-             restrictions, bulkPackages, autopilotProfiles, apiTokens, lockout, checkInSchedule
+             restrictions, bulkPackages, autopilotProfiles, apiTokens, lockout, checkInSchedule, compliancePolicies
     }
 
     /// Documents written by older versions lack newer keys: those take their new-installation defaults.
@@ -317,6 +319,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
         apiTokens = try c.decodeIfPresent([APIToken].self, forKey: .apiTokens) ?? []
         lockout = try c.decodeIfPresent(LockoutSettings.self, forKey: .lockout) ?? .standard
         checkInSchedule = try c.decodeIfPresent(CheckInSchedule.self, forKey: .checkInSchedule) ?? .intune
+        compliancePolicies = try c.decodeIfPresent([CompliancePolicy].self, forKey: .compliancePolicies) ?? []
     }
 
     public init(tenantID: String, organizationName: String, domains: [Domain], authPolicy: AuthPolicy, maintenance: Bool,

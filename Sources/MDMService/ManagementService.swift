@@ -121,6 +121,10 @@ public struct ManagementService: Sendable {
                     hasQueued = true
                 }
             }
+            if found.profilesRevision > found.reconciledRevision || enrollment.complianceDueAt.map({ now >= $0 }) == true {
+                // Compliance values are read when policies change and then on a schedule, one Get per node.
+                if try await queueComplianceReads(enrollment, now: now) { hasQueued = true }
+            }
             let queued = message.final && hasQueued ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
             let actions = try session.receive(message, send: queued.map(Self.syncml))
             // Commands sent now, named "session:msgID:cmdID" so an answer in another session never matches them.
@@ -191,8 +195,20 @@ public struct ManagementService: Sendable {
                 try await store.markSeen(enrollmentID: enrollment.id, at: now)
                 return ServiceResponse(contentType: SyncMLNS.contentType, body: Array(actions.reply.encode().utf8))
             }
+            // Reported compliance values: since when each policy is broken (the grace period counts from there).
+            let policies = inventory.keys.contains(where: { $0.hasPrefix("./Vendor/MSFT/DeviceStatus/") || $0 == CompliancePolicy.versionNode })
+                ? try await store.tenantSettings()?.compliancePolicies ?? [] : []
             // One transaction re-reads the record, so a renewal that landed meanwhile is kept.
             try await store.modifyEnrollment(id: enrollment.id) { e in
+                if !policies.isEmpty {
+                    let inv = (e.inventory ?? [:]).merging(inventory) { $1 }
+                    var since = e.noncompliantSince ?? [:]
+                    for p in policies {
+                        guard let failures = p.failures(inventory: inv, osVersion: inventory[CompliancePolicy.versionNode] ?? e.osVersion) else { continue }
+                        if failures.isEmpty { since[p.id] = nil } else if since[p.id] == nil { since[p.id] = now }
+                    }
+                    e.noncompliantSince = since.isEmpty ? nil : since
+                }
                 if !inventory.isEmpty { e.inventory = (e.inventory ?? [:]).merging(inventory) { $1 } }
                 // What the device reports wins over what it said at enrollment (a rename, a feature update).
                 if let v = inventory["./DevDetail/SwV"], !v.isEmpty { e.osVersion = v }
@@ -221,6 +237,29 @@ public struct ManagementService: Sendable {
             logger.error("management request failed", metadata: ["error": .string("\(error)")])
             return ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The server failed.\n".utf8))
         }
+    }
+
+    /// How often compliance values are read again from a device that has policies.
+    public static let complianceReadInterval: TimeInterval = 8 * 3600
+
+    /// Queues one Get per node the device's applying compliance policies read; returns whether it queued any.
+    func queueComplianceReads(_ enrollment: Enrollment, now: Date) async throws -> Bool {
+        let policies = try await store.tenantSettings()?.compliancePolicies ?? []
+        var groups: Set<String> = []
+        if !policies.isEmpty, let user = try await store.user(upn: enrollment.upn) { groups = try await store.groupIDs(of: user.id) }
+        let userless = enrollment.kind == .bulk || enrollment.userUnassigned == true
+        let applying = policies.filter { ProfileAssignment.applies($0.assignments, toUserGroups: groups, userless: userless) }
+        var nodes: [String] = []
+        for n in applying.flatMap(\.nodes) where !nodes.contains(n) { nodes.append(n) }
+        let due: Date? = nodes.isEmpty ? nil : now + Self.complianceReadInterval
+        if enrollment.complianceDueAt != due {
+            try await store.modifyEnrollment(id: enrollment.id) { $0.complianceDueAt = due }
+        }
+        for (i, n) in nodes.enumerated() {
+            try await store.enqueue(DeviceCommand(enrollmentID: enrollment.id, kind: "compliance", verb: "Get", items: [DMItem(target: n)],
+                                                  createdAt: now + Double(i) / 1000))
+        }
+        return !nodes.isEmpty
     }
 
     /// A profile's setting was answered (or given up): its device state records the status, and a removal that is

@@ -247,6 +247,7 @@ public actor InMemoryStore: MDMStore {
         if let entry { audit.append(entry) }
     }
     public func profilesRevision() -> Int { revision }
+    public func raiseProfilesRevision() { revision += 1 }
     public func profileStates(enrollmentID: String) -> [DeviceProfileState] {
         (profileStatesByEnrollment[enrollmentID] ?? [:]).values.sorted { $0.profileName.lowercased() < $1.profileName.lowercased() }
     }

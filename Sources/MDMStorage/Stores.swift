@@ -114,6 +114,9 @@ public protocol ProfileStore: Sendable {
     /// Deletes the profile and raises the revision (devices remove its settings at their next check-in).
     func deleteConfigurationProfile(id: String, audit: AuditEntry?) async throws
     func profilesRevision() async throws -> Int
+    /// Raises the revision without another change (compliance policies, the schedule): every device looks again at its
+    /// next check-in.
+    func raiseProfilesRevision() async throws
     func profileStates(enrollmentID: String) async throws -> [DeviceProfileState]
     /// Every device's state of one profile (indexed by profile).
     func profileStates(profileID: String) async throws -> [DeviceProfileState]

@@ -54,6 +54,10 @@ extension SQLStore {
         }
     }
 
+    public func raiseProfilesRevision() async throws {
+        try await connections.write { db in try await Self.raiseProfilesRevision(db) }
+    }
+
     public func profileStates(enrollmentID: String) async throws -> [DeviceProfileState] {
         try await many("SELECT doc FROM profile_states WHERE enrollment_id = \(bind: enrollmentID)", DeviceProfileState.self)
             .sorted { $0.profileName.lowercased() < $1.profileName.lowercased() }

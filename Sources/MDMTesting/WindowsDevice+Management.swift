@@ -12,7 +12,8 @@ public struct ManagementSessionLog: Sendable {
 extension WindowsDevice {
     /// The nodes this emulated device knows; a Get of anything else is answered 404, as Windows does.
     public func nodeValue(_ uri: String) -> String? {
-        switch uri {
+        if let v = profile.nodes[uri] { return v }
+        return switch uri {
         case "./DevInfo/DevId": profile.deviceID
         case "./DevInfo/Man": "Contoso Hardware"
         case "./DevInfo/Mod": "Surface Emulator 1"

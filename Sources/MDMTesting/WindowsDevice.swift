@@ -23,6 +23,8 @@ public struct DeviceProfile: Sendable {
     /// Nodes this device refuses to change, with the status it answers (405 for a policy its edition lacks, 500 for
     /// a value its CSP rejects …).
     public var refusedNodes: [String: String] = [:]
+    /// Values of further nodes this device reports (DeviceStatus and the like), LocURI → value.
+    public var nodes: [String: String] = [:]
 
     public init(upn: String, password: String, deviceID: String = Self.randomHex(16), hwDevID: String = Self.randomHex(32),
                 deviceName: String? = nil, osEdition: Int = 48, osVersion: String = "10.0.22631.4460",

@@ -322,3 +322,72 @@ import Testing
         await server.close()
     }
 }
+
+/// Compliance end to end: a policy makes a device report its values; an old Windows makes it noncompliant with the
+/// reason; after the update (and the next scheduled read) it is compliant again; a grace period delays the verdict.
+@Suite struct ComplianceTests {
+    @Test func deviceTurnsNoncompliantAndBack() async throws {
+        let clock = ManualClock(Date())
+        let server = try await TestServer.make(clock: clock)
+        _ = try await server.addUser("cleo@winmdm.test")
+        do {
+            _ = try await server.admin.createCompliancePolicy(CompliancePolicy(name: "Empty", createdAt: clock.now()))
+            Issue.record("a policy without rules was taken")
+        } catch let e as AdminError { #expect(e.message.contains("--os-min")) }
+        await #expect(throws: AdminError.self) {
+            _ = try await server.admin.createCompliancePolicy(CompliancePolicy(name: "Eleven", osMinimumVersion: "11", createdAt: clock.now()))
+        }
+        _ = try await server.admin.createCompliancePolicy(CompliancePolicy(name: "Current Windows", osMinimumVersion: "10.0.26100", createdAt: clock.now()))
+        _ = try await server.admin.assignCompliancePolicy("Current Windows", to: "all-users")
+        _ = try await server.admin.createCompliancePolicy(CompliancePolicy(name: "Encrypted", storageRequireEncryption: true, graceHours: 24,
+                                                                           createdAt: clock.now()))
+        _ = try await server.admin.assignCompliancePolicy("Encrypted", to: "all-users")
+
+        try await server.live { t in
+            var profile = DeviceProfile(upn: "cleo@winmdm.test", password: "Correct horse 1", osVersion: "10.0.22631.4460")
+            profile.nodes = [CompliancePolicy.encryptionNode: "0"]
+            var device = WindowsDevice(profile: profile, transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            let tls = try server.mutualTLS(id)
+            var e = try #require(try await server.store.enrollment(id: id.entDMID))
+            // Before any session: encryption is not reported yet; the version is known from the enrollment request.
+            let before = try await server.admin.deviceCompliance(e)
+            #expect(before.first { $0.policyName == "Encrypted" }?.state == .unknown && before.first { $0.policyName == "Current Windows" }?.state == .nonCompliant)
+
+            // First session: one Get per node the policies read, answered.
+            let first = try await device.manage(id, transport: tls)
+            let gets = first.executed.filter { $0.command.name == "Get" }.map { $0.command.items.map { $0.target ?? "" } }
+            #expect(gets.contains([CompliancePolicy.versionNode]) && gets.contains([CompliancePolicy.encryptionNode]) && gets.allSatisfy { $0.count == 1 })
+            e = try #require(try await server.store.enrollment(id: id.entDMID))
+            var c = try await server.admin.deviceCompliance(e)
+            #expect(c.first { $0.policyName == "Current Windows" }?.state == .nonCompliant)
+            #expect(c.first { $0.policyName == "Current Windows" }?.reasons.first?.contains("older than the minimum 10.0.26100") == true)
+            #expect(c.first { $0.policyName == "Encrypted" }?.state == .inGracePeriod)
+            #expect(DeviceCompliance.overall(c) == .nonCompliant)
+
+            // An idle session before the next read asks nothing.
+            #expect(try await device.manage(id, transport: tls, sessionID: "2").executed.filter { $0.command.name == "Get" }.isEmpty)
+
+            // The device updates Windows and encrypts; 25 hours later its scheduled read finds both fixed.
+            device.profile.osVersion = "10.0.26100.2033"
+            device.profile.nodes = [CompliancePolicy.encryptionNode: "1"]
+            clock.advance(by: 25 * 3600)
+            _ = try await device.manage(id, transport: tls, sessionID: "3")
+            e = try #require(try await server.store.enrollment(id: id.entDMID))
+            c = try await server.admin.deviceCompliance(e)
+            #expect(DeviceCompliance.overall(c) == .compliant, "\(c)")
+            #expect(e.noncompliantSince == nil)
+
+            // Encryption switched off again and left so past the grace period: noncompliant.
+            device.profile.nodes = [CompliancePolicy.encryptionNode: "0"]
+            clock.advance(by: 9 * 3600)
+            _ = try await device.manage(id, transport: tls, sessionID: "4")
+            e = try #require(try await server.store.enrollment(id: id.entDMID))
+            #expect(try await server.admin.deviceCompliance(e).first { $0.policyName == "Encrypted" }?.state == .inGracePeriod)
+            let later = try await server.admin.deviceCompliance(e, now: clock.now() + 25 * 3600)
+            #expect(later.first { $0.policyName == "Encrypted" }?.state == .nonCompliant)
+            try await tls.shutdown()
+        }
+        await server.close()
+    }
+}

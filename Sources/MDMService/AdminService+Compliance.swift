@@ -1,0 +1,64 @@
+import Foundation
+import MDMCore
+import MDMStorage
+
+/// Compliance policies: rules evaluated from what devices report (read on a schedule, one Get per node), with a
+/// state per device and a grace period. A change raises the revision, so devices are read again at their next check-in.
+extension AdminService {
+    public func compliancePolicies() async throws -> [CompliancePolicy] { try await settings().compliancePolicies }
+
+    public func compliancePolicy(_ nameOrID: String) async throws -> CompliancePolicy {
+        let all = try await compliancePolicies()
+        if let p = all.first(where: { $0.id == nameOrID || $0.name.lowercased() == nameOrID.lowercased() }) { return p }
+        throw AdminError("No compliance policy '\(nameOrID)'. " + (all.isEmpty ? "There are none yet: winmdm compliance create NAME …"
+            : "Policies: \(all.map(\.name).joined(separator: ", "))."))
+    }
+
+    func changeCompliance(_ action: String, _ target: String, _ change: @escaping @Sendable (inout [CompliancePolicy]) throws -> Void) async throws {
+        try await changeSettings(action, "compliance:\(target)") { s in try change(&s.compliancePolicies) }
+        try await store.raiseProfilesRevision()
+    }
+
+    public func createCompliancePolicy(_ p: CompliancePolicy) async throws -> CompliancePolicy {
+        do { try p.validate() } catch { throw AdminError(error.message) }
+        guard !p.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw AdminError("A compliance policy needs a name.") }
+        guard !(p.osMinimumVersion == nil && p.osMaximumVersion == nil && !p.storageRequireEncryption && !p.activeFirewallRequired
+                && !p.antivirusRequired && !p.tpmRequired) else {
+            throw AdminError("A compliance policy needs at least one rule: --os-min, --os-max, --require-encryption, --require-firewall, --require-antivirus or --require-tpm.")
+        }
+        if try await compliancePolicies().contains(where: { $0.name.lowercased() == p.name.lowercased() }) {
+            throw AdminError("A compliance policy named \(p.name) already exists.")
+        }
+        try await changeCompliance("compliance.create", p.name) { $0.append(p) }
+        return p
+    }
+
+    public func assignCompliancePolicy(_ nameOrID: String, to ref: String, exclude: Bool = false) async throws -> CompliancePolicy {
+        let target = try await assignmentTarget(ref)
+        let p = try await compliancePolicy(nameOrID), now = clock.now()
+        try await changeCompliance(exclude ? "compliance.exclude" : "compliance.assign", p.name) { list in
+            guard let i = list.firstIndex(where: { $0.id == p.id }) else { return }
+            list[i].assignments.removeAll { $0.target == target }
+            list[i].assignments.append(ProfileAssignment(target: target, exclude: exclude))
+            list[i].updatedAt = now
+        }
+        return try await compliancePolicy(p.id)
+    }
+
+    public func deleteCompliancePolicy(_ nameOrID: String) async throws -> CompliancePolicy {
+        let p = try await compliancePolicy(nameOrID)
+        try await changeCompliance("compliance.delete", p.name) { $0.removeAll { $0.id == p.id } }
+        return p
+    }
+
+    /// A device's state against each policy that applies to it, from its last reported values.
+    public func deviceCompliance(_ e: Enrollment, now: Date? = nil) async throws -> [DeviceCompliance] {
+        let policies = try await compliancePolicies()
+        guard !policies.isEmpty else { return [] }
+        var groups: Set<String> = []
+        if let user = try await store.user(upn: e.upn) { groups = try await store.groupIDs(of: user.id) }
+        let userless = e.kind == .bulk || e.userUnassigned == true
+        return policies.filter { ProfileAssignment.applies($0.assignments, toUserGroups: groups, userless: userless) }
+            .map { DeviceCompliance.evaluate($0, inventory: e.inventory, osVersion: e.osVersion, since: e.noncompliantSince?[$0.id], now: now ?? clock.now()) }
+    }
+}
