@@ -101,7 +101,8 @@ public struct DeviceCompliance: Codable, Sendable, Equatable {
         }
         guard !failures.isEmpty else { return DeviceCompliance(policyID: p.id, policyName: p.name, state: .compliant, reasons: [], graceEndsAt: nil) }
         let ends = (since ?? now) + Double(p.graceHours * 3600)
-        return DeviceCompliance(policyID: p.id, policyName: p.name, state: ends > now ? .inGracePeriod : .nonCompliant, reasons: failures,
+        // No grace period: noncompliant at once (a stored time may come back a hair after `now` through its encoding).
+        return DeviceCompliance(policyID: p.id, policyName: p.name, state: p.graceHours > 0 && ends > now ? .inGracePeriod : .nonCompliant, reasons: failures,
                                 graceEndsAt: p.graceHours > 0 ? ends : nil)
     }
 

@@ -45,6 +45,16 @@ extension AdminService {
         return try await compliancePolicy(p.id)
     }
 
+    public func unassignCompliancePolicy(_ nameOrID: String, target: String) async throws -> CompliancePolicy {
+        let p = try await compliancePolicy(nameOrID), now = clock.now()
+        try await changeCompliance("compliance.unassign", p.name) { list in
+            guard let i = list.firstIndex(where: { $0.id == p.id }) else { return }
+            list[i].assignments.removeAll { $0.target == target }
+            list[i].updatedAt = now
+        }
+        return try await compliancePolicy(p.id)
+    }
+
     public func deleteCompliancePolicy(_ nameOrID: String) async throws -> CompliancePolicy {
         let p = try await compliancePolicy(nameOrID)
         try await changeCompliance("compliance.delete", p.name) { $0.removeAll { $0.id == p.id } }

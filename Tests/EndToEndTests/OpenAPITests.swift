@@ -75,6 +75,9 @@ import Testing
             let profile = try await server.admin.createConfigurationProfile(name: "Doc profile", settings: [
                 OMASetting(name: "No camera", locURI: "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera", format: "int", value: "0")])
             let configs = "/graph/v1.0/deviceManagement/deviceConfigurations"
+            let policy = try await server.admin.createCompliancePolicy(CompliancePolicy(name: "Doc compliance", osMinimumVersion: "10.0.22631", createdAt: Date()))
+            _ = try await server.admin.assignCompliancePolicy(policy.id, to: "all-users")
+            let compliance = "/graph/v1.0/deviceManagement/deviceCompliancePolicies"
             let calls: [(String, String, String, Any?, Int)] = [
                 ("/users", "GET", "/graph/v1.0/users", nil, 200),
                 ("/users/{id}", "GET", "/graph/v1.0/users/\(user.id)", nil, 200),
@@ -118,6 +121,14 @@ import Testing
                 ("/deviceManagement/deviceConfigurations/{id}/assignments", "GET", "\(configs)/\(profile.id)/assignments", nil, 200),
                 ("/deviceManagement/deviceConfigurations/{id}/deviceStatuses", "GET", "\(configs)/\(profile.id)/deviceStatuses", nil, 200),
                 ("/deviceManagement/deviceConfigurations/{id}/deviceStatusOverview", "GET", "\(configs)/\(profile.id)/deviceStatusOverview", nil, 200),
+                ("/deviceManagement/deviceCompliancePolicies", "GET", compliance, nil, 200),
+                ("/deviceManagement/deviceCompliancePolicies", "POST", compliance,
+                 ["@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "Doc 2", "storageRequireEncryption": true], 201),
+                ("/deviceManagement/deviceCompliancePolicies/{id}", "GET", "\(compliance)/\(policy.id)", nil, 200),
+                ("/deviceManagement/deviceCompliancePolicies/{id}/assignments", "GET", "\(compliance)/\(policy.id)/assignments", nil, 200),
+                ("/deviceManagement/deviceCompliancePolicies/{id}/deviceStatuses", "GET", "\(compliance)/\(policy.id)/deviceStatuses", nil, 200),
+                ("/deviceManagement/deviceCompliancePolicies/{id}/assign", "POST", "\(compliance)/\(policy.id)/assign",
+                 ["assignments": [["target": ["@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"]]]], 200),
             ]
             for (template, method, uri, body, status) in calls {
                 let r = try await api.call(HTTPRequest.Method(rawValue: method)!, uri, body)

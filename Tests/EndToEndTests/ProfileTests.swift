@@ -391,3 +391,35 @@ import Testing
         await server.close()
     }
 }
+
+@Suite struct ComplianceGraphTests {
+    @Test func windows10CompliancePolicyAndManagedDeviceState() async throws {
+        try await API.run { api, server in
+            _ = try await server.addUser("ivo@winmdm.test")
+            let created = try await api.call(.post, "/graph/v1.0/deviceManagement/deviceCompliancePolicies", [
+                "@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "Win 11 24H2", "osMinimumVersion": "10.0.26100",
+                "scheduledActionsForRule": [["ruleName": "PasswordRequired", "scheduledActionConfigurations": [["actionType": "block", "gracePeriodHours": 0]]]],
+            ])
+            #expect(created.status == 201, "\(created.raw)")
+            let id = try #require(created.json["id"] as? String)
+            #expect(created.json["osMinimumVersion"] as? String == "10.0.26100")
+            let bad = try await api.call(.post, "/graph/v1.0/deviceManagement/deviceCompliancePolicies", [
+                "@odata.type": "#microsoft.graph.windows10CompliancePolicy", "displayName": "Bad", "osMinimumVersion": "eleven"])
+            #expect(bad.status == 400)
+            let assigned = try await api.call(.post, "/graph/v1.0/deviceManagement/deviceCompliancePolicies/\(id)/assign",
+                                              ["assignments": [["target": ["@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget"]]]])
+            #expect(assigned.status == 200 && assigned.value.count == 1, "\(assigned.raw)")
+            let enrolled = try await server.inProcess { t in
+                try await WindowsDevice(profile: DeviceProfile(upn: "ivo@winmdm.test", password: "Correct horse 1", osVersion: "10.0.22631.4460"),
+                                        transport: t).enroll(discoveryURL: server.discoveryURL)
+            }
+            let device = try await api.call(.get, "/graph/v1.0/deviceManagement/managedDevices/\(enrolled.entDMID)")
+            #expect(device.json["complianceState"] as? String == "noncompliant", "\(device.raw)")
+            let statuses = try await api.call(.get, "/graph/v1.0/deviceManagement/deviceCompliancePolicies/\(id)/deviceStatuses")
+            #expect(statuses.value.first?["status"] as? String == "nonCompliant", "\(statuses.raw)")
+            #expect(try await api.call(.delete, "/graph/v1.0/deviceManagement/deviceCompliancePolicies/\(id)").status == 204)
+            let after = try await api.call(.get, "/graph/v1.0/deviceManagement/managedDevices/\(enrolled.entDMID)")
+            #expect(after.json["complianceState"] as? String == "compliant", "no policy assigned counts as compliant")
+        }
+    }
+}

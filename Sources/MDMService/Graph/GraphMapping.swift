@@ -93,8 +93,20 @@ enum GraphMapping {
         }
     }
 
-    static func managedDevice(_ e: Enrollment, userID: String?) -> JSONObject {
-        ["id": e.id, "deviceName": e.deviceName ?? e.deviceID, "userPrincipalName": e.primaryUser ?? "", "userId": e.primaryUser == nil ? "" : userID ?? "",
+    /// managedDevice `complianceState` for winmdm's overall state; no policy assigned counts as compliant, as in
+    /// Intune's default ("Mark devices with no compliance policy assigned as: Compliant").
+    static func complianceState(_ policies: [DeviceCompliance]) -> String {
+        guard !policies.isEmpty else { return "compliant" }
+        switch DeviceCompliance.overall(policies) {
+        case .compliant: return "compliant"
+        case .nonCompliant: return "noncompliant"
+        case .inGracePeriod: return "inGracePeriod"
+        case .unknown: return "unknown"
+        }
+    }
+
+    static func managedDevice(_ e: Enrollment, userID: String?, compliance: String = "unknown") -> JSONObject {
+        ["id": e.id, "complianceState": compliance, "deviceName": e.deviceName ?? e.deviceID, "userPrincipalName": e.primaryUser ?? "", "userId": e.primaryUser == nil ? "" : userID ?? "",
          "enrolledByUserPrincipalName": e.upn,
          "operatingSystem": "Windows", "osVersion": e.osVersion ?? "", "managedDeviceOwnerType": e.kind.isPersonal ? "personal" : "company",
          "deviceEnrollmentType": enrollmentType(e.kind), "enrolledDateTime": GraphDate.string(e.enrolledAt),

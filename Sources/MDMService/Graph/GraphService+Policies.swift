@@ -99,6 +99,7 @@ extension GraphService {
         switch p[1] {
         case "deviceEnrollmentConfigurations": return try await configurations(r, admin)
         case "deviceConfigurations": return try await deviceConfigurations(r, admin)
+        case "deviceCompliancePolicies": return try await deviceCompliancePolicies(r, admin)
         case "managedDevices":
             // The owner's id for each device shown: one indexed look-up per distinct user on the page.
             var owners: [String: String?] = [:]
@@ -108,15 +109,20 @@ extension GraphService {
                 owners[upn] = id
                 return id
             }
+            func compliance(_ e: Enrollment) async throws -> String { GraphMapping.complianceState(try await admin.deviceCompliance(e)) }
             switch (m, p.count) {
             case ("GET", 2) where r.query["$filter"] == nil:
                 return try await keysetPage(r, key: \Enrollment.id, read: { try await admin.store.enrollments(after: $0, limit: $1, activeOnly: false) },
-                                            map: { GraphMapping.managedDevice($0, userID: try await uid($0.upn)) })
+                                            map: { GraphMapping.managedDevice($0, userID: try await uid($0.upn), compliance: try await compliance($0)) })
             case ("GET", 2):
                 var items: [JSONObject] = []
-                for e in try await admin.enrollments(upn: nil) { items.append(GraphMapping.managedDevice(e, userID: try await uid(e.upn))) }
+                for e in try await admin.enrollments(upn: nil) {
+                    items.append(GraphMapping.managedDevice(e, userID: try await uid(e.upn), compliance: try await compliance(e)))
+                }
                 return try page(r, items)
-            case ("GET", 3): let e = try await enrollment(p[2], admin); return .json(GraphMapping.managedDevice(e, userID: try await uid(e.upn)))
+            case ("GET", 3):
+                let e = try await enrollment(p[2], admin)
+                return .json(GraphMapping.managedDevice(e, userID: try await uid(e.upn), compliance: try await compliance(e)))
             case ("DELETE", 3): _ = try await admin.deleteDevice(try await enrollment(p[2], admin).id); return .noContent
             case ("POST", 4) where p[3] == "retire": _ = try await admin.retireDevice(try await enrollment(p[2], admin).id); return .noContent
             case ("POST", 4) where ["syncDevice", "rebootNow", "setDeviceName"].contains(p[3]):
