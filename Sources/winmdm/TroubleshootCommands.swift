@@ -104,6 +104,16 @@ struct Doctor: AsyncParsableCommand {
             let d = try await t.doctor(upn: user, hwDevID: hwdevid, osEdition: osEdition, osVersion: osVersion, kind: enrollmentType)
             if json && !fix { return try JSONOutput.print(d) }
             DiagnosisText.print(d, heading: "If \(d.upn) enrolled this device now (\(enrollmentType.rawValue) enrollment):")
+            // The user's enrolled devices that break a compliance policy, and why.
+            for e in try await admin.enrollments(upn: d.upn) where e.state == .active {
+                let c = try await admin.deviceCompliance(e)
+                guard !c.isEmpty else { continue }
+                Swift.print("Compliance of \(e.deviceName ?? e.deviceID): \(DeviceCompliance.overall(c).rawValue)")
+                for p in c where p.state != .compliant {
+                    Swift.print("  \(p.policyName): \(p.state.rawValue)\(p.graceEndsAt.map { " (grace until \($0.short))" } ?? "")")
+                    for r in p.reasons { Swift.print("    \(r)") }
+                }
+            }
             if fix { try await FixRunner.run(t, d, yes: yes) }
         }
     }

@@ -144,6 +144,15 @@ enum CLI {
         let list = try CLI.run(["profiles", "list", "--json"] + common)
         #expect((try JSONSerialization.jsonObject(with: Data(list.out.utf8)) as? [Any])?.count == 1)
         #expect(try CLI.run(["profiles", "conflicts"] + common).out.contains("No conflicts"))
+        // A compliance policy the device cannot meet: doctor and compliance status say why.
+        let policy = try CLI.run(["compliance", "create", "Future Windows", "--os-min", "10.0.99999"] + common)
+        #expect(policy.status == 0, "\(policy.err)")
+        #expect(try CLI.run(["compliance", "create", "Eleven", "--os-min", "11"] + common).status != 0)
+        try CLI.run(["compliance", "assign", "Future Windows", "all-users"] + common)
+        let doctor = try CLI.run(["doctor", "--user", "pat@winmdm.test"] + common)
+        #expect(doctor.out.contains("nonCompliant") && doctor.out.contains("older than the minimum 10.0.99999"), "\(doctor.out)")
+        let compliance = try CLI.run(["compliance", "status", "--json"] + common)
+        #expect(compliance.out.contains("\"complianceState\" : \"nonCompliant\"") || compliance.out.contains("\"complianceState\":\"nonCompliant\""), "\(compliance.out)")
     }
 
     @Test func wrongCommandsSayWhatWouldBeAccepted() throws {
