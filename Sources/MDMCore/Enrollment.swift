@@ -68,6 +68,9 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
 
     /// The device's primary user, nil when unassigned.
     public var primaryUser: String? { userUnassigned == true ? nil : upn }
+    /// No user to target: a bulk (provisioning package) enrollment, or one whose primary user was removed. Only
+    /// assignments to all devices reach it.
+    public var isUserless: Bool { kind == .bulk || userUnassigned == true }
     public var countsTowardJoinQuota: Bool { state == .active && kind != .user }
 
     /// Whether `thumbprint` is one of this enrollment's certificates: the current one, or the one it was renewed from

@@ -427,12 +427,14 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         }
         var profiles: [[String: Any]] = []
         for p in try await c.admin.configurationProfiles() {
-            let (_, rows) = try await c.admin.profileDeviceStates(p.id)
-            func count(_ s: DeviceProfileState.State) -> Int { rows.filter { $0.0.state == s }.count }
+            // Counts from the states alone; a device is read only for the failures shown (at most 20).
+            let (_, rows) = try await c.admin.profileStates(p.id)
+            func count(_ s: DeviceProfileState.State) -> Int { rows.filter { $0.state == s }.count }
             var failures: [[String: Any]] = []
-            for (st, e) in rows {
-                for f in st.settings where f.state == .failed {
-                    failures.append(["device": e?.deviceName ?? st.enrollmentID, "uri": f.locURI, "status": f.status ?? "-",
+            for st in rows where failures.count < 20 {
+                for f in st.settings where f.state == .failed && failures.count < 20 {
+                    let name = try await c.store.enrollment(id: st.enrollmentID)?.deviceName
+                    failures.append(["device": name ?? st.enrollmentID, "uri": f.locURI, "status": f.status ?? "-",
                                      "hresult": f.status.flatMap(OMAStatus.hresult).map { "(\($0))" } ?? "", "meaning": OMAStatus.meaning(f.status ?? "")])
                 }
             }
@@ -440,7 +442,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
                              "settings": p.settings.map { ["uri": $0.locURI, "value": $0.value] },
                              "assigned": p.assignments.isEmpty ? "not assigned" : p.assignments.map(target).joined(separator: ", "),
                              "succeeded": count(.succeeded), "pending": count(.pending) + count(.removing), "failed": count(.failed),
-                             "conflict": count(.conflict), "notApplicable": count(.notApplicable), "failures": Array(failures.prefix(20))])
+                             "conflict": count(.conflict), "notApplicable": count(.notApplicable), "failures": failures])
         }
         let conflicts = try await c.admin.profileConflicts().map {
             ["uri": $0.locURI, "winner": $0.winnerName, "winningValue": $0.winningValue, "loser": $0.loserName, "losingValue": $0.losingValue, "reason": $0.reason]

@@ -61,14 +61,22 @@ extension AdminService {
         return p
     }
 
-    /// A device's state against each policy that applies to it, from its last reported values.
-    public func deviceCompliance(_ e: Enrollment, now: Date? = nil) async throws -> [DeviceCompliance] {
-        let policies = try await compliancePolicies()
+    /// The policies among `policies` that reach this device (through its user's groups, or everyone). Reads the
+    /// user's groups only when there is a policy to check.
+    static func applying(_ policies: [CompliancePolicy], to e: Enrollment, store: any MDMStore) async throws -> [CompliancePolicy] {
         guard !policies.isEmpty else { return [] }
         var groups: Set<String> = []
-        if let user = try await store.user(upn: e.upn) { groups = try await store.groupIDs(of: user.id) }
-        let userless = e.kind == .bulk || e.userUnassigned == true
-        return policies.filter { ProfileAssignment.applies($0.assignments, toUserGroups: groups, userless: userless) }
-            .map { DeviceCompliance.evaluate($0, inventory: e.inventory, osVersion: e.osVersion, since: e.noncompliantSince?[$0.id], now: now ?? clock.now()) }
+        if !e.isUserless, let user = try await store.user(upn: e.upn) { groups = try await store.groupIDs(of: user.id) }
+        return policies.filter { ProfileAssignment.applies($0.assignments, toUserGroups: groups, userless: e.isUserless) }
+    }
+
+    /// A device's state against each policy that applies to it, from its last reported values. `policies`: the
+    /// tenant's, when the caller already read them (a listing reads them once).
+    public func deviceCompliance(_ e: Enrollment, policies: [CompliancePolicy]? = nil, now: Date? = nil) async throws -> [DeviceCompliance] {
+        let all: [CompliancePolicy]
+        if let policies { all = policies } else { all = try await compliancePolicies() }
+        let at = now ?? clock.now()
+        return try await Self.applying(all, to: e, store: store)
+            .map { DeviceCompliance.evaluate($0, inventory: e.inventory, osVersion: e.osVersion, since: e.noncompliantSince?[$0.id], now: at) }
     }
 }

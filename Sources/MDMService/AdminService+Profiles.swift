@@ -160,6 +160,12 @@ extension AdminService {
         return p
     }
 
+    /// Each device's state of a profile (one indexed read; no enrollment is read): enough for counts.
+    public func profileStates(_ nameOrID: String) async throws -> (ConfigurationProfile, [DeviceProfileState]) {
+        let p = try await configurationProfile(nameOrID)
+        return (p, try await store.profileStates(profileID: p.id))
+    }
+
     /// Each device's state of a profile, with its enrollment (when it still exists).
     public func profileDeviceStates(_ nameOrID: String) async throws -> (ConfigurationProfile, [(DeviceProfileState, Enrollment?)]) {
         let p = try await configurationProfile(nameOrID)

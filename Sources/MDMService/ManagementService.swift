@@ -112,8 +112,7 @@ public struct ManagementService: Sendable {
             if found.profilesRevision > found.reconciledRevision {
                 // Profiles, assignments or groups changed since this device last looked: work out its desired state
                 // (once per revision, on whichever instance gets there first) and queue what differs.
-                let userless = enrollment.kind == .bulk || enrollment.userUnassigned == true
-                let id = enrollment.id
+                let userless = enrollment.isUserless, id = enrollment.id
                 if let plan = try await store.reconcileProfiles(enrollmentID: id, revision: found.profilesRevision, plan: { profiles, groups, states in
                     ProfilePlanner.plan(enrollmentID: id, userGroupIDs: groups, userless: userless, edition: enrollment.osEdition,
                                         osVersion: enrollment.osVersion, profiles: profiles, states: states, now: now)
@@ -200,18 +199,17 @@ public struct ManagementService: Sendable {
                 ? try await store.tenantSettings()?.compliancePolicies ?? [] : []
             // One transaction re-reads the record, so a renewal that landed meanwhile is kept.
             try await store.modifyEnrollment(id: enrollment.id) { e in
+                if !inventory.isEmpty { e.inventory = (e.inventory ?? [:]).merging(inventory) { $1 } }
+                // What the device reports wins over what it said at enrollment (a rename, a feature update).
+                if let v = inventory["./DevDetail/SwV"], !v.isEmpty { e.osVersion = v }
                 if !policies.isEmpty {
-                    let inv = (e.inventory ?? [:]).merging(inventory) { $1 }
                     var since = e.noncompliantSince ?? [:]
                     for p in policies {
-                        guard let failures = p.failures(inventory: inv, osVersion: inventory[CompliancePolicy.versionNode] ?? e.osVersion) else { continue }
+                        guard let failures = p.failures(inventory: e.inventory, osVersion: e.osVersion) else { continue }
                         if failures.isEmpty { since[p.id] = nil } else if since[p.id] == nil { since[p.id] = now }
                     }
                     e.noncompliantSince = since.isEmpty ? nil : since
                 }
-                if !inventory.isEmpty { e.inventory = (e.inventory ?? [:]).merging(inventory) { $1 } }
-                // What the device reports wins over what it said at enrollment (a rename, a feature update).
-                if let v = inventory["./DevDetail/SwV"], !v.isEmpty { e.osVersion = v }
                 if let v = inventory["./DevDetail/Ext/Microsoft/DeviceName"], !v.isEmpty { e.deviceName = v }
                 if let loginStatus { e.loginStatus = loginStatus }
                 e.lastSeenAt = now
@@ -244,11 +242,7 @@ public struct ManagementService: Sendable {
 
     /// Queues one Get per node the device's applying compliance policies read; returns whether it queued any.
     func queueComplianceReads(_ enrollment: Enrollment, now: Date) async throws -> Bool {
-        let policies = try await store.tenantSettings()?.compliancePolicies ?? []
-        var groups: Set<String> = []
-        if !policies.isEmpty, let user = try await store.user(upn: enrollment.upn) { groups = try await store.groupIDs(of: user.id) }
-        let userless = enrollment.kind == .bulk || enrollment.userUnassigned == true
-        let applying = policies.filter { ProfileAssignment.applies($0.assignments, toUserGroups: groups, userless: userless) }
+        let applying = try await AdminService.applying(try await store.tenantSettings()?.compliancePolicies ?? [], to: enrollment, store: store)
         var nodes: [String] = []
         for n in applying.flatMap(\.nodes) where !nodes.contains(n) { nodes.append(n) }
         let due: Date? = nodes.isEmpty ? nil : now + Self.complianceReadInterval

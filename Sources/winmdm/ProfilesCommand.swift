@@ -96,7 +96,7 @@ struct Profiles: AsyncParsableCommand {
 
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
-                let (p, states) = try await admin.profileDeviceStates(profile)
+                let (p, states) = try await admin.profileStates(profile)
                 if json { return try JSONOutput.print(p) }
                 print("Profile       \(p.name) (\(p.id))")
                 if !p.description.isEmpty { print("Description   \(p.description)") }
@@ -106,7 +106,7 @@ struct Profiles: AsyncParsableCommand {
                 if p.settings.isEmpty { print("  none yet") }
                 for s in p.settings { print("  \(s.locURI) (\(s.format)) = \(s.value)\(s.name.map { "   # \($0)" } ?? "")") }
                 var counts: [String: Int] = [:]
-                for (s, _) in states { counts[s.state.rawValue, default: 0] += 1 }
+                for s in states { counts[s.state.rawValue, default: 0] += 1 }
                 print("\nDevices: " + (counts.isEmpty ? "none has received it yet (devices pick it up at their next check-in)"
                     : counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")))
             }

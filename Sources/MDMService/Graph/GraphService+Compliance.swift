@@ -53,15 +53,15 @@ extension GraphService {
             for a in c.assignments where !wanted.contains(a) { _ = try await admin.unassignCompliancePolicy(c.id, target: a.target) }
             for a in wanted { _ = try await admin.assignCompliancePolicy(c.id, to: a.target, exclude: a.exclude) }
             let now = try await find(c.id)
-            return .json(["value": now.assignments.map { Self.assignment(ConfigurationProfile(id: now.id, name: now.name, createdAt: now.createdAt), $0) }])
+            return .json(["value": now.assignments.map { Self.assignment(ownerID: now.id, $0) }])
         case ("GET", 4) where p[3] == "assignments":
             let c = try await find(p[2])
-            return try page(r, c.assignments.map { Self.assignment(ConfigurationProfile(id: c.id, name: c.name, createdAt: c.createdAt), $0) })
+            return try page(r, c.assignments.map { Self.assignment(ownerID: c.id, $0) })
         case ("GET", 4) where p[3] == "deviceStatuses":
             let c = try await find(p[2])
             var items: [JSONObject] = []
             for e in try await admin.enrollments(upn: nil) where e.state == .active {
-                guard let s = try await admin.deviceCompliance(e).first(where: { $0.policyID == c.id }) else { continue }
+                guard let s = try await admin.deviceCompliance(e, policies: [c]).first else { continue }
                 let status = switch s.state {
                 case .compliant: "compliant"
                 case .nonCompliant, .inGracePeriod: "nonCompliant"

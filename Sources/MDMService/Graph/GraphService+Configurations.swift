@@ -52,14 +52,17 @@ extension GraphService {
          "omaSettings": p.settings.map(omaSetting)]
     }
 
-    static func assignment(_ p: ConfigurationProfile, _ a: ProfileAssignment) -> JSONObject {
+    static func assignment(_ p: ConfigurationProfile, _ a: ProfileAssignment) -> JSONObject { assignment(ownerID: p.id, a) }
+
+    /// A profile's or a policy's assignment in Graph's shape (its id joins the owner and the target).
+    static func assignment(ownerID: String, _ a: ProfileAssignment) -> JSONObject {
         let target: JSONObject = switch (a.target, a.exclude) {
         case (ProfileAssignment.allUsers, _): ["@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget"]
         case (ProfileAssignment.allDevices, _): ["@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"]
         case (let g, true): ["@odata.type": "#microsoft.graph.exclusionGroupAssignmentTarget", "groupId": g]
         case (let g, false): ["@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": g]
         }
-        return ["id": "\(p.id)_\(a.target)", "target": target]
+        return ["id": "\(ownerID)_\(a.target)", "target": target]
     }
 
     static func assignment(from o: JSONObject) throws -> ProfileAssignment {
@@ -135,9 +138,9 @@ extension GraphService {
                  "complianceGracePeriodExpirationDateTime": "9999-12-31T23:59:59Z"] as JSONObject
             })
         case ("GET", 4) where p[3] == "deviceStatusOverview":
-            let (c, rows) = try await admin.profileDeviceStates(try await find(p[2]).id)
-            func count(_ states: Set<DeviceProfileState.State>) -> Int { rows.filter { states.contains($0.0.state) }.count }
-            let last = rows.map(\.0.updatedAt).max() ?? c.updatedAt
+            let (c, rows) = try await admin.profileStates(try await find(p[2]).id)
+            func count(_ states: Set<DeviceProfileState.State>) -> Int { rows.filter { states.contains($0.state) }.count }
+            let last = rows.map(\.updatedAt).max() ?? c.updatedAt
             return .json(["id": "\(c.id)_deviceStatusOverview", "pendingCount": count([.pending, .removing]),
                           "notApplicableCount": count([.notApplicable]), "successCount": count([.succeeded]), "errorCount": count([.failed]),
                           "failedCount": 0, "conflictCount": count([.conflict]), "lastUpdateDateTime": GraphDate.string(last),

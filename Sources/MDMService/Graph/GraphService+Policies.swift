@@ -109,7 +109,10 @@ extension GraphService {
                 owners[upn] = id
                 return id
             }
-            func compliance(_ e: Enrollment) async throws -> String { GraphMapping.complianceState(try await admin.deviceCompliance(e)) }
+            let policies = try await admin.compliancePolicies()
+            func compliance(_ e: Enrollment) async throws -> String {
+                GraphMapping.complianceState(try await admin.deviceCompliance(e, policies: policies))
+            }
             switch (m, p.count) {
             case ("GET", 2) where r.query["$filter"] == nil:
                 return try await keysetPage(r, key: \Enrollment.id, read: { try await admin.store.enrollments(after: $0, limit: $1, activeOnly: false) },
