@@ -30,6 +30,8 @@ public struct EnrollmentAttempt: Codable, Sendable, Equatable, Identifiable {
     /// instead of a row each.
     public var repeats: Int?
     public var lastRepeatAt: Date?
+    /// For an Enrollment Status Page failure or timeout: the profile it waited on.
+    public var heldBy: StatusPageHold?
 
     public init(id: String = UUID().uuidString.lowercased(), time: Date, phase: EnrollmentPhase,
                 remoteAddress: String? = nil, userAgent: String? = nil, facts: EnrollmentFacts = .init(),

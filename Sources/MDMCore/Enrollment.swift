@@ -41,6 +41,8 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     public var complianceDueAt: Date?
     /// Per compliance policy id: since when the device breaks it (the grace period counts from there).
     public var noncompliantSince: [String: Date]?
+    /// The Enrollment Status Page, when one was shown at enrollment.
+    public var statusPage: StatusPageProgress?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, deviceID: String, hwDevID: String,
                 deviceName: String?, enrollmentType: EnrollmentType, kind: EnrollmentKind? = nil, osEdition: Int?, osVersion: String?,

@@ -69,6 +69,8 @@ public struct EnrollmentFacts: Codable, Sendable, Equatable {
     public var macAddresses: [String]
     /// Set once the credential is known (a package account makes it bulk).
     public var kind: EnrollmentKind?
+    /// The `NotInOobe` context item (Windows 10 1903+): true when enrolled from Settings rather than setup.
+    public var notInOOBE: Bool?
 
     public init(
         upn: String? = nil, credential: CredentialKind = .none, enrollmentType: EnrollmentType? = nil,

@@ -60,15 +60,24 @@ public struct EnrollmentFault: Codable, Sendable, Equatable {
     public var errorType: FaultErrorType?
     /// One sentence naming the cause; sent in `s:Reason` and the detail `Message`.
     public var reason: String
+    /// A code Windows shows that no SOAP fault carried: a failure after enrollment (the Enrollment Status Page's),
+    /// recorded in the same shape so it is listed, searched and explained like the others. Never sent.
+    public var deviceCode: UInt32?
 
-    public init(subcode: FaultSubcode, errorType: FaultErrorType? = nil, reason: String) {
+    public init(subcode: FaultSubcode, errorType: FaultErrorType? = nil, reason: String, deviceCode: UInt32? = nil) {
         self.subcode = subcode
         self.errorType = errorType
         self.reason = reason
+        self.deviceCode = deviceCode
     }
 
     /// The HRESULT the device reports for this fault: the detail's when there is one, else the subcode's.
-    public var hresult: UInt32 { errorType?.hresult ?? subcode.hresult }
+    public var hresult: UInt32 { deviceCode ?? errorType?.hresult ?? subcode.hresult }
+
+    /// What the device showed after enrollment (nothing is sent).
+    public static func afterEnrollment(_ code: UInt32, _ reason: String) -> Self {
+        .init(subcode: .enrollmentServer, reason: reason, deviceCode: code)
+    }
 
     public var code: String { HResult.format(hresult) }
 

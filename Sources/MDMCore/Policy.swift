@@ -14,6 +14,10 @@ public enum RuleID: String, Codable, Sendable, CaseIterable, Comparable {
     case enrolledByOtherUser = "enrolled-by-other-user"
     case deviceLimit = "device-limit"
     case joinQuota = "join-quota"
+    /// After enrollment: the Enrollment Status Page ran out of time waiting for a blocking profile.
+    case statusPageTimeout = "esp-timeout"
+    /// After enrollment: a profile the Enrollment Status Page blocks on failed on the device.
+    case statusPageProfileFailed = "esp-profile-failed"
 
     var precedence: Int { Self.allCases.firstIndex(of: self)! }
     public static func < (a: RuleID, b: RuleID) -> Bool { a.precedence < b.precedence }

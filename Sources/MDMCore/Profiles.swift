@@ -239,7 +239,9 @@ public struct DeviceProfileState: Codable, Sendable, Equatable {
             // 404: already gone. Anything else that is not 2xx: the CSP keeps it (tattooed), and that is reported.
             settings[i].state = status.hasPrefix("2") || status == "404" ? .removed : .remains
         } else {
-            settings[i].state = status.hasPrefix("2") || status == "418" ? .succeeded : status == "406" ? .notApplicable : .failed
+            // 202: accepted, Windows finishes it in the background; it stays pending until the device says more.
+            settings[i].state = status == "202" ? .pending
+                : status.hasPrefix("2") || status == "418" ? .succeeded : status == "406" ? .notApplicable : .failed
         }
         updatedAt = now
     }

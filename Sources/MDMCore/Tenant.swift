@@ -133,6 +133,11 @@ public struct PlatformRestriction: Codable, Sendable, Equatable {
 public enum RestrictionType: String, Codable, Sendable, CaseIterable {
     case deviceLimit = "device-limit"
     case platform
+    /// An Enrollment Status Page configuration: the same collection in Graph, the same priorities and groups.
+    case enrollmentStatusPage = "esp"
+
+    /// The two kinds that decide whether a device may enroll.
+    public static let enrollmentRestrictions: [RestrictionType] = [.deviceLimit, .platform]
 }
 
 /// An enrollment restriction: the Default (applies to everyone, evaluated last) or a group-targeted one with a
@@ -150,12 +155,14 @@ public struct Restriction: Codable, Sendable, Equatable, Identifiable {
     public var limit: Int?
     /// Platform restrictions.
     public var windows: PlatformRestriction?
+    /// Enrollment Status Page configurations.
+    public var statusPage: StatusPageSettings?
     public var createdAt: Date
     public var lastModifiedAt: Date
 
     public init(id: String, type: RestrictionType, displayName: String, description: String = "", priority: Int,
                 assignedGroups: [String] = [], isDefault: Bool = false, limit: Int? = nil,
-                windows: PlatformRestriction? = nil, createdAt: Date, lastModifiedAt: Date? = nil) {
+                windows: PlatformRestriction? = nil, statusPage: StatusPageSettings? = nil, createdAt: Date, lastModifiedAt: Date? = nil) {
         self.id = id
         self.type = type
         self.displayName = displayName
@@ -165,6 +172,7 @@ public struct Restriction: Codable, Sendable, Equatable, Identifiable {
         self.isDefault = isDefault
         self.limit = limit
         self.windows = windows
+        self.statusPage = statusPage
         self.createdAt = createdAt
         self.lastModifiedAt = lastModifiedAt ?? createdAt
     }
@@ -287,9 +295,25 @@ public struct TenantSettings: Codable, Sendable, Equatable {
                 Restriction(id: "\(tenantID)_DefaultPlatformRestrictions", type: .platform, displayName: "All users and all devices",
                             description: "Default device type restriction, applied last to every user.", priority: 0,
                             isDefault: true, windows: PlatformRestriction(), createdAt: now),
+                defaultStatusPage(tenantID: tenantID, createdAt: now),
             ],
             bulkPackages: [],
             autopilotProfiles: [])
+    }
+
+    /// Installations from before the Enrollment Status Page existed have no Default page: it is the Default that is
+    /// not shown, so adding it changes nothing (it is stored the first time it is edited).
+    public mutating func addMissingDefaults() {
+        if !restrictions.contains(where: { $0.type == .enrollmentStatusPage && $0.isDefault }) {
+            restrictions.append(Self.defaultStatusPage(tenantID: tenantID, createdAt: restrictions.map(\.createdAt).min() ?? Date(timeIntervalSince1970: 0)))
+        }
+    }
+
+    /// Intune's Default Enrollment Status Page: applies to everyone, evaluated last, not shown until edited.
+    public static func defaultStatusPage(tenantID: String, createdAt: Date) -> Restriction {
+        Restriction(id: "\(tenantID)_DefaultWindows10EnrollmentCompletionPageConfiguration", type: .enrollmentStatusPage,
+                    displayName: "All users and all devices", description: "Default Enrollment Status Page, applied last to every user and device.",
+                    priority: 0, isDefault: true, statusPage: .intuneDefault, createdAt: createdAt)
     }
 
     public func domain(named name: String) -> Domain? {
@@ -320,6 +344,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
         lockout = try c.decodeIfPresent(LockoutSettings.self, forKey: .lockout) ?? .standard
         checkInSchedule = try c.decodeIfPresent(CheckInSchedule.self, forKey: .checkInSchedule) ?? .intune
         compliancePolicies = try c.decodeIfPresent([CompliancePolicy].self, forKey: .compliancePolicies) ?? []
+        addMissingDefaults()
     }
 
     public init(tenantID: String, organizationName: String, domains: [Domain], authPolicy: AuthPolicy, maintenance: Bool,

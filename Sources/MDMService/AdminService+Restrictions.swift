@@ -56,7 +56,7 @@ extension AdminService {
         let r = ref.lowercased()
         if r == "default", let d = all.last { return d }
         if let m = all.first(where: { $0.id.lowercased() == r || $0.displayName.lowercased() == r }) { return m }
-        throw AdminError("No \(type.label) restriction \(ref); they are: \(all.map { $0.isDefault ? "Default" : $0.displayName }.joined(separator: ", ")).")
+        throw AdminError("No \(type.noun) \(ref); they are: \(all.map { $0.isDefault ? "Default" : $0.displayName }.joined(separator: ", ")).")
     }
 
     static func checkLimit(_ limit: Int) throws {
@@ -68,7 +68,8 @@ extension AdminService {
     /// Creates a restriction, assigned to `groups` in the same change: a group that does not exist refuses the
     /// whole creation, leaving nothing behind (not even an audit entry).
     public func createRestriction(_ type: RestrictionType, name: String, description: String = "", limit: Int? = nil,
-                                  platform: PlatformChange = .init(), groups: [String] = []) async throws -> Restriction {
+                                  platform: PlatformChange = .init(), statusPage: StatusPageSettings? = nil,
+                                  groups: [String] = []) async throws -> Restriction {
         let n = name.trimmingCharacters(in: .whitespaces)
         guard !n.isEmpty, n.lowercased() != "default" else { throw AdminError("Give the restriction a name other than Default.") }
         var r = Restriction(id: UUID().uuidString.lowercased(), type: type, displayName: n, description: description,
@@ -84,15 +85,17 @@ extension AdminService {
             var w = PlatformRestriction()
             platform.apply(to: &w)
             r.windows = w
+        case .enrollmentStatusPage:
+            r.statusPage = statusPage ?? StatusPageSettings()
         }
         let made = r
         let after = try await changeSettings("restriction.create", n) { s in
             let same = s.restrictions.filter { $0.type == type && !$0.isDefault }
             guard same.count < Self.maxRestrictionsPerType else {
-                throw AdminError("There are already \(Self.maxRestrictionsPerType) \(type.label) restrictions, the most allowed; delete one first.")
+                throw AdminError("There are already \(Self.maxRestrictionsPerType) \(type.noun)s, the most allowed; delete one first.")
             }
             guard !same.contains(where: { $0.displayName.lowercased() == n.lowercased() }) else {
-                throw AdminError("A \(type.label) restriction named \(n) already exists.")
+                throw AdminError("A \(type.noun) named \(n) already exists.")
             }
             var new = made
             new.priority = same.count + 1 // just above the Default
@@ -102,7 +105,8 @@ extension AdminService {
     }
 
     public func editRestriction(_ type: RestrictionType, _ ref: String, name: String? = nil, description: String? = nil,
-                                limit: Int? = nil, platform: PlatformChange = .init()) async throws -> Restriction {
+                                limit: Int? = nil, platform: PlatformChange = .init(),
+                                statusPage: StatusPageChange.Resolved? = nil) async throws -> Restriction {
         let r = try await restriction(type, ref)
         if let limit {
             guard type == .deviceLimit else { throw AdminError("--limit applies to device limit restrictions.") }
@@ -120,6 +124,11 @@ extension AdminService {
                 var w = s.restrictions[i].windows ?? PlatformRestriction()
                 platform.apply(to: &w)
                 s.restrictions[i].windows = w
+            }
+            if type == .enrollmentStatusPage, let statusPage {
+                var p = s.restrictions[i].statusPage ?? .intuneDefault
+                statusPage.apply(to: &p)
+                s.restrictions[i].statusPage = p
             }
             s.restrictions[i].lastModifiedAt = now
         }
@@ -173,5 +182,13 @@ extension AdminService {
 }
 
 extension RestrictionType {
-    public var label: String { self == .deviceLimit ? "device limit" : "device type" }
+    /// "device limit restriction", "Enrollment Status Page".
+    public var noun: String { self == .enrollmentStatusPage ? label : label + " restriction" }
+    public var label: String {
+        switch self {
+        case .deviceLimit: "device limit"
+        case .platform: "device type"
+        case .enrollmentStatusPage: "Enrollment Status Page"
+        }
+    }
 }

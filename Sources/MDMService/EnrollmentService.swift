@@ -164,11 +164,18 @@ public struct EnrollmentService: Sendable {
             let cert = try deviceCA.issueDeviceCertificate(for: csr, commonName: deviceID, now: now,
                                                            validity: config.certificateValidity)
             let kind = facts.kind ?? .user
-            let enrollment = Enrollment(
+            var enrollment = Enrollment(
                 upn: user.upn, deviceID: deviceID, hwDevID: hwDevID, deviceName: facts.deviceName,
                 enrollmentType: facts.enrollmentType ?? .full, kind: kind, osEdition: facts.osEdition, osVersion: facts.osVersion,
                 certificateSerial: cert.serialHex, certificateThumbprint: cert.thumbprint,
                 certificateNotAfter: cert.notAfter, enrolledAt: now)
+            // The Enrollment Status Page: the configuration of the device's groups (the user's, for now) with the
+            // best priority, else the Default; user-less enrollments get the Default's.
+            let page = settings.applicableRestriction(.enrollmentStatusPage, groupIDs: kind == .bulk ? [] : groupIDs)
+            if let s = page.statusPage, StatusPage.applies(s, notInOOBE: facts.notInOOBE) {
+                enrollment.statusPage = StatusPageProgress(configurationID: page.id, configurationName: page.isDefault ? "Default" : page.displayName,
+                                                           settings: s, startedAt: now)
+            }
             let late = try await store.commitEnrollment(enrollment) { current in
                 EnrollmentPolicy.capacityDenials(facts, kind: kind, user: user.upn, enrollments: current, settings: settings,
                                                  groupIDs: groupIDs)
@@ -220,6 +227,7 @@ public struct EnrollmentService: Sendable {
         f.locale = r.context("Locale")
         f.macAddresses = r.contextAll("MAC")
         f.requestVersion = r.context("RequestVersion")
+        f.notInOOBE = r.context("NotInOobe").map { $0.lowercased() == "true" }
         if let t = r.context("EnrollmentType") {
             f.enrollmentType = EnrollmentType(wire: t)
             if f.enrollmentType == nil { notes.append("unknown EnrollmentType '\(t)', treated as Full") }

@@ -124,6 +124,11 @@ public struct ManagementService: Sendable {
                 // Compliance values are read when policies change and then on a schedule, one Get per node.
                 if try await queueComplianceReads(enrollment, now: now) { hasQueued = true }
             }
+            if let page = enrollment.statusPage,
+               page.state == .inProgress || (page.state == .succeeded && !page.userPhaseFinished && message.header.msgID == "1") {
+                // Only while the Enrollment Status Page is up: what it waits for, and whether it is done.
+                if try await advanceStatusPage(enrollment, page, now: now, meta) { hasQueued = true }
+            }
             let queued = message.final && hasQueued ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
             let actions = try session.receive(message, send: queued.map(Self.syncml))
             // Commands sent now, named "session:msgID:cmdID" so an answer in another session never matches them.
@@ -178,6 +183,9 @@ public struct ManagementService: Sendable {
                     try await store.enqueue(again)
                 } else if let status = c.status, c.state != .sent {
                     try await recordProfileAnswer(c, status: status, now: now)
+                }
+                if c.kind == "esp-user", c.state == .succeeded {
+                    _ = try await store.modifyEnrollment(id: c.enrollmentID) { $0.statusPage?.userPhaseFinished = true }
                 }
                 try await store.updateCommand(c)
             }
@@ -235,6 +243,81 @@ public struct ManagementService: Sendable {
             logger.error("management request failed", metadata: ["error": .string("\(error)")])
             return ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The server failed.\n".utf8))
         }
+    }
+
+    /// Moves one device's Enrollment Status Page on: sends its settings in the first session, then at each check-in
+    /// finishes it, fails it or records its timeout from where the blocking profiles stand. Returns whether it queued
+    /// commands. The change is written only if no other instance moved the page meanwhile.
+    func advanceStatusPage(_ e: Enrollment, _ page: StatusPageProgress, now: Date, _ meta: RequestMetadata) async throws -> Bool {
+        let pid = config.providerID
+        var p = page
+        var commands: [DeviceCommand] = []
+        var attempt: EnrollmentAttempt?
+        let userPhase = !e.isUserless
+        if p.state == .succeeded {
+            commands = [StatusPage.userFinishCommand(enrollmentID: e.id, providerID: pid, at: now)]
+        } else if !p.setupSent {
+            let states = try await store.profileStates(enrollmentID: e.id).filter(\.assigned)
+            let assigned = states.map(\.profileID)
+            p.blockingProfileIDs = (p.settings.blockingProfileIDs ?? assigned).filter { assigned.contains($0) }
+            let expected = states.filter { p.blockingProfileIDs.contains($0.profileID) }.flatMap { $0.settings.map(\.locURI) }
+            // Ahead of the profiles queued in this same session, so the page knows what it waits for.
+            commands = StatusPage.setupCommands(enrollmentID: e.id, providerID: pid, settings: p.settings, userless: !userPhase,
+                                                expected: expected, at: now - 1)
+            p.setupSent = true
+        } else {
+            switch StatusPage.step(p, states: try await store.profileStates(enrollmentID: e.id), now: now) {
+            case .wait:
+                return false
+            case .finished:
+                commands = StatusPage.finishCommands(enrollmentID: e.id, providerID: pid, at: now)
+                if userPhase { commands.append(StatusPage.userFinishCommand(enrollmentID: e.id, providerID: pid, at: now + 0.01)) }
+                p.state = .succeeded
+                p.finishedAt = now
+                p.userPhaseFinished = !userPhase
+            case .failed(let hold):
+                commands = StatusPage.failureCommands(enrollmentID: e.id, providerID: pid, settings: p.settings, at: now)
+                p.state = .failed
+                p.finishedAt = now
+                p.heldBy = hold
+                let code = OMAStatus.hresult(hold.status ?? "").flatMap { UInt32($0.dropFirst(2), radix: 16) } ?? 0x87D1_0000
+                attempt = statusPageAttempt(e, p, rule: .statusPageProfileFailed, code: code, reason:
+                    "The profile \"\(hold.profileName)\", which the Enrollment Status Page \"\(p.configurationName)\" waits for, failed on the device: \(hold.locURI ?? "a setting") was answered \(hold.status ?? "?") (\(hold.meaning)) The page shows its error.",
+                    now: now, meta)
+            case .timedOut(let hold):
+                p.state = .timedOut
+                p.finishedAt = now
+                p.heldBy = hold
+                attempt = statusPageAttempt(e, p, rule: .statusPageTimeout, code: StatusPage.timeoutHResult, reason:
+                    "The Enrollment Status Page \"\(p.configurationName)\" ran out of time (\(p.settings.installProgressTimeoutInMinutes) minutes) waiting for the profile \"\(hold.profileName)\": \(hold.locURI ?? "a setting") \(hold.status.map { "was answered \($0) (\(hold.meaning))" } ?? "was never answered") and is still not done.",
+                    now: now, meta)
+            }
+        }
+        p.attemptID = attempt?.id ?? p.attemptID
+        let next = p
+        let stored = try await store.modifyEnrollment(id: e.id) { cur in
+            if cur.statusPage == page { cur.statusPage = next }
+        }
+        guard stored.statusPage == next, next != page else { return false }
+        for c in commands { try await store.enqueue(c) }
+        if let attempt {
+            await recorder.record(attempt)
+            logger.info("enrollment status page \(next.state.rawValue)", metadata: ["enrollment": .string(e.id), "attempt": .string(attempt.id),
+                                                                                 "profile": .string(next.heldBy?.profileName ?? "")])
+        }
+        return !commands.isEmpty
+    }
+
+    func statusPageAttempt(_ e: Enrollment, _ p: StatusPageProgress, rule: RuleID, code: UInt32, reason: String, now: Date,
+                           _ meta: RequestMetadata) -> EnrollmentAttempt {
+        let fault = EnrollmentFault.afterEnrollment(code, reason)
+        let facts = EnrollmentFacts(upn: e.upn, credential: .certificate, enrollmentType: e.enrollmentType, deviceID: e.deviceID,
+                                    hwDevID: e.hwDevID, deviceName: e.deviceName, osEdition: e.osEdition, osVersion: e.osVersion, kind: e.kind)
+        var a = EnrollmentAttempt(time: now, phase: .manage, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent, facts: facts,
+                                  outcome: .failed, fault: fault, denials: [Denial(rule: rule, reason: reason, fault: fault, source: p.configurationID)],
+                                  enrollmentID: e.id, notes: ["Enrollment Status Page \"\(p.configurationName)\" started \(p.startedAt), blocking profiles: \(p.blockingProfileIDs.count)."])
+        a.heldBy = p.heldBy
+        return a
     }
 
     /// How often compliance values are read again from a device that has policies.

@@ -64,7 +64,8 @@ public struct TroubleshootService: Sendable {
 
     /// Explains a recorded attempt from its stored denials, and says whether the same request would pass now.
     public func diagnose(_ attempt: EnrollmentAttempt) async throws -> (recorded: [DiagnosisItem], now: Diagnosis?) {
-        let recorded = attempt.denials.map { item(for: $0, fix: nil) }
+        var recorded: [DiagnosisItem] = []
+        for d in attempt.denials { recorded.append(item(for: d, fix: try await statusPageFix(d, attempt))) }
         guard attempt.phase == .enroll || attempt.phase == .auth, !attempt.denials.isEmpty, let upn = attempt.facts.upn,
               let user = try? await admin.user(upn) else { return (recorded, nil) }
         return (recorded, try await evaluate(user: user, facts: attempt.facts, settings: try await admin.settings()))
@@ -84,6 +85,25 @@ public struct TroubleshootService: Sendable {
         var items: [DiagnosisItem] = []
         for d in denials { items.append(item(for: d, fix: try await fixAction(for: d, user: user, facts: facts, snapshot: snapshot))) }
         return Diagnosis(upn: user.upn, facts: facts, allowed: denials.isEmpty, items: items)
+    }
+
+    /// The fixes for a recorded attempt that a fresh evaluation cannot find (an Enrollment Status Page failure).
+    public func recordedFixes(_ a: EnrollmentAttempt) async throws -> [FixAction] {
+        var out: [FixAction] = []
+        for d in a.denials { if let f = try await statusPageFix(d, a) { out.append(f) } }
+        return out
+    }
+
+    /// An Enrollment Status Page failure or timeout: stop waiting for the profile that held the page up, so the next
+    /// device finishes (or fix the profile's setting, which the explanation names).
+    func statusPageFix(_ d: Denial, _ a: EnrollmentAttempt) async throws -> FixAction? {
+        guard d.rule == .statusPageTimeout || d.rule == .statusPageProfileFailed, let hold = a.heldBy, let id = d.source,
+              let page = try? await admin.restriction(.enrollmentStatusPage, id) else { return nil }
+        let admin = self.admin, name = page.isDefault ? "Default" : "\"\(page.displayName)\""
+        return FixAction(rule: d.rule, description: "Stop the Enrollment Status Page \(name) waiting for the profile \"\(hold.profileName)\" (or fix its setting \(hold.locURI ?? "")).",
+                         command: "winmdm esp edit \(name) --remove-blocking \"\(hold.profileName)\"") {
+            _ = try await admin.editStatusPage(id, change: StatusPageChange(removeBlocking: [hold.profileID]))
+        }
     }
 
     func item(for d: Denial, fix: FixAction?) -> DiagnosisItem {
@@ -212,6 +232,9 @@ public struct TroubleshootService: Sendable {
                              command: "winmdm restrictions edit \(name) --type device-limit --limit \(limit + 1)") {
                 _ = try await admin.editRestriction(.deviceLimit, r.id, limit: limit + 1)
             }
+        case .statusPageTimeout, .statusPageProfileFailed:
+            // Not an enrollment rule: these are recorded after enrollment, and their fix comes from the attempt.
+            return nil
         case .joinQuota:
             let q = settings.joinQuota + 1
             guard q <= 1000 else { return nil }

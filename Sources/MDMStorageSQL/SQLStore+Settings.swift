@@ -69,6 +69,7 @@ extension SQLStore {
         settings.apiTokens = try list("api_tokens", APIToken.self)
         settings.autopilotProfiles = try list("autopilot_profiles", AutopilotProfile.self)
         settings.bulkPackages = try list("bulk_packages", BulkPackage.self)
+        settings.addMissingDefaults()
         return settings
     }
 

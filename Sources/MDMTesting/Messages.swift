@@ -74,7 +74,7 @@ enum Messages {
         items += p.macAddresses.map { ("MAC", $0) }
         items += [
             ("DeviceID", p.deviceID), ("EnrollmentType", p.enrollmentType.rawValue), ("DeviceType", "CIMClient_Windows"),
-            ("OSVersion", p.osVersion), ("ApplicationVersion", p.osVersion), ("NotInOobe", "false"),
+            ("OSVersion", p.osVersion), ("ApplicationVersion", p.osVersion), ("NotInOobe", p.notInOOBE ? "true" : "false"),
         ]
         let context = items.map {
             "<ac:ContextItem Name=\"\(xmlEscape($0.0))\"><ac:Value>\(xmlEscape($0.1))</ac:Value></ac:ContextItem>"

@@ -108,7 +108,8 @@ extension WindowsDevice {
 
     /// The configuration service providers this emulated device has; a change to any other node is answered 404.
     static let knownCSPs: Set<String> = ["Policy", "Accounts", "DMClient", "Reboot", "DeviceStatus", "CertificateStore", "DevDetail",
-                                         "EnterpriseModernAppManagement", "BitLocker", "Defender", "Firewall", "Update"]
+                                         "EnterpriseModernAppManagement", "BitLocker", "Defender", "Firewall", "Update",
+                                         "EnrollmentStatusTracking"]
 
     /// Runs one command the way Windows does: Status code and, for a Get, the values.
     func run(_ c: SyncMLCommand) -> (status: String, results: [SyncMLItem]) {
@@ -125,6 +126,7 @@ extension WindowsDevice {
             for i in c.items {
                 guard let uri = i.target else { return ("400", []) }
                 if let refused = profile.refusedNodes[uri] { return (refused, []) }
+                if profile.unfinishedNodes.contains(uri) { return ("202", []) }
                 if uri.hasPrefix("./DevInfo/") || uri.hasPrefix("./DevDetail/") { continue }
                 let rest = ["./Device/Vendor/MSFT/", "./User/Vendor/MSFT/", "./Vendor/MSFT/"].first { uri.hasPrefix($0) }.map { uri.dropFirst($0.count) }
                 guard let csp = rest?.split(separator: "/").first, Self.knownCSPs.contains(String(csp)) else { return ("404", []) }

@@ -25,6 +25,11 @@ public struct DeviceProfile: Sendable {
     public var refusedNodes: [String: String] = [:]
     /// Values of further nodes this device reports (DeviceStatus and the like), LocURI → value.
     public var nodes: [String: String] = [:]
+    /// Nodes whose change Windows accepts but never finishes (answered 202 every time): a certificate that never
+    /// arrives, an app that never installs.
+    public var unfinishedNodes: Set<String> = []
+    /// Enrolled from Settings after setup (`NotInOobe` true) rather than during Windows setup.
+    public var notInOOBE = false
 
     public init(upn: String, password: String, deviceID: String = Self.randomHex(16), hwDevID: String = Self.randomHex(32),
                 deviceName: String? = nil, osEdition: Int = 48, osVersion: String = "10.0.22631.4460",

@@ -72,7 +72,9 @@ struct Attempts: AsyncParsableCommand {
                     DiagnosisText.print(now, heading: "If this device tried again now:")
                     if fix { try await FixRunner.run(t, now, yes: yes) }
                 } else if fix {
-                    print("Nothing winmdm can change fixes this attempt; see the reason above.")
+                    let fixes = try await t.recordedFixes(a)
+                    if fixes.isEmpty { print("Nothing winmdm can change fixes this attempt; see the reason above.") }
+                    else { try await FixRunner.apply(fixes, yes: yes) }
                 }
             }
         }
@@ -87,9 +89,16 @@ enum AttemptReport {
         row("Time", a.time.short)
         row("Phase", a.phase.rawValue)
         row("Result", a.outcome == .succeeded ? "succeeded" : "failed")
-        if let f = a.fault {
+        if let f = a.fault, f.deviceCode != nil {
+            // After enrollment: nothing was sent, the device showed the code on its setup screen.
+            row("Device saw", "\(f.code) on the Enrollment Status Page")
+            row("Reason", f.reason)
+        } else if let f = a.fault {
             row("Device saw", "\(f.code) (\(f.subcode.rawValue)\(f.errorType.map { " / \($0.rawValue)" } ?? ""), HTTP \(a.httpStatus))")
             row("Reason sent", f.reason)
+        }
+        if let h = a.heldBy {
+            row("Held up by", "profile \"\(h.profileName)\"\(h.locURI.map { ", setting \($0)" } ?? "")\(h.status.map { ", status \($0)" } ?? ""): \(h.meaning)")
         }
         row("Remote address", a.remoteAddress)
         row("User agent", a.userAgent)

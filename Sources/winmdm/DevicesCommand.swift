@@ -55,6 +55,9 @@ struct Devices: AsyncParsableCommand {
                     ("Expires", "\(e.certificateNotAfter.short) (\(days >= 0 ? "in \(days) days" : "expired"))"),
                 ]
                 if let at = e.certificateRenewedAt { rows.append(("Renewed", "\(at.short), \(e.renewalCount ?? 1) time(s)")) }
+                if let page = e.statusPage {
+                    rows.append(("Status page", "\(page.configurationName): \(page.summary)\(page.attemptID.map { " — winmdm attempts show \($0)" } ?? "")"))
+                }
                 if let old = e.previousCertificateThumbprint {
                     rows.append(("Previous cert", "\(old): still accepted until the device checks in with the new one"))
                 }

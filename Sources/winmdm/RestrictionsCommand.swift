@@ -74,7 +74,7 @@ struct Restrictions: AsyncParsableCommand {
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
                 var all: [Restriction] = []
-                for t in RestrictionType.allCases where type == nil || type == t { all += try await admin.restrictions(t) }
+                for t in RestrictionType.enrollmentRestrictions where type == nil || type == t { all += try await admin.restrictions(t) }
                 if json { return try JSONOutput.print(all) }
                 var rows: [[String]] = []
                 for r in all {

@@ -139,6 +139,10 @@ enum FixRunner {
         guard !fixes.isEmpty else {
             return print(d.allowed ? "Nothing to fix." : "No fix can be applied automatically; follow the fix lines above.")
         }
+        try await apply(fixes, yes: yes)
+    }
+
+    static func apply(_ fixes: [FixAction], yes: Bool) async throws {
         for f in fixes {
             if !yes {
                 print("\(f.description)\n  ($ \(f.command)) Apply? [y/N] ", terminator: "")

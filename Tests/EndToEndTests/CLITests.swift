@@ -144,6 +144,19 @@ enum CLI {
         let list = try CLI.run(["profiles", "list", "--json"] + common)
         #expect((try JSONSerialization.jsonObject(with: Data(list.out.utf8)) as? [Any])?.count == 1)
         #expect(try CLI.run(["profiles", "conflicts"] + common).out.contains("No conflicts"))
+        // The Enrollment Status Page: create one for Finance that waits for Lockdown only.
+        let esp = try CLI.run(["esp", "create", "--name", "Finance setup", "--blocking", "Lockdown", "--timeout", "45",
+                               "--message", "Call IT on x1234", "--allow-reset", "yes", "--group", "Finance"] + common)
+        #expect(esp.status == 0 && esp.out.contains("waits for: Lockdown") && esp.out.contains("Reset device, Try again"), "\(esp.out)\(esp.err)")
+        let forever = try CLI.run(["esp", "create", "--name", "Forever", "--timeout", "0"] + common)
+        #expect(forever.status != 0 && forever.err.contains("1 to 1440"), "\(forever.err)")
+        let ghost = try CLI.run(["esp", "edit", "Finance setup", "--add-blocking", "No such profile"] + common)
+        #expect(ghost.status != 0 && ghost.err.contains("No such profile"), "\(ghost.err)")
+        let pages = try CLI.run(["esp", "list"] + common)
+        #expect(pages.out.contains("Finance setup") && pages.out.contains("not shown") && !pages.out.contains("Forever"), "\(pages.out)")
+        let edited = try CLI.run(["esp", "edit", "Default", "--show", "yes", "--block-on", "selected"] + common)
+        #expect(edited.out.contains("waits for: none"), "\(edited.out)")
+        #expect(!(try CLI.run(["restrictions", "list"] + common).out.contains("Finance setup")), "pages are not enrollment restrictions")
         // A compliance policy the device cannot meet: doctor and compliance status say why.
         let policy = try CLI.run(["compliance", "create", "Future Windows", "--os-min", "10.0.99999"] + common)
         #expect(policy.status == 0, "\(policy.err)")

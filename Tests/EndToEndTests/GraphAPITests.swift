@@ -228,7 +228,7 @@ struct API: @unchecked Sendable {
             #expect(denied.status == 403 && denied.error == "Authorization_RequestDenied")
             #expect(try await api.call(.post, "/graph/v1.0/groups", rawBody: "{not json").status == 400)
             let unknown = try await api.call(.post, "/graph/v1.0/deviceManagement/deviceEnrollmentConfigurations", [
-                "@odata.type": "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration", "displayName": "ESP"])
+                "@odata.type": "#microsoft.graph.windows81EnrollmentCompletionPageConfiguration", "displayName": "ESP"])
             #expect(unknown.status == 400 && unknown.raw.contains("Unknown @odata.type"))
             let tooMany = try await api.call(.patch, "/graph/v1.0/deviceManagement/deviceEnrollmentConfigurations/\(before.defaultRestriction(.deviceLimit).id)",
                                             ["limit": 16])

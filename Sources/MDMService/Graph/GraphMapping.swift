@@ -77,6 +77,25 @@ enum GraphMapping {
                                        "osMinimumVersion": w.osMinimumVersion ?? "", "osMaximumVersion": w.osMaximumVersion ?? ""]
             o["windowsHomeSkuRestriction"] = ["platformBlocked": !w.homeAllowed, "personalDeviceEnrollmentBlocked": false,
                                               "osMinimumVersion": "", "osMaximumVersion": ""]
+        case .enrollmentStatusPage:
+            let s = r.statusPage ?? .intuneDefault
+            o["@odata.type"] = "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration"
+            o["deviceEnrollmentConfigurationType"] = "windows10EnrollmentCompletionPageConfiguration"
+            o["showInstallationProgress"] = s.showInstallationProgress
+            o["blockDeviceSetupRetryByUser"] = s.blockDeviceSetupRetryByUser
+            o["allowDeviceResetOnInstallFailure"] = s.allowDeviceResetOnInstallFailure
+            o["allowLogCollectionOnInstallFailure"] = s.allowLogCollectionOnInstallFailure
+            o["customErrorMessage"] = s.customErrorMessage
+            o["installProgressTimeoutInMinutes"] = s.installProgressTimeoutInMinutes
+            o["allowDeviceUseOnInstallFailure"] = s.allowDeviceUseOnInstallFailure
+            o["allowDeviceUseBeforeProfileAndAppInstallComplete"] = !s.blockDeviceUseUntilComplete
+            o["selectedMobileAppIds"] = [String]()
+            o["allowNonBlockingAppInstallation"] = false
+            o["installQualityUpdates"] = false
+            o["trackInstallProgressForAutopilotOnly"] = false
+            o["disableUserStatusTrackingAfterFirstUser"] = s.disableUserStatusTrackingAfterFirstUser
+            // winmdm has no apps: the page waits for configuration profiles (null: every profile assigned to the device).
+            o["blockingDeviceConfigurationIds"] = s.blockingProfileIDs.map { $0 as Any } ?? NSNull()
         }
         return o
     }
@@ -126,6 +145,7 @@ enum GraphMapping {
             case .mdmScope, .mamScopePrecedence: return "featureNotSupported"
             case .platformBlocked, .osVersion, .personalBlocked: return "deviceNotSupported"
             case .windowsHome, .deviceLimit, .joinQuota, .joinNotAllowed, .enrolledByOtherUser: return "enrollmentRestrictionsEnforced"
+            case .statusPageTimeout, .statusPageProfileFailed: return "unknown"
             }
         }
         switch a.fault?.subcode {

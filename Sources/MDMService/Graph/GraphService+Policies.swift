@@ -189,7 +189,8 @@ extension GraphService {
 
     func configurations(_ r: GraphRequest, _ admin: AdminService) async throws -> GraphResponse {
         let p = r.path, m = r.method
-        let all = try await admin.restrictions(.deviceLimit) + (try await admin.restrictions(.platform))
+        var all: [Restriction] = []
+        for t in RestrictionType.allCases { all += try await admin.restrictions(t) }
         func find(_ id: String) throws -> Restriction {
             guard let c = all.first(where: { $0.id == id }) else { throw GraphError.notFound("Enrollment configuration \(id)") }
             return c
@@ -208,14 +209,23 @@ extension GraphService {
                 let made = try await admin.createRestriction(.platform, name: name, description: try b.string("description") ?? "",
                                                              platform: try platformChange(b))
                 return .json(GraphMapping.restriction(made), status: 201)
+            case "#microsoft.graph.windows10EnrollmentCompletionPageConfiguration":
+                let made = try await admin.createStatusPage(name: name, description: try b.string("description") ?? "",
+                                                            change: try statusPageChange(b))
+                return .json(GraphMapping.restriction(made), status: 201)
             case let t:
-                throw GraphError.badRequest("Unknown @odata.type '\(t ?? "")'; accepted: #microsoft.graph.deviceEnrollmentLimitConfiguration, #microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration.")
+                throw GraphError.badRequest("Unknown @odata.type '\(t ?? "")'; accepted: #microsoft.graph.deviceEnrollmentLimitConfiguration, #microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration, #microsoft.graph.windows10EnrollmentCompletionPageConfiguration.")
             }
         case ("GET", 3): return .json(GraphMapping.restriction(try find(p[2])))
         case ("PATCH", 3):
             let c = try find(p[2]), b = try JSONBody.object(r.body)
             if let t = try b.string("@odata.type"), t != GraphMapping.restriction(c)["@odata.type"] as? String {
                 throw GraphError.badRequest("@odata.type '\(t)' does not match this configuration.")
+            }
+            if c.type == .enrollmentStatusPage {
+                _ = try await admin.editStatusPage(c.id, name: c.isDefault ? nil : try b.string("displayName"),
+                                                   description: try b.string("description"), change: try statusPageChange(b))
+                return .noContent
             }
             _ = try await admin.editRestriction(c.type, c.id, name: c.isDefault ? nil : try b.string("displayName"),
                                                 description: try b.string("description"), limit: try b.int("limit"),
@@ -248,6 +258,27 @@ extension GraphService {
             return .noContent
         default: throw GraphError(405, "Request_BadRequest", "\(m) is not supported on enrollment configurations.")
         }
+    }
+
+    func statusPageChange(_ b: JSONObject) throws -> StatusPageChange {
+        if let apps = b["selectedMobileAppIds"] as? [Any], !apps.isEmpty {
+            throw GraphError.badRequest("winmdm has no apps; the page waits for configuration profiles: give blockingDeviceConfigurationIds.")
+        }
+        var c = StatusPageChange(showInstallationProgress: try b.bool("showInstallationProgress"),
+                                 blockDeviceUseUntilComplete: try b.bool("allowDeviceUseBeforeProfileAndAppInstallComplete").map { !$0 },
+                                 allowDeviceResetOnInstallFailure: try b.bool("allowDeviceResetOnInstallFailure"),
+                                 blockDeviceSetupRetryByUser: try b.bool("blockDeviceSetupRetryByUser"),
+                                 allowDeviceUseOnInstallFailure: try b.bool("allowDeviceUseOnInstallFailure"),
+                                 allowLogCollectionOnInstallFailure: try b.bool("allowLogCollectionOnInstallFailure"),
+                                 customErrorMessage: try b.string("customErrorMessage"),
+                                 installProgressTimeoutInMinutes: try b.int("installProgressTimeoutInMinutes"),
+                                 disableUserStatusTrackingAfterFirstUser: try b.bool("disableUserStatusTrackingAfterFirstUser"))
+        if b.keys.contains("blockingDeviceConfigurationIds") {
+            if b["blockingDeviceConfigurationIds"] is NSNull { c.blockOnAllProfiles = true }
+            else if let ids = b["blockingDeviceConfigurationIds"] as? [String] { c.blockingProfiles = ids }
+            else { throw GraphError.badRequest("blockingDeviceConfigurationIds is a list of deviceConfiguration ids, or null for all assigned profiles.") }
+        }
+        return c
     }
 
     func platformChange(_ b: JSONObject) throws -> PlatformChange {
