@@ -2,7 +2,7 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "users": users, "user": user, "restrictions": restrictions, "restriction": restriction,
-        "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "configuration": configuration,
+        "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "configuration": configuration, "statusPage": statusPage,
         "troubleshooting": troubleshooting, "message": message, "tenant": tenant,
     ]
 
@@ -29,6 +29,7 @@ enum Templates {
     <a href="/console/devices/windows" {{#section_windows}}class="on"{{/section_windows}}>Windows devices</a>
     <a href="/console/devices/windows/autopilot" {{#section_autopilot}}class="on"{{/section_autopilot}}>Autopilot deployment profiles</a>
     <a href="/console/devices/windows/configuration" {{#section_configuration}}class="on"{{/section_configuration}}>Configuration profiles</a>
+    <a href="/console/devices/windows/esp" {{#section_esp}}class="on"{{/section_esp}}>Enrollment Status Page</a>
     <div class="h">Tenant</div>
     <a href="/console/mobility" {{#section_mobility}}class="on"{{/section_mobility}}>Mobility (MDM and MAM)</a>
     <a href="/console/tenant" {{#section_tenant}}class="on"{{/section_tenant}}>Tenant administration</a>
@@ -184,6 +185,20 @@ enum Templates {
     {{#hasConflicts}}<h2>Conflicts</h2><table><tr><th>Node</th><th>Wins</th><th>Loses</th><th>Why</th></tr>
     {{#conflicts}}<tr><td><code>{{uri}}</code></td><td>{{winner}} ({{winningValue}})</td><td>{{loser}} ({{losingValue}})</td><td>{{reason}}</td></tr>{{/conflicts}}</table>{{/hasConflicts}}
     <p class="muted">Devices check in {{schedule}}; a change reaches each device then. Manage profiles with <code>winmdm profiles</code> or Graph.</p>
+    """
+
+    static let statusPage = """
+    <h1>Devices › Windows › Enrollment Status Page</h1>
+    <p class="muted">Shown during Windows setup to devices whose user is in an assigned group (the best priority wins), else the Default. Enrollments from Settings get no page.</p>
+    <table><tr><th>Priority</th><th>Name</th><th>Assigned to</th><th>Shown</th><th>Waits for</th><th>Timeout</th><th>On error</th></tr>
+    {{#pages}}<tr><td>{{priority}}</td><td>{{name}}</td><td>{{groups}}</td><td>{{shown}}</td><td>{{blocking}}</td><td>{{timeout}} min</td><td>{{buttons}}<br><span class="muted">{{message}}</span></td></tr>{{/pages}}
+    </table>
+    <h2>Recent pages that did not finish</h2>
+    <table><tr><th>Time</th><th>User</th><th>Device</th><th>Code</th><th>Why</th><th>Fix</th></tr>
+    {{#failures}}<tr><td>{{time}}</td><td>{{upn}}</td><td>{{device}}</td><td>{{code}}</td><td>{{reason}}</td><td><code>{{fix}}</code></td></tr>{{/failures}}
+    {{^failures}}<tr><td colspan="6" class="muted">None recorded.</td></tr>{{/failures}}
+    </table>
+    <p class="muted">Change pages with <code>winmdm esp</code> or Graph (<code>windows10EnrollmentCompletionPageConfiguration</code>).</p>
     """
 
     static let autopilot = """

@@ -176,6 +176,9 @@ public enum StatusPage {
     /// The name winmdm registers as a device-preparation provider to hold the page until it has sent everything.
     public static let providerName = "winmdm"
     public static let listSeparator = "\u{F000}"
+    /// How long the account phase's "finished" is offered again after device setup: a pre-provisioned device may
+    /// wait up to 14 days for its user; after that the next user's sign-in has no page to finish.
+    public static let accountPhaseWindow: TimeInterval = 14 * 86400
 
     /// Whether an enrollment gets the page: the configuration shows it, and Windows says it is in OOBE (Fleet's rule:
     /// NotInOobe not true; Settings-app enrollments in Windows 10 1903+ send true).

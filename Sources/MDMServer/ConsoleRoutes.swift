@@ -451,6 +451,25 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
                     ["profiles": profiles, "conflicts": conflicts, "hasConflicts": !conflicts.isEmpty,
                      "schedule": try await c.admin.settings().checkInSchedule.summary], req: req)
     }
+    view("/console/devices/windows/esp") { req, _, who in
+        var pages: [[String: Any]] = []
+        for r in try await c.admin.restrictions(.enrollmentStatusPage) {
+            let s = r.statusPage ?? .intuneDefault
+            pages.append(["priority": r.isDefault ? "Default" : String(r.priority), "name": r.isDefault ? "All users and all devices" : r.displayName,
+                          "groups": r.isDefault ? "everyone" : try await c.admin.groupNames(r.assignedGroups).joined(separator: ", "),
+                          "shown": s.showInstallationProgress ? "yes" : "no", "blocking": try await c.admin.blockingProfileNames(s),
+                          "timeout": s.installProgressTimeoutInMinutes, "buttons": s.failureButtons.joined(separator: ", "),
+                          "message": s.customErrorMessage.isEmpty ? StatusPageSettings.windowsErrorText : s.customErrorMessage])
+        }
+        let t = TroubleshootService(store: c.store, admin: c.admin, publicURL: c.publicURL)
+        var failures: [[String: Any]] = []
+        for a in try await c.admin.attempts(AttemptQuery(limit: 200, failedOnly: true)) where failures.count < 20 {
+            guard let d = a.denials.first, d.rule == .statusPageTimeout || d.rule == .statusPageProfileFailed else { continue }
+            failures.append(["time": GraphDateText.short(a.time), "upn": a.facts.upn ?? "", "device": a.facts.deviceName ?? a.enrollmentID ?? "",
+                             "code": a.code ?? "", "reason": d.reason, "fix": try await t.recordedFixes(a).first?.command ?? ""])
+        }
+        return page(who, "statusPage", "Enrollment Status Page", "esp", ["pages": pages, "failures": failures], req: req)
+    }
     @Sendable func autopilotPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
         var profiles: [[String: Any]] = []
         for p in try await c.admin.autopilotProfiles() {

@@ -125,7 +125,8 @@ public struct ManagementService: Sendable {
                 if try await queueComplianceReads(enrollment, now: now) { hasQueued = true }
             }
             if let page = enrollment.statusPage,
-               page.state == .inProgress || (page.state == .succeeded && !page.userPhaseFinished && message.header.msgID == "1") {
+               page.state == .inProgress || (page.state == .succeeded && !page.userPhaseFinished && message.header.msgID == "1"
+                                             && now < (page.finishedAt ?? now) + StatusPage.accountPhaseWindow) {
                 // Only while the Enrollment Status Page is up: what it waits for, and whether it is done.
                 if try await advanceStatusPage(enrollment, page, now: now, meta) { hasQueued = true }
             }

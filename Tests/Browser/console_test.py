@@ -127,14 +127,18 @@ def main():
         cli(data, "profiles", "create", "Lockdown", "--description", "Camera off for everyone")
         cli(data, "profiles", "set", "Lockdown", "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera", "--format", "int", "--value", "0")
         cli(data, "profiles", "assign", "Lockdown", "all-users")
+        cli(data, "esp", "edit", "Default", "--show", "yes", "--timeout", "45", "--message", "Call IT on x1234")
         for name, path in [("06-device-settings", "/console/devices/device-settings"), ("07-mobility", "/console/mobility"),
                            ("08-windows-devices", "/console/devices/windows"), ("09-autopilot", "/console/devices/windows/autopilot"),
                            ("09b-configuration", "/console/devices/windows/configuration"),
+                           ("09c-enrollment-status-page", "/console/devices/windows/esp"),
                            ("10-troubleshooting", "/console/troubleshooting")]:
             driver.get(base + path)
             check(shows("</h1>"), f"{path} renders")
             if path.endswith("/configuration"):
                 check(shows("AllowCamera") and shows("All users"), "the profile shows its setting and assignment")
+            if path.endswith("/esp"):
+                check(shows("Call IT on x1234") and shows("45 min"), "the Default page shows its edited settings")
             shot(name)
         audit = cli(data, "audit", "list")
         check("console:" in audit, "console changes are audited")
