@@ -43,6 +43,8 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     public var noncompliantSince: [String: Date]?
     /// The Enrollment Status Page, when one was shown at enrollment.
     public var statusPage: StatusPageProgress?
+    /// The managed local administrator winmdm created on the device (Accounts CSP), password sealed.
+    public var localAdmin: ManagedLocalAccount?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, deviceID: String, hwDevID: String,
                 deviceName: String?, enrollmentType: EnrollmentType, kind: EnrollmentKind? = nil, osEdition: Int?, osVersion: String?,

@@ -10,6 +10,8 @@ public struct ProfileTemplate: Sendable {
             case bool
             /// Accepted words and the value each one stands for.
             case choice([(String, String)])
+            /// A local Windows account name: 1 to 20 characters, none of " / \\ [ ] : ; | = , + * ? < > @, not only dots or spaces.
+            case accountName
         }
         public var name: String
         public var help: String
@@ -21,6 +23,7 @@ public struct ProfileTemplate: Sendable {
             case .int(let r): "\(r.lowerBound)–\(r.upperBound)"
             case .bool: "true or false"
             case .choice(let c): c.map(\.0).joined(separator: ", ")
+            case .accountName: "a local account name of 1 to 20 characters"
             }
         }
     }
@@ -52,6 +55,13 @@ public struct ProfileTemplate: Sendable {
             case .choice(let c):
                 guard let v = c.first(where: { $0.0 == raw.lowercased() })?.1 else { throw ProfileError("\(f.name) is one of \(f.accepted); '\(raw)' is not.") }
                 resolved[f.name] = v
+            case .accountName:
+                let forbidden = Set("\"/\\[]:;|=,+*?<>@%")
+                guard (1...20).contains(raw.count), !raw.contains(where: { forbidden.contains($0) || $0.isNewline }),
+                      !raw.allSatisfy({ $0 == "." || $0 == " " }) else {
+                    throw ProfileError("\(f.name) is a local account name of 1 to 20 characters without \" / \\ [ ] : ; | = , + * ? < > @ %, not only dots or spaces; '\(raw)' is not.")
+                }
+                resolved[f.name] = raw
             }
         }
         return try build(resolved)
@@ -65,7 +75,7 @@ public struct ProfileTemplate: Sendable {
         OMASetting(name: name, locURI: uri, format: "int", value: v, atomicGroup: group, applicability: a)
     }
 
-    public static let all: [ProfileTemplate] = [updateRing, bitLocker, password, defender, restrictions]
+    public static let all: [ProfileTemplate] = [updateRing, bitLocker, password, defender, restrictions, localAdmin]
 
     /// Windows Update for Business ring (Policy CSP Update): deferrals, deadlines, active hours.
     public static let updateRing = ProfileTemplate(
@@ -169,4 +179,53 @@ public struct ProfileTemplate: Sendable {
         build: { v throws(ProfileError) in
             [int("Camera", policy + "Camera/AllowCamera", v["camera"] == "true" ? "1" : "0", SettingApplicability(notOnHome: true))]
         })
+
+    /// A local administrator account created through the Accounts CSP with a password winmdm picks for each device,
+    /// keeps sealed, and shows to administrators on request (`winmdm devices local-admin`).
+    public static let localAdmin = ProfileTemplate(
+        id: "local-admin", title: "Managed local administrator",
+        requirement: "Windows 10 1803 (build 17134) or later, every edition; the Accounts CSP only creates accounts, so the password is set once and cannot be rotated through it",
+        fields: [Field(name: "account", help: "the account's name", kind: .accountName, defaultValue: "winmdmadmin")],
+        build: { v throws(ProfileError) in
+            let a = SettingApplicability(minBuild: 17134), u = "./Device/Vendor/MSFT/Accounts/Users/\(v["account"]!)/"
+            return [
+                OMASetting(name: "Password (picked per device by winmdm)", locURI: u + "Password", format: "chr",
+                           value: ManagedLocalAccount.passwordPlaceholder, verb: "Add", applicability: a),
+                OMASetting(name: "Member of Administrators", locURI: u + "LocalUserGroup", format: "int", value: "2", verb: "Add", applicability: a),
+            ]
+        })
+}
+
+/// The local administrator account winmdm created on one device, with its password sealed (never stored in clear).
+public struct ManagedLocalAccount: Codable, Sendable, Equatable {
+    public var account: String
+    /// AES-GCM, base64, opened only with the installation's secret key and this enrollment's id.
+    public var sealedPassword: String
+    public var setAt: Date
+
+    public init(account: String, sealedPassword: String, setAt: Date) {
+        self.account = account
+        self.sealedPassword = sealedPassword
+        self.setAt = setAt
+    }
+
+    /// Stands for the device's own password in a profile and in queued commands; replaced only on the wire.
+    public static let passwordPlaceholder = "{{winmdm:managed-password}}"
+
+    /// The account a command's Password node names (`…/Accounts/Users/{name}/Password`).
+    public static func account(in locURI: String) -> String? {
+        let parts = locURI.split(separator: "/")
+        guard let i = parts.firstIndex(of: "Users"), i + 2 < parts.count, parts[i - 1] == "Accounts", parts[i + 2] == "Password" else { return nil }
+        return String(parts[i + 1])
+    }
+
+    /// 20 characters with upper and lower case, digits and symbols, from the system's random generator.
+    public static func newPassword() -> String {
+        let sets = ["ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz", "23456789", "!#$%&()*+-.=?@^_~"].map(Array.init)
+        let all = sets.flatMap { $0 }
+        var g = SystemRandomNumberGenerator()
+        var chars = sets.map { $0.randomElement(using: &g)! } + (0..<16).map { _ in all.randomElement(using: &g)! }
+        chars.shuffle(using: &g)
+        return String(chars)
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MDMCore
+import MDMPKI
 import MDMStorage
 
 /// Configuration profiles: named, versioned CSP settings assigned to groups. A change is one write (the profile and
@@ -240,5 +241,31 @@ extension AdminService {
             _ = try await assignProfile(p.id, to: "all-devices")
         }
         return (before, schedule)
+    }
+}
+
+// The managed local administrator (template local-admin): winmdm picks each device's password when it first sends
+// the account, keeps it sealed, and shows it to an administrator who asks, with an audit entry for every look.
+extension AdminService {
+    public struct LocalAdminPassword: Sendable, Encodable {
+        public var enrollmentID: String
+        public var deviceName: String?
+        public var account: String
+        public var password: String
+        public var setAt: Date
+    }
+
+    public func revealLocalAdminPassword(_ device: String, secrets: SecretBox) async throws -> LocalAdminPassword {
+        let e = try await enrollment(device)
+        guard let a = e.localAdmin else {
+            throw AdminError("\(e.deviceName ?? e.id) has no managed local administrator yet: assign a profile made from the local-admin template (winmdm profiles create NAME --template local-admin); the password is picked when the device first receives it.")
+        }
+        let password: String
+        do { password = try secrets.open(a.sealedPassword, context: e.id) } catch {
+            throw AdminError("The password of \(e.deviceName ?? e.id) cannot be opened with this installation's secret key (secret-key in the data directory); was the key replaced?")
+        }
+        struct Looked: Encodable { var account: String; var setAt: Date }
+        try await audit("device.localAdmin.reveal", e.id, before: Looked?.none, after: Looked(account: a.account, setAt: a.setAt))
+        return LocalAdminPassword(enrollmentID: e.id, deviceName: e.deviceName, account: a.account, password: password, setAt: a.setAt)
     }
 }

@@ -22,12 +22,15 @@ public struct ManagementService: Sendable {
     let deviceCA: CertificateAuthority
     let clock: any MDMCore.Clock
     let logger: Logger
+    /// Seals the managed local administrator passwords; without it a profile that needs one is refused for the device.
+    let secrets: SecretBox?
 
     /// The largest SyncML message read; Windows sends far less (its MaxMsgSize is 64 KiB by default).
     public static let maxMessageBytes = 4 << 20
 
     public init(config: ServerConfiguration, store: any MDMStore, deviceCA: CertificateAuthority, clock: any MDMCore.Clock,
-                logger: Logger = Logger(label: "winmdm.management")) {
+                logger: Logger = Logger(label: "winmdm.management"), secrets: SecretBox? = nil) {
+        self.secrets = secrets
         self.config = config
         self.store = store
         self.recorder = AttemptRecorder(store: store)
@@ -130,8 +133,9 @@ public struct ManagementService: Sendable {
                 // Only while the Enrollment Status Page is up: what it waits for, and whether it is done.
                 if try await advanceStatusPage(enrollment, page, now: now, meta) { hasQueued = true }
             }
-            let queued = message.final && hasQueued ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
-            let actions = try session.receive(message, send: queued.map(Self.syncml))
+            var queued = message.final && hasQueued ? try await store.queuedCommands(enrollmentID: enrollment.id) : []
+            let wire = try await withSecrets(&queued, enrollment, now: now)
+            let actions = try session.receive(message, send: wire)
             // Commands sent now, named "session:msgID:cmdID" so an answer in another session never matches them.
             let messageKey = message.header.sessionID + ":" + actions.reply.header.msgID
             for (c, sent) in zip(queued, actions.sent) {
@@ -243,6 +247,41 @@ public struct ManagementService: Sendable {
         } catch {
             logger.error("management request failed", metadata: ["error": .string("\(error)")])
             return ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The server failed.\n".utf8))
+        }
+    }
+
+    /// The commands as sent: a managed password placeholder becomes this device's password only here, on the wire
+    /// (it is picked and sealed the first time it is needed). Without a secret key such a command fails instead.
+    func withSecrets(_ queued: inout [DeviceCommand], _ e: Enrollment, now: Date) async throws -> [SyncMLCommand] {
+        let placeholder = ManagedLocalAccount.passwordPlaceholder
+        func needs(_ c: DeviceCommand) -> Bool { (c.items + (c.steps ?? []).flatMap(\.items)).contains { $0.data == placeholder } }
+        guard queued.contains(where: needs) else { return queued.map(Self.syncml) }
+        guard let secrets else {
+            for var c in queued where needs(c) {
+                c.state = .failed
+                c.completedAt = now
+                c.note = "winmdm has no secret key to keep this device's password; start it with serve, which creates one."
+                try await store.updateCommand(c)
+                try await recordProfileAnswer(c, status: "500", now: now)
+            }
+            queued.removeAll(where: needs)
+            return queued.map(Self.syncml)
+        }
+        var account = e.localAdmin
+        if account == nil {
+            let name = queued.flatMap { $0.items + ($0.steps ?? []).flatMap(\.items) }.first { $0.data == placeholder }
+                .flatMap { ManagedLocalAccount.account(in: $0.target) } ?? "administrator"
+            let fresh = ManagedLocalAccount(account: name, sealedPassword: try secrets.seal(ManagedLocalAccount.newPassword(), context: e.id), setAt: now)
+            // Another instance may have picked one meanwhile: the stored one wins.
+            account = try await store.modifyEnrollment(id: e.id) { if $0.localAdmin == nil { $0.localAdmin = fresh } }.localAdmin
+        }
+        let password = try secrets.open(account!.sealedPassword, context: e.id)
+        return queued.map { c in
+            var s = Self.syncml(c)
+            func fill(_ items: inout [SyncMLItem]) { for i in items.indices where items[i].data == placeholder { items[i].data = password } }
+            fill(&s.items)
+            for i in s.children.indices { fill(&s.children[i].items) }
+            return s
         }
     }
 

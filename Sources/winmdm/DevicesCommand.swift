@@ -5,7 +5,7 @@ import MDMService
 
 struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Devices > Windows devices: list, retire and delete enrollments.",
-                                                    subcommands: [List.self, Show.self, Command.self, Commands.self, UnassignUser.self, Retire.self, Delete.self])
+                                                    subcommands: [List.self, Show.self, Command.self, Commands.self, LocalAdmin.self, UnassignUser.self, Retire.self, Delete.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List enrollments (all, or one user's).")
@@ -25,6 +25,23 @@ struct Devices: AsyncParsableCommand {
                 if json { return try JSONOutput.print(list) }
                 guard !list.isEmpty else { return print("No enrolled devices\(user.map { " for \($0)" } ?? "").") }
                 print(DeviceTable.render(list))
+            }
+        }
+    }
+
+    struct LocalAdmin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "local-admin",
+            abstract: "Show the managed local administrator's name and password of a device (audited).",
+            discussion: "Only for devices that received a profile made from the local-admin template. Every look is written to the audit log.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Enrollment id, device name or DeviceID.") var device: String
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, rt in
+                let p = try await admin.revealLocalAdminPassword(device, secrets: try rt.secretBox())
+                if json { return try JSONOutput.print(p) }
+                print("Device    \(p.deviceName ?? p.enrollmentID)\nAccount   .\\\(p.account)\nPassword  \(p.password)\nSet       \(p.setAt.short) (the Accounts CSP cannot change it later)")
             }
         }
     }

@@ -38,6 +38,16 @@ struct Runtime {
         return Runtime(config: config, store: store, admin: admin, created: created)
     }
 
+    /// The key that seals managed local administrator passwords (`secret-key`, 0600, next to the database; a backup
+    /// of the database alone cannot open them).
+    func secretBox() throws -> SecretBox {
+        let s = try secret("secret-key")
+        guard let key = Base64URL.decode(s.value), key.count == 32 else {
+            throw ValidationError("\(s.path) is not a winmdm secret key (32 random bytes, base64url); restore it from your backup.")
+        }
+        return try SecretBox(key: key)
+    }
+
     /// A secret file in the data directory (mode 0600), created with random content when missing.
     func secret(_ name: String, bytes: Int = 32) throws -> (value: String, path: String, created: Bool) {
         let url = config.dataDir.appendingPathComponent(name)

@@ -100,7 +100,8 @@ struct Serve: AsyncParsableCommand {
             admin: runtime.admin,
             console: ConsoleServices(admin: runtime.admin, store: runtime.store, sessions: ConsoleSessions(key: Array(tokenKey.value.utf8)),
                                      authenticator: authenticator, publicURL: cfg.publicURL, clock: clock),
-            management: ManagementService(config: server, store: runtime.store, deviceCA: pki.deviceCA, clock: clock, logger: logger))
+            management: ManagementService(config: server, store: runtime.store, deviceCA: pki.deviceCA, clock: clock, logger: logger,
+                                          secrets: try runtime.secretBox()))
         services.console?.providerID = cfg.providerID
         services.proxyCertificateHeader = cfg.clientCertHeader
         let store = runtime.store

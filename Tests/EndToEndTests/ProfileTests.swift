@@ -1,5 +1,6 @@
 import Foundation
 import MDMCore
+import MDMPKI
 import MDMService
 import MDMStorage
 import MDMTesting
@@ -421,5 +422,64 @@ import Testing
             let after = try await api.call(.get, "/graph/v1.0/deviceManagement/managedDevices/\(enrolled.entDMID)")
             #expect(after.json["complianceState"] as? String == "compliant", "no policy assigned counts as compliant")
         }
+    }
+}
+
+@Suite struct ManagedLocalAdminTests {
+    static let node = "./Device/Vendor/MSFT/Accounts/Users/itadmin/"
+
+    @Test("each device gets its own password, sent only on the wire, sealed at rest, shown to an admin with an audit entry")
+    func localAdministratorThroughTheAccountsCSP() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("alice@winmdm.test")
+        _ = try await server.addUser("bob@winmdm.test")
+        await #expect(throws: AdminError.self) {
+            _ = try await server.admin.createConfigurationProfile(name: "Bad", template: "local-admin", values: ["account": "it/admin"])
+        }
+        let p = try await server.admin.createConfigurationProfile(name: "Local admin", template: "local-admin", values: ["account": "itadmin"])
+        #expect(p.settings.map(\.verb) == ["Add", "Add"] && p.settings.first?.value == ManagedLocalAccount.passwordPlaceholder)
+        _ = try await server.admin.assignProfile("Local admin", to: "all-devices")
+
+        let (ids, sent) = try await server.live { t in
+            var ids: [String] = [], sent: [String] = []
+            for upn in ["alice@winmdm.test", "bob@winmdm.test"] {
+                let device = WindowsDevice(profile: DeviceProfile(upn: upn, password: "Correct horse 1"), transport: t)
+                let id = try await device.enroll(discoveryURL: server.discoveryURL)
+                let tls = try server.mutualTLS(id)
+                let log = try await device.manage(id, transport: tls)
+                let add = try #require(log.executed.first { $0.command.items.first?.target == Self.node + "Password" })
+                #expect(add.command.name == "Add" && add.status == "200")
+                #expect(log.executed.contains { $0.command.items.first?.target == Self.node + "LocalUserGroup" && $0.command.items.first?.data == "2" })
+                sent.append(add.command.items.first?.data ?? "")
+                ids.append(id.entDMID)
+                #expect(try await server.admin.deviceProfileStates(enrollmentID: id.entDMID).first?.state == .succeeded)
+                try await tls.shutdown()
+            }
+            return (ids, sent)
+        }
+        #expect(sent.allSatisfy { $0.count == 20 && $0 != ManagedLocalAccount.passwordPlaceholder })
+        #expect(sent[0] != sent[1], "one password per device")
+
+        // At rest: the command keeps the placeholder, the enrollment a sealed value; the database file has neither password.
+        let commands = try await server.admin.deviceCommands(ids[0])
+        #expect(commands.contains { $0.items.first?.data == ManagedLocalAccount.passwordPlaceholder })
+        if ProcessInfo.processInfo.environment["WINMDM_TEST_DATABASE"] != "postgres" {
+            var bytes = Data()
+            for f in ["winmdm.sqlite", "winmdm.sqlite-wal"] { bytes += (try? Data(contentsOf: server.dir.appendingPathComponent(f))) ?? Data() }
+            #expect(!bytes.isEmpty)
+            for s in sent { #expect(bytes.range(of: Data(s.utf8)) == nil, "the password is not stored in clear") }
+        }
+
+        // Shown to an administrator, audited; the CLI opens it with the key in the data directory.
+        let shown = try await server.admin.revealLocalAdminPassword(ids[0], secrets: try server.secrets)
+        #expect(shown.account == "itadmin" && shown.password == sent[0])
+        #expect(try await server.admin.auditEntries(limit: 5).contains { $0.action == "device.localAdmin.reveal" && $0.target == ids[0] })
+        let cli = try CLI.run(["devices", "local-admin", ids[1], "--data-dir", server.dir.path])
+        #expect(cli.status == 0 && cli.out.contains(sent[1]) && cli.out.contains("itadmin"), "\(cli.out)\(cli.err)")
+        // A wrong key opens nothing.
+        await #expect(throws: AdminError.self) {
+            _ = try await server.admin.revealLocalAdminPassword(ids[0], secrets: try SecretBox(key: Array(repeating: 1, count: 32)))
+        }
+        await server.close()
     }
 }

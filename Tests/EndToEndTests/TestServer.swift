@@ -49,6 +49,12 @@ final class TestServer: @unchecked Sendable {
         let pki = try PKIFiles.loadOrCreate(directory: (other?.dir ?? dir).appendingPathComponent("pki"), hostNames: ["localhost"],
                                             ipAddresses: [[127, 0, 0, 1]], organization: "winmdm tests", now: clock.now())
         let config = ServerConfiguration(publicURL: publicURL, maxBodyBytes: 256 * 1024)
+        // The key serve keeps in the data directory, so CLI commands run against `dir` open what the server sealed.
+        let keyURL = (other?.dir ?? dir).appendingPathComponent("secret-key")
+        if !FileManager.default.fileExists(atPath: keyURL.path) {
+            try SecureFile.write(Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255) }) + "\n", to: keyURL, mode: 0o600)
+        }
+        let secrets = try secretBox(keyURL)
         let tokens = FederatedTokens(key: Array("test federation key, 32 bytes!!!".utf8))
         let auth = Authenticator(directory: store, hasher: hasher, tokens: tokens, clock: clock, cacheKey: Array(repeating: 7, count: 32))
         let services = ServerServices(
@@ -59,9 +65,17 @@ final class TestServer: @unchecked Sendable {
             graph: GraphService(store: store, admin: admin, publicURL: publicURL), admin: admin,
             console: ConsoleServices(admin: admin, store: store, sessions: ConsoleSessions(key: Array("console test key".utf8)),
                                      authenticator: auth, publicURL: publicURL, clock: clock),
-            management: ManagementService(config: config, store: store, deviceCA: pki.deviceCA, clock: clock, logger: quietLogger))
+            management: ManagementService(config: config, store: store, deviceCA: pki.deviceCA, clock: clock, logger: quietLogger,
+                                          secrets: secrets))
         return TestServer(dir: dir, store: store, admin: admin, pki: pki, services: services, port: port)
     }
+
+    static func secretBox(_ url: URL) throws -> SecretBox {
+        try SecretBox(key: Base64URL.decode(try String(contentsOf: url, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? [])
+    }
+
+    /// The installation's secret key, as serve loads it.
+    var secrets: SecretBox { get throws { try Self.secretBox(dir.appendingPathComponent("secret-key")) } }
 
     init(dir: URL, store: SQLStore, admin: AdminService, pki: PKIFiles, services: ServerServices, port: Int) {
         self.dir = dir
