@@ -17,6 +17,9 @@ public struct OMASetting: Codable, Sendable, Equatable {
     public var atomicGroup: String?
     /// Where the setting exists; elsewhere it is recorded as not applicable and not sent.
     public var applicability: SettingApplicability?
+    /// A raw SyncML command for what a setting cannot express (an Exec, several items, an Atomic of mixed verbs):
+    /// sent as written. `locURI` is its first target, `format` is `syncml`, `value` the XML as given.
+    public var block: SyncMLBlock?
 
     public init(name: String? = nil, locURI: String, format: String, value: String, verb: String? = nil, atomicGroup: String? = nil,
                 applicability: SettingApplicability? = nil) {
@@ -30,9 +33,20 @@ public struct OMASetting: Codable, Sendable, Equatable {
     }
 
     public static let formats: Set<String> = ["int", "chr", "bool", "b64", "xml", "float"]
+    public static let blockFormat = "syncml"
+
+    /// A raw SyncML block as a setting.
+    public init(name: String? = nil, block: SyncMLBlock, xml: String) {
+        self.init(name: name, locURI: block.firstTarget, format: Self.blockFormat, value: xml, verb: block.verb)
+        self.block = block
+    }
 
     /// Checks what Windows would refuse before anything is stored; the message says what is accepted.
     public func validate() throws(ProfileError) {
+        if let block {
+            guard atomicGroup == nil else { throw ProfileError("A raw SyncML block cannot join an Atomic group; put the Atomic in the block.") }
+            return try block.validate()
+        }
         guard locURI.hasPrefix("./"), locURI.count > 2, !locURI.contains(" "), !locURI.hasSuffix("/") else {
             throw ProfileError("'\(locURI)' is not an OMA-URI: it starts with ./Device/Vendor/MSFT/, ./User/Vendor/MSFT/ or ./Vendor/MSFT/ and names one node.")
         }
@@ -52,6 +66,52 @@ public struct OMASetting: Codable, Sendable, Equatable {
         }
         if let verb, verb != "Replace", verb != "Add" {
             throw ProfileError("A profile setting is written with Replace or Add, not '\(verb)'.")
+        }
+    }
+}
+
+/// One SyncML command given as XML by an administrator, parsed: its verb, its items, and for an Atomic or Sequence the
+/// commands inside (one level, as Windows accepts).
+public struct SyncMLBlock: Codable, Sendable, Equatable {
+    public var verb: String
+    public var items: [DMItem]
+    public var steps: [DMCommandStep]?
+
+    public init(verb: String, items: [DMItem], steps: [DMCommandStep]? = nil) {
+        self.verb = verb
+        self.items = items
+        self.steps = steps
+    }
+
+    public static let verbs: Set<String> = ["Add", "Replace", "Delete", "Exec"]
+    public static let containers: Set<String> = ["Atomic", "Sequence"]
+
+    public var firstTarget: String { (items + (steps ?? []).flatMap(\.items)).first?.target ?? "" }
+
+    public func validate() throws(ProfileError) {
+        if Self.containers.contains(verb) {
+            guard items.isEmpty, let steps, !steps.isEmpty else { throw ProfileError("An \(verb) block holds one or more commands and no items of its own.") }
+            for st in steps {
+                guard Self.verbs.contains(st.verb) else {
+                    throw ProfileError("Inside \(verb), a block takes \(Self.verbs.sorted().joined(separator: ", ")); not \(st.verb).")
+                }
+                try Self.check(st.items, st.verb)
+            }
+        } else {
+            guard Self.verbs.contains(verb) else {
+                throw ProfileError("A block is one of \((Self.verbs.union(Self.containers)).sorted().joined(separator: ", ")); not \(verb) (a Get is a command, not a setting: winmdm devices command).")
+            }
+            guard steps == nil else { throw ProfileError("Only Atomic and Sequence hold commands.") }
+            try Self.check(items, verb)
+        }
+    }
+
+    static func check(_ items: [DMItem], _ verb: String) throws(ProfileError) {
+        guard !items.isEmpty else { throw ProfileError("The \(verb) has no Item.") }
+        for i in items {
+            guard i.target.hasPrefix("./"), i.target.count > 2, !i.target.contains(" ") else {
+                throw ProfileError("'\(i.target)' is not an OMA-URI (each Item needs a Target LocURI starting with ./).")
+            }
         }
     }
 }
@@ -181,6 +241,8 @@ public struct SettingStatus: Codable, Sendable, Equatable {
     /// For a conflict: the profile whose value wins.
     public var winner: String?
     public var updatedAt: Date
+    /// A raw SyncML block: nothing generic undoes it, so removing it leaves it on the device, reported as such.
+    public var isBlock: Bool?
 
     public init(locURI: String, value: String, state: SettingState, status: String? = nil, winner: String? = nil, updatedAt: Date) {
         self.locURI = locURI
@@ -232,7 +294,7 @@ public struct DeviceProfileState: Codable, Sendable, Equatable {
     /// `value` is what the command carried: the answer to a value since replaced is not this setting's any more.
     public mutating func record(locURI: String, value: String?, status: String, deleting: Bool, at now: Date) {
         guard let i = settings.firstIndex(where: { $0.locURI == locURI }) else { return }
-        if deleting ? settings[i].state != .removing : (settings[i].value != value || settings[i].state != .pending) { return }
+        if deleting ? settings[i].state != .removing : ((value.map { settings[i].value != $0 } ?? false) || settings[i].state != .pending) { return }
         settings[i].status = status
         settings[i].updatedAt = now
         if deleting {
@@ -329,7 +391,9 @@ public enum ProfilePlanner {
                     }
                 }
                 changed = true
-                next.append(SettingStatus(locURI: s.locURI, value: s.value, state: .pending, updatedAt: now))
+                var pending = SettingStatus(locURI: s.locURI, value: s.value, state: .pending, updatedAt: now)
+                if s.block != nil { pending.isBlock = true }
+                next.append(pending)
                 toSend.append(s)
             }
             // A setting of an Atomic group goes with the rest of its group (all of them pending again).
@@ -348,7 +412,9 @@ public enum ProfilePlanner {
             // Nodes this profile set before and no longer does: deleted unless another applying profile sets them.
             for b in old?.settings ?? [] where !p.settings.contains(where: { $0.locURI == b.locURI }) {
                 changed = true
-                if owner[b.locURI] == nil, [.succeeded, .pending].contains(b.state) {
+                if b.isBlock == true, [.succeeded, .pending].contains(b.state) {
+                    next.append(Self.remaining(b, now))
+                } else if owner[b.locURI] == nil, [.succeeded, .pending].contains(b.state) {
                     plan.commands.append(deletion(enrollmentID, p, b.locURI, now))
                     next.append(SettingStatus(locURI: b.locURI, value: b.value, state: .removing, updatedAt: now))
                 }
@@ -363,7 +429,9 @@ public enum ProfilePlanner {
         for old in states where !desiredIDs.contains(old.profileID) && old.assigned {
             var next: [SettingStatus] = []
             for b in old.settings {
-                if owner[b.locURI] == nil, [.succeeded, .pending].contains(b.state) {
+                if b.isBlock == true, [.succeeded, .pending, .remains].contains(b.state) {
+                    next.append(b.state == .remains ? b : Self.remaining(b, now))
+                } else if owner[b.locURI] == nil, [.succeeded, .pending].contains(b.state) {
                     let p = profiles.first { $0.id == old.profileID }
                     plan.commands.append(deletion(enrollmentID, p, b.locURI, now, profileID: old.profileID))
                     next.append(SettingStatus(locURI: b.locURI, value: b.value, state: .removing, updatedAt: now))
@@ -379,9 +447,20 @@ public enum ProfilePlanner {
         return plan
     }
 
+    /// A raw block that no longer applies: what it did stays; it is listed as remaining until its profile is gone.
+    static func remaining(_ b: SettingStatus, _ now: Date) -> SettingStatus {
+        var r = b
+        r.state = .remains
+        r.updatedAt = now
+        return r
+    }
+
     static func command(_ enrollmentID: String, _ p: ConfigurationProfile, _ s: OMASetting, _ now: Date) -> DeviceCommand {
         var c = DeviceCommand(enrollmentID: enrollmentID, kind: "profile", verb: s.verb ?? "Replace",
                               items: [DMItem(target: s.locURI, format: s.format, data: s.value)], createdAt: now)
+        if let b = s.block {
+            c = DeviceCommand(enrollmentID: enrollmentID, kind: "profile-block", verb: b.verb, items: b.items, steps: b.steps, createdAt: now)
+        }
         c.profileID = p.id
         c.profileVersion = p.version
         return c

@@ -2,6 +2,7 @@ import Foundation
 import MDMCore
 import MDMPKI
 import MDMStorage
+import MDMWire
 
 /// Configuration profiles: named, versioned CSP settings assigned to groups. A change is one write (the profile and
 /// one revision); each device works out what to send or delete at its next check-in (`ManagementService`).
@@ -64,6 +65,34 @@ extension AdminService {
         p.updatedAt = clock.now()
         try await saveProfile("profile.setting.set", before: before, after: p)
         return p
+    }
+
+    /// The most a raw block may hold; Windows takes about 64 KiB per message.
+    public static let maxBlockBytes = 32 * 1024
+
+    /// Parses a raw SyncML command as an administrator writes it (no namespaces needed; `<Format>` and `<Type>` are
+    /// read as the Meta ones). DTDs and entities are refused like everywhere else.
+    public static func parseBlock(_ xml: String) throws -> SyncMLBlock {
+        guard xml.utf8.count <= maxBlockBytes else { throw AdminError("A block is at most \(maxBlockBytes / 1024) KiB.") }
+        let body = xml.replacingOccurrences(of: "<Format>", with: "<Format xmlns=\"\(SyncMLNS.metinf)\">")
+            .replacingOccurrences(of: "<Type>", with: "<Type xmlns=\"\(SyncMLNS.metinf)\">")
+        let doc = "<SyncML xmlns=\"\(SyncMLNS.syncml)\"><SyncHdr><SessionID>0</SessionID><MsgID>0</MsgID></SyncHdr><SyncBody>" + body + "</SyncBody></SyncML>"
+        let m: SyncMLMessage
+        do { m = try SyncMLMessage(bytes: Array(doc.utf8)) } catch { throw AdminError("The block is not well-formed SyncML: \(error.reason)") }
+        guard m.commands.count == 1, let c = m.commands.first else {
+            throw AdminError("A block is one SyncML command (Add, Replace, Delete, Exec, or an Atomic or Sequence holding them); this holds \(m.commands.count).")
+        }
+        func items(_ list: [SyncMLItem]) -> [DMItem] { list.map { DMItem(target: $0.target ?? "", format: $0.format, type: $0.type, data: $0.data) } }
+        guard c.children.allSatisfy({ $0.children.isEmpty }) else { throw AdminError("A block nests one level: an Atomic or Sequence of plain commands.") }
+        let block = SyncMLBlock(verb: c.name, items: items(c.items),
+                                steps: c.children.isEmpty ? nil : c.children.map { DMCommandStep(verb: $0.name, items: items($0.items)) })
+        do { try block.validate() } catch { throw AdminError(error.message) }
+        return block
+    }
+
+    /// Adds a raw SyncML block (or replaces the one with the same first target).
+    public func setProfileBlock(_ nameOrID: String, xml: String, name: String? = nil) async throws -> ConfigurationProfile {
+        try await setProfileSetting(nameOrID, OMASetting(name: name, block: try Self.parseBlock(xml), xml: xml))
     }
 
     /// Removes a setting: devices that have it get a Delete of the node at their next check-in.

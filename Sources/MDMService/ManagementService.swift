@@ -383,8 +383,10 @@ public struct ManagementService: Sendable {
     /// complete drops the state.
     func recordProfileAnswer(_ c: DeviceCommand, status: String, now: Date) async throws {
         guard let profileID = c.profileID else { return }
-        // One node, or each step of an Atomic with its own status (216 rolled back, 215 not run) or the container's.
-        let answers: [(DMItem, String, Bool)] = c.steps.map { steps in
+        // A raw block is one setting: the status of its command (or its container's), for its first target.
+        let answers: [(DMItem, String, Bool)] = c.kind == "profile-block"
+            ? [(DMItem(target: (c.items + (c.steps ?? []).flatMap(\.items)).first?.target ?? ""), c.status ?? status, false)]
+            : c.steps.map { steps in
             steps.compactMap { st in st.items.first.map { ($0, st.status ?? status, st.verb == "Delete") } }
         } ?? c.items.prefix(1).map { ($0, status, c.verb == "Delete") }
         guard !answers.isEmpty else { return }

@@ -12,7 +12,7 @@ struct Profiles: AsyncParsableCommand {
         is deleted from the device where the CSP allows it. Two profiles that set one node differently: the older
         profile's value wins, and the conflict is shown (profiles conflicts).
         """,
-        subcommands: [List.self, Create.self, Templates.self, Show.self, SetSetting.self, Unset.self, Assign.self, Unassign.self, Status.self, Conflicts.self, Delete.self])
+        subcommands: [List.self, Create.self, Templates.self, Show.self, SetSetting.self, SetBlock.self, Unset.self, Assign.self, Unassign.self, Status.self, Conflicts.self, Delete.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List profiles with their version, settings and assignments.")
@@ -136,6 +136,42 @@ struct Profiles: AsyncParsableCommand {
                                                                               verb: add ? "Add" : nil))
                 print("\(p.name) is at version \(p.version) with \(p.settings.count) setting(s); assigned devices get the change at their next check-in.")
                 try await Profiles.printConflicts(admin, of: p) { $0.locURI == locURI }
+            }
+        }
+    }
+
+    struct SetBlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-block",
+            abstract: "Add a raw SyncML command to a profile, for what a setting cannot express (an Exec, several items, an Atomic).",
+            discussion: """
+            The block is one command as Windows reads it, without a CmdID (winmdm numbers it), for example
+              <Exec><Item><Target><LocURI>./Device/Vendor/MSFT/Defender/QuickScan</LocURI></Target></Item></Exec>
+            or an <Atomic> of Add, Replace, Delete and Exec commands. It is sent as written and gets one status, named by
+            its first target (winmdm profiles unset PROFILE FIRST-TARGET removes it). Nothing generic undoes a block:
+            when it stops applying, devices keep what it did, and the status says so.
+            """)
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Profile name or id.") var profile: String
+        @Option(help: "A file holding the block ('-' reads standard input).") var file: String?
+        @Option(help: "The block itself.") var xml: String?
+        @Option(help: "A name for people.") var name: String?
+
+        func run() async throws {
+            let text: String
+            switch (file, xml) {
+            case (let f?, nil):
+                if f == "-" { text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
+                else {
+                    guard let t = try? String(contentsOfFile: f, encoding: .utf8) else { throw ValidationError("Cannot read \(f) as UTF-8 text.") }
+                    text = t
+                }
+            case (nil, let x?): text = x
+            default: throw ValidationError("Give the block with --file PATH or --xml TEXT (one of them).")
+            }
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.setProfileBlock(profile, xml: text, name: name)
+                print("\(p.name) is at version \(p.version) with \(p.settings.count) setting(s); assigned devices get the change at their next check-in.")
             }
         }
     }

@@ -483,3 +483,68 @@ import Testing
         await server.close()
     }
 }
+
+@Suite struct RawBlockTests {
+    static let scan = "./Device/Vendor/MSFT/Defender/QuickScan"
+    static let exec = "<Exec><Item><Target><LocURI>\(scan)</LocURI></Target></Item></Exec>"
+    static let atomic = """
+        <Atomic><Replace><Item><Target><LocURI>\(ProfileTests.camera)</LocURI></Target><Meta><Format>int</Format></Meta><Data>0</Data></Item></Replace>
+        <Replace><Item><Target><LocURI>\(ProfileTests.realtime)</LocURI></Target><Meta><Format xmlns="syncml:metinf">int</Format></Meta><Data>1</Data></Item></Replace></Atomic>
+        """
+
+    @Test("a raw SyncML block is checked, sent as written, gets its status, and is left in place when it stops applying")
+    func rawBlocksOverTheRealProtocol() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("eve@winmdm.test")
+        _ = try await server.addUser("fay@winmdm.test")
+        _ = try await server.admin.createConfigurationProfile(name: "Blocks")
+        for (bad, says) in [("<Get><Item><Target><LocURI>./DevDetail/SwV</LocURI></Target></Item></Get>", "not Get"),
+                            ("<Exec></Exec>", "no Item"), ("<Exec><Item><Target><LocURI>x</LocURI></Target></Item></Exec>", "not an OMA-URI"),
+                            (Self.exec + Self.exec, "holds 2"), ("<Exec><Item>", "not well-formed"),
+                            ("<!DOCTYPE x [<!ENTITY e \"boom\">]><Exec><Item><Data>&e;</Data></Item></Exec>", "not well-formed")] {
+            do {
+                _ = try await server.admin.setProfileBlock("Blocks", xml: bad)
+                Issue.record("accepted \(bad)")
+            } catch let e as AdminError {
+                #expect(e.message.contains(says), "\(bad): \(e.message)")
+            }
+        }
+        #expect(try await server.admin.configurationProfile("Blocks").version == 1, "refused blocks change nothing")
+        _ = try await server.admin.setProfileBlock("Blocks", xml: Self.exec, name: "Quick scan")
+        let p = try await server.admin.setProfileBlock("Blocks", xml: Self.atomic)
+        #expect(p.settings.map(\.locURI) == [Self.scan, ProfileTests.camera] && p.settings.allSatisfy { $0.format == "syncml" })
+        _ = try await server.admin.assignProfile("Blocks", to: "all-users")
+
+        try await server.live { t in
+            let eve = WindowsDevice(profile: DeviceProfile(upn: "eve@winmdm.test", password: "Correct horse 1"), transport: t)
+            let id = try await eve.enroll(discoveryURL: server.discoveryURL)
+            let tls = try server.mutualTLS(id)
+            let log = try await eve.manage(id, transport: tls)
+            #expect(log.executed.contains { $0.command.name == "Exec" && $0.command.items.first?.target == Self.scan && $0.status == "200" })
+            let atomic = try #require(log.executed.first { $0.command.name == "Atomic" })
+            #expect(atomic.command.children.map { $0.items.first?.format } == ["int", "int"], "Meta Format read with or without its namespace")
+            var state = try #require(try await server.admin.deviceProfileStates(enrollmentID: id.entDMID).first)
+            #expect(state.state == .succeeded && state.settings.count == 2)
+
+            // A member the device refuses fails the whole Atomic: the block shows the container's 507.
+            var refusing = DeviceProfile(upn: "fay@winmdm.test", password: "Correct horse 1")
+            refusing.refusedNodes = [ProfileTests.realtime: "405"]
+            let fay = WindowsDevice(profile: refusing, transport: t)
+            let fid = try await fay.enroll(discoveryURL: server.discoveryURL)
+            let ftls = try server.mutualTLS(fid)
+            _ = try await fay.manage(fid, transport: ftls)
+            let failed = try #require(try await server.admin.deviceProfileStates(enrollmentID: fid.entDMID).first?.settings.first { $0.locURI == ProfileTests.camera })
+            #expect(failed.state == .failed && failed.status == "507", "\(failed)")
+
+            // Unassigned: nothing is deleted (no generic undo for a block); the device state says what stays.
+            _ = try await server.admin.unassignProfile("Blocks", from: "all-users")
+            let after = try await eve.manage(id, transport: tls, sessionID: "2")
+            #expect(!after.executed.contains { $0.command.name == "Delete" })
+            state = try #require(try await server.admin.deviceProfileStates(enrollmentID: id.entDMID).first)
+            #expect(state.settings.allSatisfy { $0.state == .remains } && !state.assigned, "\(state.settings.map(\.state))")
+            try await tls.shutdown()
+            try await ftls.shutdown()
+        }
+        await server.close()
+    }
+}
