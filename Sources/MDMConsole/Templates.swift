@@ -2,7 +2,7 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "users": users, "user": user, "restrictions": restrictions, "restriction": restriction,
-        "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "configuration": configuration, "statusPage": statusPage,
+        "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "configuration": configuration, "statusPage": statusPage, "compliance": compliance,
         "troubleshooting": troubleshooting, "message": message, "tenant": tenant,
     ]
 
@@ -30,6 +30,7 @@ enum Templates {
     <a href="/console/devices/windows/autopilot" {{#section_autopilot}}class="on"{{/section_autopilot}}>Autopilot deployment profiles</a>
     <a href="/console/devices/windows/configuration" {{#section_configuration}}class="on"{{/section_configuration}}>Configuration profiles</a>
     <a href="/console/devices/windows/esp" {{#section_esp}}class="on"{{/section_esp}}>Enrollment Status Page</a>
+    <a href="/console/devices/windows/compliance" {{#section_compliance}}class="on"{{/section_compliance}}>Compliance policies</a>
     <div class="h">Tenant</div>
     <a href="/console/mobility" {{#section_mobility}}class="on"{{/section_mobility}}>Mobility (MDM and MAM)</a>
     <a href="/console/tenant" {{#section_tenant}}class="on"{{/section_tenant}}>Tenant administration</a>
@@ -163,12 +164,12 @@ enum Templates {
 
     static let windowsDevices = """
     <h1>Devices › Windows › Windows devices</h1>
-    <table><tr><th>Device</th><th>Primary user</th><th>Ownership</th><th>Windows</th><th>State</th><th>Last check-in</th><th>Next check-in by</th><th>Certificate expires</th><th></th></tr>
-    {{#devices}}<tr><td>{{name}}</td><td>{{#hasUser}}<a href="/console/users/{{upn}}">{{upn}}</a>{{/hasUser}}{{^hasUser}}<span class="muted">none (enrolled by {{upn}})</span>{{/hasUser}}</td><td>{{ownership}}</td><td>{{os}}</td><td>{{state}}</td><td>{{seen}}</td><td>{{nextCheckIn}}</td><td>{{expires}} <span class="muted">{{renewed}}</span></td>
+    <table><tr><th>Device</th><th>Primary user</th><th>Ownership</th><th>Windows</th><th>State</th><th>Compliance</th><th>Last check-in</th><th>Next check-in by</th><th>Certificate expires</th><th></th></tr>
+    {{#devices}}<tr><td>{{name}}</td><td>{{#hasUser}}<a href="/console/users/{{upn}}">{{upn}}</a>{{/hasUser}}{{^hasUser}}<span class="muted">none (enrolled by {{upn}})</span>{{/hasUser}}</td><td>{{ownership}}</td><td>{{os}}</td><td>{{state}}</td><td>{{compliance}}{{#reasons}}<br><span class="muted">{{.}}</span>{{/reasons}}</td><td>{{seen}}</td><td>{{nextCheckIn}}</td><td>{{expires}} <span class="muted">{{renewed}}</span></td>
     <td><form method="post" action="/console/devices/windows/{{id}}"><input type="hidden" name="csrf" value="{{csrf}}">
     <button name="action" value="sync">Sync</button> <button name="action" value="reboot">Restart</button>
     {{#hasUser}}<button name="action" value="unassign">Unassign user</button> {{/hasUser}}<button name="action" value="retire">Retire</button> <button name="action" value="delete">Delete</button></form></td></tr>{{/devices}}
-    {{^devices}}<tr><td colspan="9" class="muted">No enrolled devices.</td></tr>{{/devices}}
+    {{^devices}}<tr><td colspan="10" class="muted">No enrolled devices.</td></tr>{{/devices}}
     </table>
     {{#next}}<p><a href="{{next}}">Next page</a></p>{{/next}}
     <p class="muted">Devices check in {{schedule}}. There is no push: Sync and Restart wait for that check-in (or a restart, a sign-in, or Sync on the device).</p>
@@ -185,6 +186,15 @@ enum Templates {
     {{#hasConflicts}}<h2>Conflicts</h2><table><tr><th>Node</th><th>Wins</th><th>Loses</th><th>Why</th></tr>
     {{#conflicts}}<tr><td><code>{{uri}}</code></td><td>{{winner}} ({{winningValue}})</td><td>{{loser}} ({{losingValue}})</td><td>{{reason}}</td></tr>{{/conflicts}}</table>{{/hasConflicts}}
     <p class="muted">Devices check in {{schedule}}; a change reaches each device then. Manage profiles with <code>winmdm profiles</code> or Graph.</p>
+    """
+
+    static let compliance = """
+    <h1>Devices › Windows › Compliance policies</h1>
+    <table><tr><th>Policy</th><th>Rules</th><th>Assigned to</th><th>Created</th></tr>
+    {{#policies}}<tr><td>{{name}}<br><span class="muted">{{description}}</span></td><td>{{rules}}</td><td>{{assigned}}</td><td>{{created}}</td></tr>{{/policies}}
+    {{^policies}}<tr><td colspan="4" class="muted">No compliance policies yet: winmdm compliance create NAME --os-min 10.0.22631 …, or POST /graph/v1.0/deviceManagement/deviceCompliancePolicies.</td></tr>{{/policies}}
+    </table>
+    <p class="muted">Devices report the values these rules read when a policy changes and every 8 hours; Windows devices shows each device's state with the reasons. A device no policy applies to counts as compliant.</p>
     """
 
     static let statusPage = """

@@ -61,6 +61,19 @@ public struct CompliancePolicy: Codable, Sendable, Equatable, Identifiable {
         guard (0...2160).contains(graceHours) else { throw ProfileError("The grace period is 0 to 2160 hours (90 days).") }
     }
 
+    /// The rules, for people ("Windows 10.0.22631 or later, encrypted, 24 h grace").
+    public var rulesSummary: String {
+        var r: [String] = []
+        if let v = osMinimumVersion { r.append("Windows \(v) or later") }
+        if let v = osMaximumVersion { r.append("Windows \(v) or earlier") }
+        if storageRequireEncryption { r.append("encrypted") }
+        if activeFirewallRequired { r.append("firewall on") }
+        if antivirusRequired { r.append("antivirus on") }
+        if tpmRequired { r.append("TPM") }
+        if graceHours > 0 { r.append("\(graceHours) h grace") }
+        return r.joined(separator: ", ")
+    }
+
     /// The rules this device breaks, from what it reported; nil when a value a rule needs has not been reported yet.
     public func failures(inventory: [String: String]?, osVersion: String?) -> [String]? {
         let inv = inventory ?? [:]

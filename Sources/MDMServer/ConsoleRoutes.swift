@@ -386,9 +386,15 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         // One page of active devices, oldest enrollment first, keyed by the last one shown.
         let rows = try await c.store.enrollments(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1, activeOnly: true)
         let shown = Array(rows.prefix(ConsolePages.pageSize))
-        let schedule = try await c.admin.settings().checkInSchedule, now = Date()
+        let settings = try await c.admin.settings(), schedule = settings.checkInSchedule, now = Date()
+        var compliance: [String: [DeviceCompliance]] = [:]
+        if !settings.compliancePolicies.isEmpty {
+            for e in shown { compliance[e.id] = try await c.admin.deviceCompliance(e, policies: settings.compliancePolicies, now: now) }
+        }
         let devices = shown.map { e -> [String: Any] in
-            ["id": e.id, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "primaryUser": e.primaryUser ?? "", "hasUser": e.primaryUser != nil,
+            let states = compliance[e.id] ?? []
+            return ["id": e.id, "compliance": states.isEmpty ? "no policy" : DeviceCompliance.overall(states).rawValue,
+             "reasons": states.filter { $0.state != .compliant }.flatMap { p in p.reasons.map { "\(p.policyName): \($0)" } }, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "primaryUser": e.primaryUser ?? "", "hasUser": e.primaryUser != nil,
              "ownership": e.kind.isPersonal ? "Personal" : "Corporate",
              "os": e.osVersion ?? "", "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter),
              "renewed": e.certificateRenewedAt.map { "renewed " + GraphDateText.short($0) } ?? "",
@@ -450,6 +456,19 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         return page(who, "configuration", "Configuration profiles", "configuration",
                     ["profiles": profiles, "conflicts": conflicts, "hasConflicts": !conflicts.isEmpty,
                      "schedule": try await c.admin.settings().checkInSchedule.summary], req: req)
+    }
+    view("/console/devices/windows/compliance") { req, _, who in
+        let groups = try await c.admin.groups()
+        func target(_ a: ProfileAssignment) -> String {
+            let name = a.target == ProfileAssignment.allUsers ? "All users" : a.target == ProfileAssignment.allDevices ? "All devices"
+                : groups.first { $0.id == a.target }?.displayName ?? a.target
+            return a.exclude ? "not \(name)" : name
+        }
+        let policies = try await c.admin.compliancePolicies().map { p -> [String: Any] in
+            ["name": p.name, "description": p.description, "rules": p.rulesSummary,
+             "assigned": p.assignments.isEmpty ? "not assigned" : p.assignments.map(target).joined(separator: ", "), "created": GraphDateText.short(p.createdAt)]
+        }
+        return page(who, "compliance", "Compliance policies", "compliance", ["policies": policies], req: req)
     }
     view("/console/devices/windows/esp") { req, _, who in
         var pages: [[String: Any]] = []

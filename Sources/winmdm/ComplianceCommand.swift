@@ -27,17 +27,7 @@ struct Compliance: AsyncParsableCommand {
         }
     }
 
-    static func rules(_ p: CompliancePolicy) -> String {
-        var r: [String] = []
-        if let v = p.osMinimumVersion { r.append("Windows \(v) or later") }
-        if let v = p.osMaximumVersion { r.append("Windows \(v) or earlier") }
-        if p.storageRequireEncryption { r.append("encrypted") }
-        if p.activeFirewallRequired { r.append("firewall on") }
-        if p.antivirusRequired { r.append("antivirus on") }
-        if p.tpmRequired { r.append("TPM") }
-        if p.graceHours > 0 { r.append("\(p.graceHours) h grace") }
-        return r.joined(separator: ", ")
-    }
+    static func rules(_ p: CompliancePolicy) -> String { p.rulesSummary }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a compliance policy.")

@@ -128,15 +128,21 @@ def main():
         cli(data, "profiles", "set", "Lockdown", "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera", "--format", "int", "--value", "0")
         cli(data, "profiles", "assign", "Lockdown", "all-users")
         cli(data, "esp", "edit", "Default", "--show", "yes", "--timeout", "45", "--message", "Call IT on x1234")
+        cli(data, "compliance", "create", "Baseline", "--os-min", "10.0.22631", "--require-encryption", "--grace-hours", "24")
+        cli(data, "compliance", "assign", "Baseline", "all-users")
         for name, path in [("06-device-settings", "/console/devices/device-settings"), ("07-mobility", "/console/mobility"),
                            ("08-windows-devices", "/console/devices/windows"), ("09-autopilot", "/console/devices/windows/autopilot"),
                            ("09b-configuration", "/console/devices/windows/configuration"),
                            ("09c-enrollment-status-page", "/console/devices/windows/esp"),
+                           ("09d-compliance", "/console/devices/windows/compliance"),
                            ("10-troubleshooting", "/console/troubleshooting")]:
             driver.get(base + path)
             check(shows("</h1>"), f"{path} renders")
             if path.endswith("/configuration"):
                 check(shows("AllowCamera") and shows("All users"), "the profile shows its setting and assignment")
+            if path.endswith("/compliance"):
+                check(shows("Baseline") and shows("Windows 10.0.22631 or later, encrypted, 24 h grace") and shows("All users"),
+                      "the compliance policy shows its rules and assignment")
             if path.endswith("/esp"):
                 check(shows("Call IT on x1234") and shows("45 min"), "the Default page shows its edited settings")
             shot(name)

@@ -129,7 +129,14 @@ final class ConsoleClient: @unchecked Sendable {
                     .enroll(discoveryURL: server.discoveryURL)
             }
             let list = try await web.get("/console/devices/windows")
-            #expect(list.html.contains("Unassign user"))
+            #expect(list.html.contains("Unassign user") && list.html.contains("no policy"))
+            // A compliance policy the device cannot meet: its state and reason show in the list.
+            _ = try await server.admin.createCompliancePolicy(CompliancePolicy(name: "Future", osMinimumVersion: "10.0.99999", createdAt: Date()))
+            _ = try await server.admin.assignCompliancePolicy("Future", to: "all-users")
+            let judged = try await web.get("/console/devices/windows").html
+            #expect(judged.contains("nonCompliant") && judged.contains("Future: "), "\(judged)")
+            #expect(try await web.get("/console/devices/windows/compliance").html.contains("Windows 10.0.99999 or later"))
+            _ = try await server.admin.deleteCompliancePolicy("Future")
             _ = try await web.post("/console/devices/windows/\(again.entDMID)", [("csrf", ConsoleClient.csrf(list.html)!), ("action", "unassign")])
             let e = try #require(try await server.store.enrollment(id: again.entDMID))
             #expect(e.primaryUser == nil && e.state == .active && !e.countsTowardDeviceLimit)
