@@ -55,6 +55,13 @@ struct ConsoleUser: Sendable {
 }
 
 enum ConsolePages {
+    /// A profile or compliance assignment as people read it: All users, All devices, a group's name; "not …" when excluded.
+    static func assignment(_ a: ProfileAssignment, _ groups: [Group]) -> String {
+        let name = a.target == ProfileAssignment.allUsers ? "All users" : a.target == ProfileAssignment.allDevices ? "All devices"
+            : groups.first { $0.id == a.target }?.displayName ?? a.target
+        return a.exclude ? "not \(name)" : name
+    }
+
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
         var h = HTTPFields()
         h[.contentType] = "text/html; charset=utf-8"
@@ -426,11 +433,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     }
     view("/console/devices/windows/configuration") { req, _, who in
         let groups = try await c.admin.groups()
-        func target(_ a: ProfileAssignment) -> String {
-            let name = a.target == ProfileAssignment.allUsers ? "All users" : a.target == ProfileAssignment.allDevices ? "All devices"
-                : groups.first { $0.id == a.target }?.displayName ?? a.target
-            return a.exclude ? "not \(name)" : name
-        }
+        func target(_ a: ProfileAssignment) -> String { ConsolePages.assignment(a, groups) }
         var profiles: [[String: Any]] = []
         for p in try await c.admin.configurationProfiles() {
             // Counts from the states alone; a device is read only for the failures shown (at most 20).
@@ -459,11 +462,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     }
     view("/console/devices/windows/compliance") { req, _, who in
         let groups = try await c.admin.groups()
-        func target(_ a: ProfileAssignment) -> String {
-            let name = a.target == ProfileAssignment.allUsers ? "All users" : a.target == ProfileAssignment.allDevices ? "All devices"
-                : groups.first { $0.id == a.target }?.displayName ?? a.target
-            return a.exclude ? "not \(name)" : name
-        }
+        func target(_ a: ProfileAssignment) -> String { ConsolePages.assignment(a, groups) }
         let policies = try await c.admin.compliancePolicies().map { p -> [String: Any] in
             ["name": p.name, "description": p.description, "rules": p.rulesSummary,
              "assigned": p.assignments.isEmpty ? "not assigned" : p.assignments.map(target).joined(separator: ", "), "created": GraphDateText.short(p.createdAt)]
