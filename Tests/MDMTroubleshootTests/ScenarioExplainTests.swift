@@ -29,3 +29,16 @@ import Testing
         #expect(scenarios.contains(id), "\(id): \(input) → \(e.matches.map(\.entry))")
     }
 }
+
+/// A device that is enrolled but refused as not compliant: explain points at winmdm's compliance state, not at enrollment.
+@Suite struct ComplianceExplainTests {
+    @Test func notCompliantAfterEnrollmentPointsAtComplianceStatus() {
+        let e = Explainer().explain("Conditional access says my device is not compliant although it is enrolled in winmdm, AADSTS53000")
+        let first = e.causes.first
+        #expect(first?.title.hasPrefix("The device is enrolled but is not compliant") == true, "\(e.causes.map(\.title))")
+        #expect(first?.confirm.contains("winmdm compliance status") == true)
+        // Blocked while enrolling is still the enrollment cause.
+        let during = Explainer().explain("You can't get here from there during enrollment in OOBE, conditional access requires a compliant device, AADSTS53000")
+        #expect(during.causes.first?.title.hasPrefix("A Conditional Access policy requires a compliant") == true, "\(during.causes.map(\.title))")
+    }
+}
