@@ -93,7 +93,18 @@ extension AdminService {
         let e = try await enrollment(enrollmentRef)
         guard e.state == .active else { throw AdminError("\(e.deviceName ?? e.id) is \(e.state.rawValue); only enrolled devices take commands.") }
         let (verb, items, steps) = try command.syncml(providerID: providerID)
-        let c = DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: verb, items: items, steps: steps, createdAt: clock.now())
+        let now = clock.now()
+        if case .inventory = command {
+            // One node per Get, as Intune reads: a node this device lacks (an edition without DeviceStatus, an older
+            // build) fails its own Get, and the others still report.
+            let all = items.enumerated().map { i, item in
+                DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: "Get", items: [item], createdAt: now + Double(i) / 1000)
+            }
+            for c in all { try await store.enqueue(c) }
+            try await audit("device.command", e.id, before: nil as [DeviceCommand]?, after: all)
+            return all[0]
+        }
+        let c = DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: verb, items: items, steps: steps, createdAt: now)
         try await store.enqueue(c)
         try await audit("device.command", e.id, before: nil as DeviceCommand?, after: c)
         return c

@@ -147,7 +147,8 @@ struct Devices: AsyncParsableCommand {
             try await Runtime.withAdmin(common) { admin, rt in
                 let q = try await admin.queueCommand(device, c, providerID: rt.config.providerID)
                 if json { return try JSONOutput.print(q) }
-                let what = q.steps.map { "\($0.count) command(s)" } ?? q.items.map(\.target).joined(separator: ", ")
+                var what = q.steps.map { "\($0.count) command(s)" } ?? q.items.map(\.target).joined(separator: ", ")
+                if case .inventory = c { what = "one Get per node, from \(what)" }
                 let e = try await admin.enrollment(q.enrollmentID)
                 let next = try await admin.settings().checkInSchedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: Date())
                 print("Queued \(q.kind) (\(q.verb) \(what)) as \(q.id); it goes out at the device's next check-in, expected by \(next.short) "

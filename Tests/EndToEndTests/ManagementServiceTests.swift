@@ -258,11 +258,19 @@ extension MutualTLSManagementTests {
             let log = try await device.manage(id, transport: mtls)
             #expect(log.executed.map(\.status) == ["507", "216", "404", "200", "200", "200", "200", "200", "200"])
             // A long queue leaves in several messages of one session; every command is delivered and answered.
-            for _ in 0..<250 { _ = try await server.admin.queueCommand(id.entDMID, .inventory, providerID: "winmdm") }
+            for _ in 0..<800 { _ = try await server.admin.queueCommand(id.entDMID, .raw(verb: "Get", target: "./DevDetail/SwV", format: nil, data: nil), providerID: "winmdm") }
             let long = try await device.manage(id, transport: mtls, sessionID: "L")
-            #expect(long.messages.count > 2 && long.executed.count == 250)
+            #expect(long.messages.count > 2 && long.executed.count == 800, "\(long.messages.count) messages")
             #expect(try await server.store.queuedCommands(enrollmentID: id.entDMID).isEmpty)
-            #expect(try await server.store.commands(enrollmentID: id.entDMID, limit: 400).filter { $0.kind == "inventory" }.allSatisfy { $0.state != .sent && $0.status != nil })
+            #expect(try await server.store.commands(enrollmentID: id.entDMID, limit: 1000).filter { $0.kind == "raw" && $0.verb == "Get" }.allSatisfy { $0.state != .sent && $0.status != nil })
+            // Sync: one node per Get, so the nodes this device lacks fail alone and the rest still report.
+            _ = try await server.admin.queueCommand(id.entDMID, .inventory, providerID: "winmdm")
+            let sync = try await device.manage(id, transport: mtls, sessionID: "S")
+            let gets = sync.executed.filter { $0.command.name == "Get" }
+            #expect(gets.count == 7 && gets.allSatisfy { $0.command.items.count == 1 })
+            #expect(gets.contains { $0.status == "404" } && gets.contains { $0.status == "200" }, "\(gets.map(\.status))")
+            let synced = try #require(try await server.store.enrollment(id: id.entDMID))
+            #expect(synced.inventory?["./DevDetail/Ext/Microsoft/DeviceName"] == device.profile.deviceName)
             let rolledBack = try #require(try await server.store.command(id: failing.id))
             #expect(rolledBack.state == .failed && rolledBack.status == "507" && rolledBack.steps?.map(\.status) == ["216", "404"])
             #expect(try await server.store.command(id: fine.id)?.state == .succeeded)
