@@ -192,20 +192,22 @@ public struct ConfigurationProfile: Codable, Sendable, Equatable, Identifiable {
 
     /// Whether the profile applies to a device whose user belongs to `groupIDs`: some include matches and no exclude
     /// does (an exclusion always wins, as in Intune). A device without a user (`userless`) matches only `allDevices`.
-    public func applies(toUserGroups groupIDs: Set<String>, userless: Bool = false) -> Bool {
-        ProfileAssignment.applies(assignments, toUserGroups: groupIDs, userless: userless)
+    public func applies(toUserGroups groupIDs: Set<String>, userless: Bool = false, deviceGroups: Set<String> = []) -> Bool {
+        ProfileAssignment.applies(assignments, toUserGroups: groupIDs, userless: userless, deviceGroups: deviceGroups)
     }
 }
 
 extension ProfileAssignment {
     /// Whether assignments (of a profile or a policy) reach a device whose user belongs to `groupIDs`: some include
     /// matches and no exclude does. A device without a user (`userless`) matches only `allDevices`.
-    public static func applies(_ assignments: [ProfileAssignment], toUserGroups groupIDs: Set<String>, userless: Bool) -> Bool {
+    /// `deviceGroups`: groups the device itself is in; they apply whether or not the device has a user.
+    public static func applies(_ assignments: [ProfileAssignment], toUserGroups groupIDs: Set<String>, userless: Bool,
+                               deviceGroups: Set<String> = []) -> Bool {
         func matches(_ a: ProfileAssignment) -> Bool {
             switch a.target {
             case ProfileAssignment.allDevices: true
             case ProfileAssignment.allUsers: !userless
-            default: !userless && groupIDs.contains(a.target)
+            default: deviceGroups.contains(a.target) || (!userless && groupIDs.contains(a.target))
             }
         }
         let included = assignments.contains { !$0.exclude && matches($0) }
@@ -347,12 +349,13 @@ public struct ProfilePlan: Sendable, Equatable {
 
 /// Desired state for one device: which profiles apply, what to send, what to delete, who wins a conflict. Pure.
 public enum ProfilePlanner {
-    public static func plan(enrollmentID: String, userGroupIDs: Set<String>, userless: Bool, edition: Int? = nil, osVersion: String? = nil,
+    public static func plan(enrollmentID: String, userGroupIDs: Set<String>, deviceGroupIDs: Set<String> = [], userless: Bool,
+                            edition: Int? = nil, osVersion: String? = nil,
                             profiles: [ConfigurationProfile], states: [DeviceProfileState], now: Date) -> ProfilePlan {
         var plan = ProfilePlan()
         // The oldest profile wins a node two profiles set differently (a fixed, explainable rule: creating a profile
         // never changes what older ones already put on devices).
-        let desired = profiles.filter { $0.applies(toUserGroups: userGroupIDs, userless: userless) }
+        let desired = profiles.filter { $0.applies(toUserGroups: userGroupIDs, userless: userless, deviceGroups: deviceGroupIDs) }
             .sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
         var owner: [String: (profile: ConfigurationProfile, value: String)] = [:]
         for p in desired {

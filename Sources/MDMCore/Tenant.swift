@@ -7,15 +7,30 @@ public struct Group: Codable, Sendable, Equatable, Identifiable {
     public var description: String
     /// User ids.
     public var members: [String]
+    /// Devices, by hardware id (HWDevID): membership outlives a re-enrollment of the same machine.
+    public var devices: [String]
     public var createdAt: Date
 
     public init(id: String = UUID().uuidString.lowercased(), displayName: String, description: String = "",
-                members: [String] = [], createdAt: Date) {
+                members: [String] = [], devices: [String] = [], createdAt: Date) {
         self.id = id
         self.displayName = displayName
         self.description = description
         self.members = members
+        self.devices = devices
         self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey { case id, displayName, description, members, devices, createdAt }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        displayName = try c.decode(String.self, forKey: .displayName)
+        description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
+        members = try c.decodeIfPresent([String].self, forKey: .members) ?? []
+        devices = try c.decodeIfPresent([String].self, forKey: .devices) ?? []
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
     }
 }
 

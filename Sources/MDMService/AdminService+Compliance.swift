@@ -67,7 +67,8 @@ extension AdminService {
         guard !policies.isEmpty else { return [] }
         var groups: Set<String> = []
         if !e.isUserless, let user = try await store.user(upn: e.upn) { groups = try await store.groupIDs(of: user.id) }
-        return policies.filter { ProfileAssignment.applies($0.assignments, toUserGroups: groups, userless: e.isUserless) }
+        let deviceGroups = try await store.groupIDs(ofDevice: e.hwDevID)
+        return policies.filter { ProfileAssignment.applies($0.assignments, toUserGroups: groups, userless: e.isUserless, deviceGroups: deviceGroups) }
     }
 
     /// A device's state against each policy that applies to it, from its last reported values. `policies`: the

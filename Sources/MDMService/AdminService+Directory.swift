@@ -36,6 +36,38 @@ extension AdminService {
         return g
     }
 
+    /// Adds a device (an enrollment id, device name or DeviceID; or a HWDevID) to a group: profiles, compliance
+    /// policies and Enrollment Status Pages assigned to the group reach it with or without a user.
+    public func addDevice(group: String, device ref: String) async throws -> Group {
+        let before = try await self.group(group)
+        let hw = try await hardwareID(ref)
+        guard !before.devices.contains(hw) else { return before }
+        var g = before
+        g.devices.append(hw)
+        try await store.updateGroup(g)
+        try await audit("group.addDevice", g.displayName, before: before, after: g)
+        return g
+    }
+
+    public func removeDevice(group: String, device ref: String) async throws -> Group {
+        let before = try await self.group(group)
+        let hw = (try? await hardwareID(ref)) ?? ref
+        guard before.devices.contains(hw) else { throw AdminError("\(ref) is not a member of \(before.displayName).") }
+        var g = before
+        g.devices.removeAll { $0 == hw }
+        try await store.updateGroup(g)
+        try await audit("group.removeDevice", g.displayName, before: before, after: g)
+        return g
+    }
+
+    /// A device's HWDevID from any name of one of its enrollments, or the HWDevID itself (64 hex digits, a device
+    /// that is not enrolled yet).
+    func hardwareID(_ ref: String) async throws -> String {
+        if let e = try? await enrollment(ref) { return e.hwDevID }
+        if ref.count == 64, ref.allSatisfy(\.isHexDigit) { return ref.uppercased() }
+        throw AdminError("No device \(ref): name an enrollment (its id, device name or DeviceID) or give the device's HWDevID (64 hex digits).")
+    }
+
     public func removeMember(group: String, user upn: String) async throws -> Group {
         let before = try await self.group(group)
         let u = try await user(upn)

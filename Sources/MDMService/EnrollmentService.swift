@@ -169,9 +169,12 @@ public struct EnrollmentService: Sendable {
                 enrollmentType: facts.enrollmentType ?? .full, kind: kind, osEdition: facts.osEdition, osVersion: facts.osVersion,
                 certificateSerial: cert.serialHex, certificateThumbprint: cert.thumbprint,
                 certificateNotAfter: cert.notAfter, enrolledAt: now)
-            // The Enrollment Status Page: the configuration of the device's groups (the user's, for now) with the
-            // best priority, else the Default; user-less enrollments get the Default's.
-            let page = settings.applicableRestriction(.enrollmentStatusPage, groupIDs: kind == .bulk ? [] : groupIDs)
+            // The Enrollment Status Page (Intune's order): the best-priority page assigned to the device's groups, else
+            // the best one of its user's groups (none for user-less enrollments), else the Default.
+            let deviceGroups = try await store.groupIDs(ofDevice: hwDevID)
+            let forDevice = settings.applicableRestriction(.enrollmentStatusPage, groupIDs: deviceGroups)
+            let page = !forDevice.isDefault ? forDevice
+                : settings.applicableRestriction(.enrollmentStatusPage, groupIDs: kind == .bulk ? [] : groupIDs)
             if let s = page.statusPage, StatusPage.applies(s, notInOOBE: facts.notInOOBE) {
                 enrollment.statusPage = StatusPageProgress(configurationID: page.id, configurationName: page.isDefault ? "Default" : page.displayName,
                                                            settings: s, startedAt: now)

@@ -116,8 +116,8 @@ public struct ManagementService: Sendable {
                 // Profiles, assignments or groups changed since this device last looked: work out its desired state
                 // (once per revision, on whichever instance gets there first) and queue what differs.
                 let userless = enrollment.isUserless, id = enrollment.id
-                if let plan = try await store.reconcileProfiles(enrollmentID: id, revision: found.profilesRevision, plan: { profiles, groups, states in
-                    ProfilePlanner.plan(enrollmentID: id, userGroupIDs: groups, userless: userless, edition: enrollment.osEdition,
+                if let plan = try await store.reconcileProfiles(enrollmentID: id, revision: found.profilesRevision, plan: { profiles, groups, deviceGroups, states in
+                    ProfilePlanner.plan(enrollmentID: id, userGroupIDs: groups, deviceGroupIDs: deviceGroups, userless: userless, edition: enrollment.osEdition,
                                         osVersion: enrollment.osVersion, profiles: profiles, states: states, now: now)
                 }), !plan.commands.isEmpty {
                     hasQueued = true

@@ -56,6 +56,7 @@ public actor InMemoryStore: MDMStore {
     }
     public func group(id: String) -> Group? { groupsByID[id] }
     public func groupIDs(of userID: String) -> Set<String> { Set(groupsByID.values.filter { $0.members.contains(userID) }.map(\.id)) }
+    public func groupIDs(ofDevice hwDevID: String) -> Set<String> { Set(groupsByID.values.filter { $0.devices.contains(hwDevID) }.map(\.id)) }
     public func groups() -> [Group] { groupsByID.values.sorted { $0.displayName.lowercased() < $1.displayName.lowercased() } }
     public func insertGroup(_ group: Group) throws {
         guard !groupsByID.values.contains(where: { $0.displayName.lowercased() == group.displayName.lowercased() }) else {
@@ -69,7 +70,7 @@ public actor InMemoryStore: MDMStore {
         guard !groupsByID.values.contains(where: { $0.id != group.id && $0.displayName.lowercased() == group.displayName.lowercased() }) else {
             throw StorageError(.conflict, "A group named \(group.displayName) already exists.")
         }
-        if groupsByID[group.id]?.members != group.members { revision += 1 }
+        if groupsByID[group.id]?.members != group.members || groupsByID[group.id]?.devices != group.devices { revision += 1 }
         groupsByID[group.id] = group
     }
     public func deleteGroup(id: String) throws {
@@ -259,11 +260,11 @@ public actor InMemoryStore: MDMStore {
         if change(&s) { profileStatesByEnrollment[enrollmentID]?[profileID] = s } else { profileStatesByEnrollment[enrollmentID]?[profileID] = nil }
     }
     public func reconcileProfiles(enrollmentID: String, revision r: Int,
-                                  plan: @Sendable ([ConfigurationProfile], Set<String>, [DeviceProfileState]) -> ProfilePlan) -> ProfilePlan? {
-        guard enrollmentsByID[enrollmentID] != nil, (reconciled[enrollmentID] ?? 0) < r else { return nil }
+                                  plan: @Sendable ([ConfigurationProfile], Set<String>, Set<String>, [DeviceProfileState]) -> ProfilePlan) -> ProfilePlan? {
+        guard let e = enrollmentsByID[enrollmentID], (reconciled[enrollmentID] ?? 0) < r else { return nil }
         reconciled[enrollmentID] = r
         let groups = owners[enrollmentID].map(groupIDs(of:)) ?? []
-        let p = plan(configurationProfiles(), groups, profileStates(enrollmentID: enrollmentID))
+        let p = plan(configurationProfiles(), groups, groupIDs(ofDevice: e.hwDevID), profileStates(enrollmentID: enrollmentID))
         queue += p.commands
         for st in p.states { profileStatesByEnrollment[enrollmentID, default: [:]][st.profileID] = st }
         for id in p.dropped { profileStatesByEnrollment[enrollmentID]?[id] = nil }

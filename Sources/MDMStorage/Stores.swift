@@ -17,6 +17,8 @@ public protocol DirectoryStore: Sendable {
     func group(id: String) async throws -> Group?
     /// The ids of the groups a user belongs to (indexed by user: reads only those memberships).
     func groupIDs(of userID: String) async throws -> Set<String>
+    /// The ids of the groups a device (by HWDevID) belongs to (indexed by device).
+    func groupIDs(ofDevice hwDevID: String) async throws -> Set<String>
     /// Throws `StorageError.conflict` when a group has the same display name (case-insensitive).
     func insertGroup(_ group: Group) async throws
     func updateGroup(_ group: Group) async throws
@@ -124,11 +126,12 @@ public protocol ProfileStore: Sendable {
     /// profile is left to report). Nothing happens when there is no such state.
     func modifyProfileState(enrollmentID: String, profileID: String, _ change: @Sendable (inout DeviceProfileState) -> Bool) async throws
     /// In one transaction, and only when the enrollment was reconciled at an older revision than `revision` (so two
-    /// instances never both do it): reads the profiles, the groups of the enrollment's user and its states, lets `plan`
-    /// decide, queues its commands, writes its states and drops the ones it names. Returns nil when another session
-    /// already reconciled this revision.
+    /// instances never both do it): reads the profiles, the groups of the enrollment's user and of its device, and its
+    /// states, lets `plan` decide, queues its commands, writes its states and drops the ones it names. Returns nil when
+    /// another session already reconciled this revision.
     func reconcileProfiles(enrollmentID: String, revision: Int,
-                           plan: @Sendable ([ConfigurationProfile], Set<String>, [DeviceProfileState]) -> ProfilePlan) async throws -> ProfilePlan?
+                           plan: @Sendable (_ profiles: [ConfigurationProfile], _ userGroups: Set<String>, _ deviceGroups: Set<String>,
+                                            _ states: [DeviceProfileState]) -> ProfilePlan) async throws -> ProfilePlan?
 }
 
 public struct AttemptQuery: Sendable {

@@ -26,6 +26,7 @@ extension SQLStore {
         ("users", ["id"], [("id", .text), ("upn", .text), ("doc", .text)]),
         ("groups", ["id"], [("id", .text), ("name_key", .text), ("doc", .text)]),
         ("group_members", ["group_id", "user_id"], [("group_id", .text), ("user_id", .text)]),
+        ("group_devices", ["group_id", "hw_dev_id"], [("group_id", .text), ("hw_dev_id", .text)]),
         ("enrollments", ["id"], [("id", .text), ("user_id", .optionalText), ("upn", .text), ("hw_dev_id", .text), ("device_id", .text),
                                  ("state", .text), ("cert_thumbprint", .text), ("prev_cert_thumbprint", .optionalText),
                                  ("enrolled_at", .real), ("last_seen_at", .optionalReal), ("profile_rev", .integer), ("doc", .text)]),

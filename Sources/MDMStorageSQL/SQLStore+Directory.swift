@@ -63,7 +63,14 @@ extension SQLStore {
             for row in try await db.raw("SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id").all() {
                 members[try row.decode(column: "group_id", as: String.self), default: []].append(try row.decode(column: "user_id", as: String.self))
             }
-            for i in groups.indices { groups[i].members = members[groups[i].id] ?? [] }
+            var devices: [String: [String]] = [:]
+            for row in try await db.raw("SELECT group_id, hw_dev_id FROM group_devices ORDER BY group_id, hw_dev_id").all() {
+                devices[try row.decode(column: "group_id", as: String.self), default: []].append(try row.decode(column: "hw_dev_id", as: String.self))
+            }
+            for i in groups.indices {
+                groups[i].members = members[groups[i].id] ?? []
+                groups[i].devices = devices[groups[i].id] ?? []
+            }
             return groups
         }
     }
@@ -75,7 +82,16 @@ extension SQLStore {
             }
             g.members = try await db.raw("SELECT user_id FROM group_members WHERE group_id = \(bind: id) ORDER BY user_id").all()
                 .map { try $0.decode(column: "user_id", as: String.self) }
+            g.devices = try await db.raw("SELECT hw_dev_id FROM group_devices WHERE group_id = \(bind: id) ORDER BY hw_dev_id").all()
+                .map { try $0.decode(column: "hw_dev_id", as: String.self) }
             return g
+        }
+    }
+
+    public func groupIDs(ofDevice hwDevID: String) async throws -> Set<String> {
+        try await connections.read { db in
+            Set(try await db.raw("SELECT group_id FROM group_devices WHERE hw_dev_id = \(bind: hwDevID)").all()
+                .map { try $0.decode(column: "group_id", as: String.self) })
         }
     }
 
@@ -108,20 +124,26 @@ extension SQLStore {
         if n == 0 { throw StorageError(.notFound, "No group \(group.id).") }
     }
 
-    /// Makes the group's membership rows match `group.members` (only the differences are written); true when any changed.
+    /// Makes the group's membership rows match `group.members` and `group.devices` (only the differences are
+    /// written); true when any changed.
     @discardableResult
     static func writeMembers(_ db: any SQLDatabase, _ group: Group) async throws -> Bool {
-        let have = Set(try await db.raw("SELECT user_id FROM group_members WHERE group_id = \(bind: group.id)").all()
-            .map { try $0.decode(column: "user_id", as: String.self) })
-        let want = Set(group.members)
+        let users = try await writeRows(db, "group_members", "user_id", group.id, group.members)
+        let devices = try await writeRows(db, "group_devices", "hw_dev_id", group.id, group.devices)
+        return users || devices
+    }
+
+    static func writeRows(_ db: any SQLDatabase, _ table: String, _ column: String, _ groupID: String, _ members: [String]) async throws -> Bool {
+        let have = Set(try await db.select().column(SQLColumn(column)).from(table).where("group_id", .equal, groupID).all()
+            .map { try $0.decode(column: column, as: String.self) })
+        let want = Set(members)
         let gone = Array(have.subtracting(want)), added = want.subtracting(have).sorted()
         if !gone.isEmpty {
-            try await db.delete(from: "group_members").where("group_id", .equal, group.id)
-                .where(SQLColumn("user_id"), .in, SQLBind.group(gone)).run()
+            try await db.delete(from: table).where("group_id", .equal, groupID).where(SQLColumn(column), .in, SQLBind.group(gone)).run()
         }
         for chunk in stride(from: 0, to: added.count, by: 500) {
-            var insert = db.insert(into: "group_members").columns("group_id", "user_id")
-            for u in added[chunk..<min(chunk + 500, added.count)] { insert = insert.values(SQLBind(group.id), SQLBind(u)) }
+            var insert = db.insert(into: table).columns("group_id", column)
+            for u in added[chunk..<min(chunk + 500, added.count)] { insert = insert.values(SQLBind(groupID), SQLBind(u)) }
             try await insert.run()
         }
         return !gone.isEmpty || !added.isEmpty
@@ -130,6 +152,7 @@ extension SQLStore {
     public func deleteGroup(id: String) async throws {
         let n = try await connections.transaction { db in
             try await db.raw("DELETE FROM group_members WHERE group_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM group_devices WHERE group_id = \(bind: id)").run()
             try await Self.raiseProfilesRevision(db)
             return try await Self.changed(db, "DELETE FROM groups WHERE id = \(bind: id)")
         }

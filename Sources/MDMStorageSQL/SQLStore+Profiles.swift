@@ -88,7 +88,7 @@ extension SQLStore {
     }
 
     public func reconcileProfiles(enrollmentID: String, revision: Int,
-                                  plan: @Sendable ([ConfigurationProfile], Set<String>, [DeviceProfileState]) -> ProfilePlan) async throws -> ProfilePlan? {
+                                  plan: @Sendable ([ConfigurationProfile], Set<String>, Set<String>, [DeviceProfileState]) -> ProfilePlan) async throws -> ProfilePlan? {
         try await connections.transaction { db in
             // Claims this revision for this device: a second session (on any instance) finds nothing to do.
             let n = try await Self.changed(db, """
@@ -99,9 +99,12 @@ extension SQLStore {
             let groups = Set(try await db.raw("""
                 SELECT m.group_id FROM group_members m WHERE m.user_id = (SELECT user_id FROM enrollments WHERE id = \(bind: enrollmentID))
                 """).all().map { try $0.decode(column: "group_id", as: String.self) })
+            let deviceGroups = Set(try await db.raw("""
+                SELECT d.group_id FROM group_devices d WHERE d.hw_dev_id = (SELECT hw_dev_id FROM enrollments WHERE id = \(bind: enrollmentID))
+                """).all().map { try $0.decode(column: "group_id", as: String.self) })
             let states = try await db.raw("SELECT doc FROM profile_states WHERE enrollment_id = \(bind: enrollmentID)").all()
                 .map { try Self.value($0, DeviceProfileState.self) }
-            let p = plan(profiles, groups, states)
+            let p = plan(profiles, groups, deviceGroups, states)
             for c in p.commands { try await db.raw(Columns.insert("commands", try Columns.command(c))).run() }
             for s in p.states { try await Self.writeProfileState(db, s) }
             for id in p.dropped {

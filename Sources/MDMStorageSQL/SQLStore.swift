@@ -218,6 +218,7 @@ enum Columns {
     static func group(_ g: Group) throws -> [(String, any Encodable & Sendable)] {
         var doc = g
         doc.members = []  // in group_members
+        doc.devices = []  // in group_devices
         return [("id", g.id), ("name_key", g.displayName.lowercased()), ("doc", try SQLStore.doc(doc))]
     }
 

@@ -96,6 +96,10 @@ enum SchemaSQLite {
             "INSERT INTO counters (key, value) VALUES ('profiles', 0)",
             "ALTER TABLE enrollments ADD COLUMN profile_rev INTEGER NOT NULL DEFAULT 0",
         ],
+        [
+            "CREATE TABLE group_devices (group_id TEXT NOT NULL, hw_dev_id TEXT NOT NULL, PRIMARY KEY (group_id, hw_dev_id))",
+            "CREATE INDEX group_devices_device ON group_devices(hw_dev_id)",
+        ],
     ]
 }
 
@@ -167,6 +171,10 @@ enum SchemaPostgres {
             "CREATE TABLE counters (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
             "INSERT INTO counters (key, value) VALUES ('profiles', 0)",
             "ALTER TABLE enrollments ADD COLUMN profile_rev BIGINT NOT NULL DEFAULT 0",
+        ],
+        [
+            "CREATE TABLE group_devices (group_id TEXT NOT NULL, hw_dev_id TEXT NOT NULL, PRIMARY KEY (group_id, hw_dev_id))",
+            "CREATE INDEX group_devices_device ON group_devices(hw_dev_id)",
         ],
     ]
 }

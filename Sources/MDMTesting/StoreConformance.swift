@@ -78,11 +78,11 @@ public enum StoreConformance {
         let record = try await store.checkIn(certificateThumbprint: e.certificateThumbprint)
         try check(record?.profilesRevision == r2 && (record?.reconciledRevision ?? r2) < r2, "a check-in sees the revision and how far it was reconciled")
 
-        let planned = try await store.reconcileProfiles(enrollmentID: e.id, revision: r2) { profiles, groups, states in
+        let planned = try await store.reconcileProfiles(enrollmentID: e.id, revision: r2) { profiles, groups, _, states in
             ProfilePlanner.plan(enrollmentID: e.id, userGroupIDs: groups, userless: false, profiles: profiles, states: states, now: now)
         }
         try check(planned?.commands.count == 1 && planned?.states.count == 1, "reconciling plans the profile's setting for the group's member")
-        try check(try await store.reconcileProfiles(enrollmentID: e.id, revision: r2) { _, _, _ in ProfilePlan() } == nil,
+        try check(try await store.reconcileProfiles(enrollmentID: e.id, revision: r2) { _, _, _, _ in ProfilePlan() } == nil,
                   "a revision is reconciled once")
         try check(try await store.checkIn(certificateThumbprint: e.certificateThumbprint)?.reconciledRevision == r2, "the reconciled revision is kept")
         try check(try await store.queuedCommands(enrollmentID: e.id).first?.profileID == p.id, "the planned command is queued with its profile")
@@ -278,8 +278,15 @@ public enum StoreConformance {
         try check(try await store.groupIDs(of: u.id) == [g.id], "group membership is found")
         var g2 = g
         g2.members = []
+        g2.devices = ["HW-\(tag)"]
+        let rev = try await store.profilesRevision()
         try await store.updateGroup(g2)
         try check(try await store.groupIDs(of: u.id).isEmpty, "membership changes are read back")
+        try check(try await store.groupIDs(ofDevice: "HW-\(tag)") == [g.id], "device membership is found")
+        let listed = try await store.groups().first { $0.id == g.id }
+        try check(try await store.group(id: g.id)?.devices == ["HW-\(tag)"] && listed?.devices == ["HW-\(tag)"],
+                  "device members are read back with the group")
+        try check(try await store.profilesRevision() > rev, "a device membership change raises the profiles revision")
         try await store.deleteGroup(id: g.id)
         try check(!(try await store.groups().contains { $0.id == g.id }), "deleted groups are gone")
 

@@ -5,7 +5,7 @@ import MDMService
 
 struct Groups: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Groups: create them and manage members; restrictions and scopes target groups.",
-        subcommands: [Create.self, List.self, Show.self, AddMember.self, RemoveMember.self, Delete.self])
+        subcommands: [Create.self, List.self, Show.self, AddMember.self, RemoveMember.self, AddDevice.self, RemoveDevice.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a group.")
@@ -45,8 +45,10 @@ struct Groups: AsyncParsableCommand {
             try await Runtime.withAdmin(common) { admin, _ in
                 let g = try await admin.group(group)
                 let users = try await admin.users().filter { g.members.contains($0.id) }
-                if json { return try JSONOutput.print(["group": AnyEncodable(g.displayName), "members": AnyEncodable(users.map(\.upn))]) }
+                if json { return try JSONOutput.print(["group": AnyEncodable(g.displayName), "members": AnyEncodable(users.map(\.upn)),
+                                                       "devices": AnyEncodable(g.devices)]) }
                 print("\(g.displayName): \(users.isEmpty ? "no members" : users.map(\.upn).joined(separator: ", "))")
+                if !g.devices.isEmpty { print("devices (HWDevID): \(g.devices.joined(separator: ", "))") }
             }
         }
     }
@@ -61,6 +63,35 @@ struct Groups: AsyncParsableCommand {
             try await Runtime.withAdmin(common) { admin, _ in
                 for u in users { _ = try await admin.addMember(group: group, user: u) }
                 print("Added \(users.joined(separator: ", ")) to \(group).")
+            }
+        }
+    }
+
+    struct AddDevice: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add-device",
+            abstract: "Add devices to a group (by enrollment id, device name, DeviceID or HWDevID); what the group is assigned reaches them, user or not.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Group name or id.") var group: String
+        @Argument(help: "Devices to add.") var devices: [String]
+        func run() async throws {
+            guard !devices.isEmpty else { throw ValidationError("Name at least one device to add.") }
+            try await Runtime.withAdmin(common) { admin, _ in
+                for d in devices { _ = try await admin.addDevice(group: group, device: d) }
+                print("Added \(devices.joined(separator: ", ")) to \(group).")
+            }
+        }
+    }
+
+    struct RemoveDevice: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "remove-device", abstract: "Remove devices from a group.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Group name or id.") var group: String
+        @Argument(help: "Devices to remove.") var devices: [String]
+        func run() async throws {
+            guard !devices.isEmpty else { throw ValidationError("Name at least one device to remove.") }
+            try await Runtime.withAdmin(common) { admin, _ in
+                for d in devices { _ = try await admin.removeDevice(group: group, device: d) }
+                print("Removed \(devices.joined(separator: ", ")) from \(group).")
             }
         }
     }

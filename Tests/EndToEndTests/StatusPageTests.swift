@@ -266,3 +266,52 @@ import Testing
         }
     }
 }
+
+/// Device groups: what is assigned to a group of devices reaches those devices, whoever uses them, and a page
+/// assigned to the device wins over one assigned to its user, as in Intune.
+@Suite struct DeviceGroupTests {
+    @Test func profilesAndPagesFollowDeviceGroups() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("alice@winmdm.test")
+        _ = try await server.admin.createGroup("Kiosk devices")
+        _ = try await server.admin.createGroup("Staff")
+        _ = try await server.admin.addMember(group: "Staff", user: "alice@winmdm.test")
+        _ = try await server.admin.createConfigurationProfile(name: "Kiosk lockdown", settings: [OMASetting(locURI: StatusPageTests.camera, format: "int", value: "0")])
+        _ = try await server.admin.assignProfile("Kiosk lockdown", to: "Kiosk devices")
+        _ = try await server.admin.createStatusPage(name: "Staff page", change: StatusPageChange(blockOnAllProfiles: true), groups: ["Staff"])
+        _ = try await server.admin.createStatusPage(name: "Kiosk page", change: StatusPageChange(installProgressTimeoutInMinutes: 30), groups: ["Kiosk devices"])
+        // The Staff page has priority 1: the Kiosk page still wins on kiosks, because device targeting comes first.
+        #expect(try await server.admin.restriction(.enrollmentStatusPage, "Staff page").priority == 1)
+        await #expect(throws: AdminError.self) { _ = try await server.admin.addDevice(group: "Kiosk devices", device: "no-such-device") }
+
+        try await server.live { t in
+            // A kiosk registered by its hardware id before it enrolls.
+            var kioskProfile = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1")
+            kioskProfile.hwDevID = String(repeating: "AB", count: 32)
+            _ = try await server.admin.addDevice(group: "Kiosk devices", device: kioskProfile.hwDevID.lowercased())
+            let kiosk = WindowsDevice(profile: kioskProfile, transport: t)
+            let laptop = WindowsDevice(profile: DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1"), transport: t)
+            let k = try await kiosk.enroll(discoveryURL: server.discoveryURL)
+            let l = try await laptop.enroll(discoveryURL: server.discoveryURL)
+            #expect(try await server.admin.enrollment(k.entDMID).statusPage?.configurationName == "Kiosk page")
+            #expect(try await server.admin.enrollment(l.entDMID).statusPage?.configurationName == "Staff page")
+            let kTLS = try server.mutualTLS(k), lTLS = try server.mutualTLS(l)
+            let kLog = try await kiosk.manage(k, transport: kTLS)
+            let lLog = try await laptop.manage(l, transport: lTLS)
+            #expect(kLog.executed.contains { $0.command.items.first?.target == StatusPageTests.camera })
+            #expect(!lLog.executed.contains { $0.command.items.first?.target == StatusPageTests.camera }, "same user, not in the device group")
+            // Without a user the kiosk keeps what its group gives it.
+            _ = try await server.admin.unassignUser(k.entDMID)
+            _ = try await server.admin.setProfileSetting("Kiosk lockdown", OMASetting(locURI: StatusPageTests.camera, format: "int", value: "1"))
+            let again = try await kiosk.manage(k, transport: kTLS, sessionID: "2")
+            #expect(again.executed.contains { $0.command.name == "Replace" && $0.command.items.first?.data == "1" })
+            // Out of the group: the setting is deleted from the kiosk.
+            _ = try await server.admin.removeDevice(group: "Kiosk devices", device: k.entDMID)
+            let out = try await kiosk.manage(k, transport: kTLS, sessionID: "3")
+            #expect(out.executed.contains { $0.command.name == "Delete" && $0.command.items.first?.target == StatusPageTests.camera })
+            try await kTLS.shutdown()
+            try await lTLS.shutdown()
+        }
+        await server.close()
+    }
+}
