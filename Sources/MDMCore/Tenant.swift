@@ -286,6 +286,8 @@ public struct TenantSettings: Codable, Sendable, Equatable {
     public var checkInSchedule: CheckInSchedule = .intune
     /// Compliance policies, oldest first.
     public var compliancePolicies: [CompliancePolicy] = []
+    /// Windows push through WNS, when configured.
+    public var push: PushSettings?
 
     public static let deviceLimitRange = 1...15
     public static let defaultLicenseSKU = "WINMDM_STANDARD"
@@ -337,7 +339,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case tenantID, organizationName, domains, authPolicy, maintenance, licenseProducts, joinPolicy, joinQuota, mobility,
-             restrictions, bulkPackages, autopilotProfiles, apiTokens, lockout, checkInSchedule, compliancePolicies
+             restrictions, bulkPackages, autopilotProfiles, apiTokens, lockout, checkInSchedule, compliancePolicies, push
     }
 
     /// Documents written by older versions lack newer keys: those take their new-installation defaults.
@@ -359,6 +361,7 @@ public struct TenantSettings: Codable, Sendable, Equatable {
         lockout = try c.decodeIfPresent(LockoutSettings.self, forKey: .lockout) ?? .standard
         checkInSchedule = try c.decodeIfPresent(CheckInSchedule.self, forKey: .checkInSchedule) ?? .intune
         compliancePolicies = try c.decodeIfPresent([CompliancePolicy].self, forKey: .compliancePolicies) ?? []
+        push = try c.decodeIfPresent(PushSettings.self, forKey: .push)
         addMissingDefaults()
     }
 

@@ -421,12 +421,13 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         case "delete": _ = try await admin.deleteDevice(id)
         case "sync", "reboot":
             let restart = value(form, "action") == "reboot"
-            _ = try await admin.queueCommand(id, restart ? .reboot : .inventory, providerID: c.providerID)
+            let q = try await admin.queueCommand(id, restart ? .reboot : .inventory, providerID: c.providerID)
             let e = try await admin.enrollment(id)
             let next = try await admin.settings().checkInSchedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: Date())
             let what = restart ? "Restart queued" : "Sync queued: the device reports its inventory"
+            let push = q.note.map { " " + $0 } ?? " (no push: sooner only if the device restarts, a user signs in, or someone presses Sync on it)."
             return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc(
-                "\(what) at its next check-in, expected by \(GraphDateText.short(next)) (no push: sooner only if the device restarts, a user signs in, or someone presses Sync on it)."))
+                "\(what) for its next check-in, expected by \(GraphDateText.short(next)).\(push)"))
         default: throw AdminError("Choose Sync, Restart, Unassign user, Retire or Delete.")
         }
         return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Done."))

@@ -94,17 +94,21 @@ extension AdminService {
         guard e.state == .active else { throw AdminError("\(e.deviceName ?? e.id) is \(e.state.rawValue); only enrolled devices take commands.") }
         let (verb, items, steps) = try command.syncml(providerID: providerID)
         let now = clock.now()
+        let push = try await settings().push
         if case .inventory = command {
             // One node per Get, as Intune reads: a node this device lacks (an edition without DeviceStatus, an older
-            // build) fails its own Get, and the others still report.
-            let all = items.enumerated().map { i, item in
+            // build) fails its own Get, and the others still report. With push on, the channel is read again too.
+            let nodes = items + (push == nil ? [] : [DMItem(target: PushSettings.channelNode(providerID)), DMItem(target: PushSettings.statusNode(providerID))])
+            var all = nodes.enumerated().map { i, item in
                 DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: "Get", items: [item], createdAt: now + Double(i) / 1000)
             }
+            if let pusher { all[0].note = await pusher.wake(e, settings: push) }
             for c in all { try await store.enqueue(c) }
             try await audit("device.command", e.id, before: nil as [DeviceCommand]?, after: all)
             return all[0]
         }
-        let c = DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: verb, items: items, steps: steps, createdAt: now)
+        var c = DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: verb, items: items, steps: steps, createdAt: now)
+        if case .reboot = command, let pusher { c.note = await pusher.wake(e, settings: push) }
         try await store.enqueue(c)
         try await audit("device.command", e.id, before: nil as DeviceCommand?, after: c)
         return c

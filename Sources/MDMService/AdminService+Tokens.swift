@@ -57,6 +57,8 @@ extension AdminService {
 
     /// The same service acting for another actor (an API token).
     public func acting(as actor: String) -> AdminService {
-        AdminService(store: store, hasher: hasher, clock: clock, actor: actor)
+        var a = AdminService(store: store, hasher: hasher, clock: clock, actor: actor)
+        a.pusher = pusher
+        return a
     }
 }

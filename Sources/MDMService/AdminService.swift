@@ -17,6 +17,8 @@ public struct AdminService: Sendable {
     let clock: any MDMCore.Clock
     /// Who is acting, for the audit log (`cli:root@host`, a token name …).
     public let actor: String
+    /// Wakes a device through WNS after Sync or Restart, when push is configured.
+    public var pusher: WNSPusher?
 
     public init(store: any MDMStore, hasher: PasswordHasher = .standard, clock: any MDMCore.Clock = SystemClock(),
                 actor: String = "system") {

@@ -390,6 +390,14 @@ public struct ManagementService: Sendable {
             steps.compactMap { st in st.items.first.map { ($0, st.status ?? status, st.verb == "Delete") } }
         } ?? c.items.prefix(1).map { ($0, status, c.verb == "Delete") }
         guard !answers.isEmpty else { return }
+        if let pfn = answers.first(where: { $0.0.target.hasSuffix("/Push/PFN") && $0.1.hasPrefix("2") && !$0.2 }) {
+            // The device took the push app's name: read the channel it registers (and its status) once it has one.
+            let base = String(pfn.0.target.dropLast("PFN".count))
+            for (i, leaf) in ["ChannelURI", "Status"].enumerated() {
+                try await store.enqueue(DeviceCommand(enrollmentID: c.enrollmentID, kind: "push-channel", verb: "Get",
+                                                      items: [DMItem(target: base + leaf)], createdAt: now + Double(i) / 1000))
+            }
+        }
         try await store.modifyProfileState(enrollmentID: c.enrollmentID, profileID: profileID) { s in
             for (item, code, deleting) in answers { s.record(locURI: item.target, value: item.data, status: code, deleting: deleting, at: now) }
             return s.assigned || s.settings.contains { $0.state != .removed }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import MDMCore
 import MDMPKI
@@ -35,7 +36,14 @@ struct Runtime {
         if try await admin.bootstrap(initialDomain: config.initialDomain, publicURL: config.publicURL) {
             FileHandle.standardError.write(Data("Initialised a new installation in \(config.dataDir.path) (verified domain \(config.initialDomain), public URL \(config.publicURL)).\n".utf8))
         }
-        return Runtime(config: config, store: store, admin: admin, created: created)
+        var rt = Runtime(config: config, store: store, admin: admin, created: created)
+        // Sync and Restart push through WNS when push is configured (the key opens the app's secret).
+        if try await admin.settings().push != nil {
+            var withPush = admin
+            withPush.pusher = WNSPusher(http: HTTPClientPoster(), secrets: try rt.secretBox(), providerID: config.providerID)
+            rt = Runtime(config: config, store: store, admin: withPush, created: created)
+        }
+        return rt
     }
 
     /// The key that seals managed local administrator passwords (`secret-key`, 0600, next to the database; a backup
@@ -113,5 +121,18 @@ enum Table {
                 .joined(separator: "  ")
         }
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+/// HTTPS posts for WNS with the shared AsyncHTTPClient (system trust roots), 10 seconds at most.
+struct HTTPClientPoster: HTTPPoster {
+    func post(_ url: String, headers: [(String, String)], body: [UInt8]) async throws -> (status: Int, body: [UInt8]) {
+        var req = HTTPClientRequest(url: url)
+        req.method = .POST
+        for (k, v) in headers { req.headers.add(name: k, value: v) }
+        req.body = .bytes(body)
+        let r = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
+        let data = try await r.body.collect(upTo: 64 * 1024)
+        return (Int(r.status.code), Array(data.readableBytesView))
     }
 }

@@ -5,7 +5,7 @@ import MDMService
 
 struct Settings: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show or change tenant settings.",
-                                                    subcommands: [Show.self, AuthPolicyCommand.self, LockoutCommand.self, CheckInScheduleCommand.self])
+                                                    subcommands: [Show.self, AuthPolicyCommand.self, LockoutCommand.self, CheckInScheduleCommand.self, PushCommand.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the tenant settings.")
@@ -82,6 +82,40 @@ struct Settings: AsyncParsableCommand {
                 let (before, after) = try await admin.setCheckInSchedule(s, providerID: rt.config.providerID)
                 print(before == after ? "The schedule is already: \(after.summary)."
                     : "Devices now check in \(after.summary) (was \(before.summary)). Enrolled devices get it at their next check-in.")
+            }
+        }
+    }
+
+    struct PushCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "push",
+            abstract: "Windows push (WNS): Sync and Restart wake the device instead of waiting for its next check-in.",
+            discussion: """
+            Needs a Microsoft Store app registered in Partner Center: its package family name, Package SID and client
+            secret (WNS credentials). Devices get the package family name through the profile "Push notifications (winmdm)"
+            and report their channel; Sync and Restart then post a raw notification to it. Optional: Windows may log the
+            push and still wait for its schedule (MANAGEMENT.md §5.3), so the check-in schedule stays what counts.
+            """)
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Package family name, Name_publisherid.") var pfn: String?
+        @Option(help: "Package SID, S-1-15-2-….") var sid: String?
+        @Option(help: "A file holding the client secret ('-' reads standard input).") var secretFile: String?
+        @Flag(help: "Turn push off.") var off = false
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, rt in
+                if off {
+                    try await admin.clearPush()
+                    return print("Push is off; Sync and Restart wait for the next check-in.")
+                }
+                guard let pfn, let sid, let secretFile else {
+                    let p = try await admin.settings().push
+                    return print(p.map { "Push: \($0.packageFamilyName) (\($0.packageSID)), configured \($0.configuredAt.short)." }
+                                 ?? "Push is not configured: winmdm settings push --pfn NAME_ID --sid S-1-15-2-… --secret-file FILE")
+                }
+                let raw = secretFile == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                    : try String(contentsOfFile: secretFile, encoding: .utf8)
+                let p = try await admin.setPush(packageFamilyName: pfn, packageSID: sid, clientSecret: raw.trimmingCharacters(in: .whitespacesAndNewlines),
+                                                secrets: try rt.secretBox(), providerID: rt.config.providerID)
+                print("Push: \(p.packageFamilyName); devices get it at their next check-in and report their channel.")
             }
         }
     }

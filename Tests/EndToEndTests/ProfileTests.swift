@@ -548,3 +548,80 @@ import Testing
         await server.close()
     }
 }
+
+/// WNS push, against a fake of Microsoft's token service and notification hosts.
+actor FakeWNS: HTTPPoster {
+    var requests: [(url: String, headers: [(String, String)], body: String)] = []
+    var pushStatuses: [Int] = []
+
+    func failNextPush(_ status: Int) { pushStatuses.append(status) }
+
+    func post(_ url: String, headers: [(String, String)], body: [UInt8]) async throws -> (status: Int, body: [UInt8]) {
+        requests.append((url, headers, String(decoding: body, as: UTF8.self)))
+        if url == WNSPusher.tokenURL {
+            return (200, Array("{\"token_type\":\"bearer\",\"access_token\":\"token-\(requests.count)\",\"expires_in\":86400}".utf8))
+        }
+        return (pushStatuses.isEmpty ? 200 : pushStatuses.removeFirst(), [])
+    }
+}
+
+@Suite struct PushTests {
+    static let channel = "https://db5p.notify.windows.com/?token=AwYAAAB0example"
+
+    @Test("Sync and Restart push through WNS once the device reported its channel; the channel host is pinned")
+    func syncAndRestartPushThroughWNS() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("gus@winmdm.test")
+        let secrets = try server.secrets
+        await #expect(throws: AdminError.self) {
+            _ = try await server.admin.setPush(packageFamilyName: "not a pfn", packageSID: "S-1-15-2-1", clientSecret: "x", secrets: secrets, providerID: "winmdm")
+        }
+        _ = try await server.admin.setPush(packageFamilyName: "Contoso.MDMPush_8wekyb3d8bbwe", packageSID: "S-1-15-2-1234-5678",
+                                           clientSecret: "s3cret value", secrets: secrets, providerID: "winmdm")
+        let doc = String(decoding: try JSONEncoder().encode(try await server.admin.settings()), as: UTF8.self)
+        #expect(!doc.contains("s3cret"), "the client secret is sealed")
+
+        let id = try await server.live { t in
+            var profile = DeviceProfile(upn: "gus@winmdm.test", password: "Correct horse 1")
+            profile.nodes = [PushSettings.channelNode("winmdm"): Self.channel, PushSettings.statusNode("winmdm"): "0"]
+            let device = WindowsDevice(profile: profile, transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            let tls = try server.mutualTLS(id)
+            let first = try await device.manage(id, transport: tls)
+            #expect(first.executed.contains { $0.command.items.first?.target == PushSettings.pfnNode("winmdm") && $0.command.items.first?.data == "Contoso.MDMPush_8wekyb3d8bbwe" })
+            _ = try await device.manage(id, transport: tls, sessionID: "2")
+            try await tls.shutdown()
+            return id.entDMID
+        }
+        #expect(try await server.admin.enrollment(id).inventory?[PushSettings.channelNode("winmdm")] == Self.channel)
+
+        let wns = FakeWNS()
+        var admin = server.admin
+        admin.pusher = WNSPusher(http: wns, secrets: secrets, providerID: "winmdm")
+        let restart = try await admin.queueCommand(id, .reboot, providerID: "winmdm")
+        #expect(restart.note?.hasPrefix("Push sent") == true, "\(restart.note ?? "")")
+        var seen = await wns.requests
+        #expect(seen.count == 2 && seen[0].url == WNSPusher.tokenURL && seen[1].url == Self.channel)
+        #expect(seen[0].body.contains("client_id=ms%2Dapp%3A%2F%2FS%2D1%2D15%2D2%2D1234%2D5678") && seen[0].body.contains("client_secret=s3cret%20value")
+                && seen[0].body.contains("scope=notify.windows.com"), "\(seen[0].body)")
+        #expect(seen[1].headers.contains { $0 == ("Authorization", "Bearer token-1") } && seen[1].headers.contains { $0 == ("X-WNS-Type", "wns/raw") })
+        // The token is reused; a refused one is fetched again once. Sync reads the channel again, one Get per node.
+        await wns.failNextPush(401)
+        let sync = try await admin.queueCommand(id, .inventory, providerID: "winmdm")
+        #expect(sync.note?.hasPrefix("Push sent") == true, "\(sync.note ?? "")")
+        seen = await wns.requests
+        #expect(seen.map(\.url) == [WNSPusher.tokenURL, Self.channel, Self.channel, WNSPusher.tokenURL, Self.channel])
+        #expect(try await server.store.queuedCommands(enrollmentID: id).filter { $0.kind == "inventory" }.count == 9)
+        await wns.failNextPush(410)
+        #expect(try await admin.queueCommand(id, .reboot, providerID: "winmdm").note?.contains("expired") == true)
+
+        // A channel that is not Microsoft's is never posted to (the device must not get the token sent elsewhere).
+        _ = try await server.store.modifyEnrollment(id: id) { $0.inventory?[PushSettings.channelNode("winmdm")] = "https://collector.example/wns" }
+        let before = await wns.requests.count
+        #expect(try await admin.queueCommand(id, .reboot, providerID: "winmdm").note?.contains("not a WNS address") == true)
+        #expect(await wns.requests.count == before)
+        try await server.admin.clearPush()
+        #expect(try await admin.queueCommand(id, .reboot, providerID: "winmdm").note?.hasPrefix("No push configured") == true)
+        await server.close()
+    }
+}
