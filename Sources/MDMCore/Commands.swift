@@ -116,6 +116,9 @@ public struct DeviceCommand: Codable, Sendable, Equatable, Identifiable {
     }
 
     /// Settles the state from the device's answers: an Atomic or Sequence succeeds only when it and every step did.
+    /// Its items and those of its steps, in order.
+    public var allItems: [DMItem] { items + (steps ?? []).flatMap(\.items) }
+
     public mutating func settle() {
         guard let status else { return }
         let ok: (String) -> Bool = { $0.hasPrefix("2") }

@@ -88,6 +88,7 @@ public struct SyncMLBlock: Codable, Sendable, Equatable {
 
     public var firstTarget: String { (items + (steps ?? []).flatMap(\.items)).first?.target ?? "" }
 
+
     public func validate() throws(ProfileError) {
         if Self.containers.contains(verb) {
             guard items.isEmpty, let steps, !steps.isEmpty else { throw ProfileError("An \(verb) block holds one or more commands and no items of its own.") }
@@ -517,7 +518,11 @@ public enum OMAStatus {
 
     /// Intune reports an OMA-DM status as 0x87D10000 + the code (0x87D10194 for 404).
     public static func hresult(_ code: String) -> String? {
-        guard let n = Int(code), (100...999).contains(n) else { return nil }
-        return String(format: "0x%08X", 0x87D1_0000 + n)
+        hresultValue(code).map { String(format: "0x%08X", $0) }
+    }
+
+    public static func hresultValue(_ code: String) -> UInt32? {
+        guard let n = UInt32(code), (100...999).contains(n) else { return nil }
+        return 0x87D1_0000 + n
     }
 }

@@ -254,7 +254,7 @@ public struct ManagementService: Sendable {
     /// (it is picked and sealed the first time it is needed). Without a secret key such a command fails instead.
     func withSecrets(_ queued: inout [DeviceCommand], _ e: Enrollment, now: Date) async throws -> [SyncMLCommand] {
         let placeholder = ManagedLocalAccount.passwordPlaceholder
-        func needs(_ c: DeviceCommand) -> Bool { (c.items + (c.steps ?? []).flatMap(\.items)).contains { $0.data == placeholder } }
+        func needs(_ c: DeviceCommand) -> Bool { c.allItems.contains { $0.data == placeholder } }
         guard queued.contains(where: needs) else { return queued.map(Self.syncml) }
         guard let secrets else {
             for var c in queued where needs(c) {
@@ -269,7 +269,7 @@ public struct ManagementService: Sendable {
         }
         var account = e.localAdmin
         if account == nil {
-            let name = queued.flatMap { $0.items + ($0.steps ?? []).flatMap(\.items) }.first { $0.data == placeholder }
+            let name = queued.flatMap(\.allItems).first { $0.data == placeholder }
                 .flatMap { ManagedLocalAccount.account(in: $0.target) } ?? "administrator"
             let fresh = ManagedLocalAccount(account: name, sealedPassword: try secrets.seal(ManagedLocalAccount.newPassword(), context: e.id), setAt: now)
             // Another instance may have picked one meanwhile: the stored one wins.
@@ -320,7 +320,7 @@ public struct ManagementService: Sendable {
                 p.state = .failed
                 p.finishedAt = now
                 p.heldBy = hold
-                let code = OMAStatus.hresult(hold.status ?? "").flatMap { UInt32($0.dropFirst(2), radix: 16) } ?? 0x87D1_0000
+                let code = OMAStatus.hresultValue(hold.status ?? "") ?? 0x87D1_0000
                 attempt = statusPageAttempt(e, p, rule: .statusPageProfileFailed, code: code, reason:
                     "The profile \"\(hold.profileName)\", which the Enrollment Status Page \"\(p.configurationName)\" waits for, failed on the device: \(hold.locURI ?? "a setting") was answered \(hold.status ?? "?") (\(hold.meaning)) The page shows its error.",
                     now: now, meta)
@@ -385,7 +385,7 @@ public struct ManagementService: Sendable {
         guard let profileID = c.profileID else { return }
         // A raw block is one setting: the status of its command (or its container's), for its first target.
         let answers: [(DMItem, String, Bool)] = c.kind == "profile-block"
-            ? [(DMItem(target: (c.items + (c.steps ?? []).flatMap(\.items)).first?.target ?? ""), c.status ?? status, false)]
+            ? [(DMItem(target: c.allItems.first?.target ?? ""), c.status ?? status, false)]
             : c.steps.map { steps in
             steps.compactMap { st in st.items.first.map { ($0, st.status ?? status, st.verb == "Delete") } }
         } ?? c.items.prefix(1).map { ($0, status, c.verb == "Delete") }

@@ -12,11 +12,12 @@ public protocol HTTPPoster: Sendable {
 public actor WNSPusher {
     public static let tokenURL = "https://login.live.com/accesstoken.srf"
     let http: any HTTPPoster
-    let secrets: SecretBox
+    /// Opened only when a push is sent (loading the key has a cost and, for a new data directory, creates it).
+    let secrets: @Sendable () throws -> SecretBox
     let providerID: String
     var token: (sid: String, value: String)?
 
-    public init(http: any HTTPPoster, secrets: SecretBox, providerID: String) {
+    public init(http: any HTTPPoster, secrets: @escaping @Sendable () throws -> SecretBox, providerID: String) {
         self.http = http
         self.secrets = secrets
         self.providerID = providerID
@@ -54,7 +55,7 @@ public actor WNSPusher {
 
     func accessToken(_ p: PushSettings, fresh: Bool) async throws -> String {
         if !fresh, let token, token.sid == p.packageSID { return token.value }
-        let secret = try secrets.open(p.sealedClientSecret, context: "wns")
+        let secret = try secrets().open(p.sealedClientSecret, context: "wns")
         func form(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
         let body = "grant_type=client_credentials&client_id=\(form("ms-app://" + p.packageSID))&client_secret=\(form(secret))&scope=notify.windows.com"
         let (status, data) = try await http.post(Self.tokenURL, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(body.utf8))

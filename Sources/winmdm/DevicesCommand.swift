@@ -152,7 +152,7 @@ struct Devices: AsyncParsableCommand {
                 let e = try await admin.enrollment(q.enrollmentID)
                 let next = try await admin.settings().checkInSchedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: Date())
                 print("Queued \(q.kind) (\(q.verb) \(what)) as \(q.id); it goes out at the device's next check-in, expected by \(next.short) "
-                      + "(no push: a restart or a sign-in brings it sooner; Settings > Accounts > Access work or school > Info > Sync at once).")
+                      + (q.note.map { "(\($0))" } ?? "(no push: a restart or a sign-in brings it sooner; Settings > Accounts > Access work or school > Info > Sync at once)."))
             }
         }
 

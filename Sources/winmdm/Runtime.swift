@@ -32,24 +32,22 @@ struct Runtime {
             throw ValidationError("Cannot open the database \(config.databaseURL == nil ? config.databasePath : "given by --database-url"): \(error)")
         }
         if !dbExisted { created.append(config.databasePath) }
-        let admin = AdminService(store: store, actor: Self.actor)
+        var admin = AdminService(store: store, actor: Self.actor)
+        // Sync and Restart push through WNS once push is configured; the key is read only when one is sent.
+        let dir = config.dataDir
+        admin.pusher = WNSPusher(http: HTTPClientPoster(), secrets: { try Runtime.secretBox(in: dir) }, providerID: config.providerID)
         if try await admin.bootstrap(initialDomain: config.initialDomain, publicURL: config.publicURL) {
             FileHandle.standardError.write(Data("Initialised a new installation in \(config.dataDir.path) (verified domain \(config.initialDomain), public URL \(config.publicURL)).\n".utf8))
         }
-        var rt = Runtime(config: config, store: store, admin: admin, created: created)
-        // Sync and Restart push through WNS when push is configured (the key opens the app's secret).
-        if try await admin.settings().push != nil {
-            var withPush = admin
-            withPush.pusher = WNSPusher(http: HTTPClientPoster(), secrets: try rt.secretBox(), providerID: config.providerID)
-            rt = Runtime(config: config, store: store, admin: withPush, created: created)
-        }
-        return rt
+        return Runtime(config: config, store: store, admin: admin, created: created)
     }
 
     /// The key that seals managed local administrator passwords (`secret-key`, 0600, next to the database; a backup
     /// of the database alone cannot open them).
-    func secretBox() throws -> SecretBox {
-        let s = try secret("secret-key")
+    func secretBox() throws -> SecretBox { try Self.secretBox(in: config.dataDir) }
+
+    static func secretBox(in dir: URL) throws -> SecretBox {
+        let s = try secret("secret-key", in: dir)
         guard let key = Base64URL.decode(s.value), key.count == 32 else {
             throw ValidationError("\(s.path) is not a winmdm secret key (32 random bytes, base64url); restore it from your backup.")
         }
@@ -58,7 +56,11 @@ struct Runtime {
 
     /// A secret file in the data directory (mode 0600), created with random content when missing.
     func secret(_ name: String, bytes: Int = 32) throws -> (value: String, path: String, created: Bool) {
-        let url = config.dataDir.appendingPathComponent(name)
+        try Self.secret(name, in: config.dataDir, bytes: bytes)
+    }
+
+    static func secret(_ name: String, in dir: URL, bytes: Int = 32) throws -> (value: String, path: String, created: Bool) {
+        let url = dir.appendingPathComponent(name)
         if let text = try? String(contentsOf: url, encoding: .utf8) {
             return (text.trimmingCharacters(in: .whitespacesAndNewlines), url.path, false)
         }

@@ -597,7 +597,7 @@ actor FakeWNS: HTTPPoster {
 
         let wns = FakeWNS()
         var admin = server.admin
-        admin.pusher = WNSPusher(http: wns, secrets: secrets, providerID: "winmdm")
+        admin.pusher = WNSPusher(http: wns, secrets: { secrets }, providerID: "winmdm")
         let restart = try await admin.queueCommand(id, .reboot, providerID: "winmdm")
         #expect(restart.note?.hasPrefix("Push sent") == true, "\(restart.note ?? "")")
         var seen = await wns.requests
