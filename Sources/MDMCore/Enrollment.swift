@@ -45,6 +45,10 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
     public var statusPage: StatusPageProgress?
     /// The managed local administrator winmdm created on the device (Accounts CSP), password sealed.
     public var localAdmin: ManagedLocalAccount?
+    /// Corporate or personal, and why (nil: decided by the enrollment type, as before ownership was recorded).
+    public var ownershipRecord: OwnershipRecord?
+    /// The Autopilot device this enrollment is, once matched.
+    public var autopilotDeviceID: String?
 
     public init(id: String = UUID().uuidString.lowercased(), upn: String, deviceID: String, hwDevID: String,
                 deviceName: String?, enrollmentType: EnrollmentType, kind: EnrollmentKind? = nil, osEdition: Int?, osVersion: String?,
@@ -66,6 +70,8 @@ public struct Enrollment: Codable, Sendable, Equatable, Identifiable {
         self.enrolledAt = enrolledAt
         self.lastSeenAt = lastSeenAt
     }
+
+    public var ownership: DeviceOwnership { ownershipRecord?.ownership ?? (kind.isPersonal ? .personal : .corporate) }
 
     /// Device limit counts active user enrollments; device enrollments count toward the join quota.
     public var countsTowardDeviceLimit: Bool { state == .active && kind == .user && userUnassigned != true }

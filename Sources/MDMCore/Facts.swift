@@ -71,6 +71,10 @@ public struct EnrollmentFacts: Codable, Sendable, Equatable {
     public var kind: EnrollmentKind?
     /// The `NotInOobe` context item (Windows 10 1903+): true when enrolled from Settings rather than setup.
     public var notInOOBE: Bool?
+    /// `ZeroTouchProvisioning` or `OfflineAutoPilotEnrollmentCorrelator` was sent: Windows Autopilot is enrolling.
+    public var autopilot: Bool?
+    /// `OfflineAutoPilotEnrollmentCorrelator`: the `ZtdCorrelationId` of the AutopilotConfigurationFile.json used.
+    public var autopilotCorrelator: String?
 
     public init(
         upn: String? = nil, credential: CredentialKind = .none, enrollmentType: EnrollmentType? = nil,

@@ -9,6 +9,8 @@ public enum RuleID: String, Codable, Sendable, CaseIterable, Comparable {
     case joinNotAllowed = "join-not-allowed"
     case platformBlocked = "platform-blocked"
     case windowsHome = "windows-home"
+    /// An Autopilot device runs Windows Home (Autopilot shows 0x80180022).
+    case autopilotHome = "autopilot-home"
     case personalBlocked = "personal-blocked"
     case osVersion = "os-version"
     case enrolledByOtherUser = "enrolled-by-other-user"
@@ -59,9 +61,15 @@ public struct PolicySnapshot: Sendable {
     public var userEnrollments: [Enrollment]
     /// Active enrollments of the same hardware (HWDevID), whoever owns them.
     public var deviceEnrollments: [Enrollment]
+    /// Corporate or personal as decided for this request (nil: by the enrollment type alone).
+    public var ownership: OwnershipRecord?
+    /// The Autopilot registration of this hardware, when known.
+    public var autopilotDevice: AutopilotDevice?
 
     public init(settings: TenantSettings, user: User, groupIDs: Set<String> = [], userEnrollments: [Enrollment],
-                deviceEnrollments: [Enrollment]) {
+                deviceEnrollments: [Enrollment], ownership: OwnershipRecord? = nil, autopilotDevice: AutopilotDevice? = nil) {
+        self.ownership = ownership
+        self.autopilotDevice = autopilotDevice
         self.settings = settings
         self.user = user
         self.groupIDs = groupIDs
@@ -128,15 +136,25 @@ public enum EnrollmentPolicy {
                 reason: "\(named.capitalizedFirst) blocks Windows (MDM) for \(upn).",
                 fault: .detail(.deviceNotSupported, "Windows enrollment is blocked by the device type restriction."), source: platform.id))
         }
-        if let sku = facts.osEdition, WindowsEdition.isHome(sku), !windows.homeAllowed {
+        let autopilot = facts.autopilot == true || s.autopilotDevice != nil
+        if let sku = facts.osEdition, WindowsEdition.isHome(sku), autopilot {
+            let which = s.autopilotDevice.map { "registered with Autopilot (serial number \($0.serialNumber))" } ?? "enrolling through Windows Autopilot"
+            denials.append(Denial(rule: .autopilotHome,
+                reason: "The device is \(which) and runs Windows \(WindowsEdition.name(sku)) (OSEdition \(sku)); Autopilot does not support Home editions, and setup shows \"Autopilot device enrollment failed with error HRESULT = 0x80180022\". Upgrade it to Pro, Enterprise or Education.",
+                fault: .authorization("Windows Autopilot does not support Windows Home editions (0x80180022)."), source: "autopilot"))
+        } else if let sku = facts.osEdition, WindowsEdition.isHome(sku), !windows.homeAllowed {
             denials.append(Denial(rule: .windowsHome,
                 reason: "The device runs Windows \(WindowsEdition.name(sku)) (OSEdition \(sku)), and \(named) does not allow Home editions.",
                 fault: .authorization("Windows Home editions are not allowed to enroll."), source: platform.id))
         }
-        if kind.isPersonal, windows.personalDeviceEnrollmentBlocked {
+        let ownership = s.ownership ?? OwnershipRecord(kind.isPersonal ? .personal : .corporate, .enrollmentType, "", at: .distantPast)
+        if ownership.ownership == .personal, !ownership.isPending, windows.personalDeviceEnrollmentBlocked {
+            let why = ownership.source == .notPreregistered
+                ? "Corporate identifiers are uploaded and this device matches none of them, so it counts as personally owned"
+                : "This user enrollment counts as a personally owned device"
             denials.append(Denial(rule: .personalBlocked,
-                reason: "This user enrollment counts as a personally owned device, and \(named) blocks personally owned Windows devices.",
-                fault: .detail(.deviceNotSupported, "Personally owned Windows devices are blocked."), source: platform.id))
+                reason: "\(why), and \(named) blocks personally owned Windows devices.",
+                fault: .detail(.deviceNotSupported, "Device Identifier not preregistered. Personally owned Windows devices are blocked."), source: platform.id))
         }
         if let v = facts.osVersion {
             if let min = windows.osMinimumVersion, !min.isEmpty, WindowsVersion.compare(v, min) == .orderedAscending {

@@ -9,10 +9,14 @@ public struct Group: Codable, Sendable, Equatable, Identifiable {
     public var members: [String]
     /// Devices, by hardware id (HWDevID): membership outlives a re-enrollment of the same machine.
     public var devices: [String]
+    /// An Autopilot device group: its members are also the Autopilot devices whose group tag is this one (Entra's
+    /// `(device.devicePhysicalIds -any (_ -eq "[OrderID]:TAG"))` rule), matched without regard to case.
+    public var autopilotGroupTag: String?
     public var createdAt: Date
 
     public init(id: String = UUID().uuidString.lowercased(), displayName: String, description: String = "",
-                members: [String] = [], devices: [String] = [], createdAt: Date) {
+                members: [String] = [], devices: [String] = [], autopilotGroupTag: String? = nil, createdAt: Date) {
+        self.autopilotGroupTag = autopilotGroupTag
         self.id = id
         self.displayName = displayName
         self.description = description
@@ -21,7 +25,7 @@ public struct Group: Codable, Sendable, Equatable, Identifiable {
         self.createdAt = createdAt
     }
 
-    enum CodingKeys: String, CodingKey { case id, displayName, description, members, devices, createdAt }
+    enum CodingKeys: String, CodingKey { case id, displayName, description, members, devices, autopilotGroupTag, createdAt }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -30,6 +34,7 @@ public struct Group: Codable, Sendable, Equatable, Identifiable {
         description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
         members = try c.decodeIfPresent([String].self, forKey: .members) ?? []
         devices = try c.decodeIfPresent([String].self, forKey: .devices) ?? []
+        autopilotGroupTag = try c.decodeIfPresent(String.self, forKey: .autopilotGroupTag)
         createdAt = try c.decode(Date.self, forKey: .createdAt)
     }
 }
@@ -221,9 +226,16 @@ public struct AutopilotProfile: Codable, Sendable, Equatable, Identifiable {
     public var deviceNameTemplate: String?
     public var assignedGroups: [String]
     public var createdAt: Date
+    /// What the out-of-box experience shows and who the user becomes (Graph `outOfBoxExperienceSetting`).
+    public var oobe: AutopilotOOBE
+    /// "Allow pre-provisioned deployment" (Windows key pressed five times at the first screen).
+    public var preprovisioningAllowed: Bool
+    /// `os-default` or a language tag such as `en-US`.
+    public var locale: String
 
     public init(id: String = UUID().uuidString.lowercased(), displayName: String, description: String = "",
-                joinType: AutopilotJoinType, deviceNameTemplate: String?, assignedGroups: [String] = [], createdAt: Date) {
+                joinType: AutopilotJoinType, deviceNameTemplate: String?, assignedGroups: [String] = [], createdAt: Date,
+                oobe: AutopilotOOBE = AutopilotOOBE(), preprovisioningAllowed: Bool = false, locale: String = "os-default") {
         self.id = id
         self.displayName = displayName
         self.description = description
@@ -231,6 +243,54 @@ public struct AutopilotProfile: Codable, Sendable, Equatable, Identifiable {
         self.deviceNameTemplate = deviceNameTemplate
         self.assignedGroups = assignedGroups
         self.createdAt = createdAt
+        self.oobe = oobe
+        self.preprovisioningAllowed = preprovisioningAllowed
+        self.locale = locale
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, displayName, description, joinType, deviceNameTemplate, assignedGroups, createdAt, oobe, preprovisioningAllowed, locale
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        displayName = try c.decode(String.self, forKey: .displayName)
+        description = try c.decodeIfPresent(String.self, forKey: .description) ?? ""
+        joinType = try c.decode(AutopilotJoinType.self, forKey: .joinType)
+        deviceNameTemplate = try c.decodeIfPresent(String.self, forKey: .deviceNameTemplate)
+        assignedGroups = try c.decodeIfPresent([String].self, forKey: .assignedGroups) ?? []
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
+        oobe = try c.decodeIfPresent(AutopilotOOBE.self, forKey: .oobe) ?? AutopilotOOBE()
+        preprovisioningAllowed = try c.decodeIfPresent(Bool.self, forKey: .preprovisioningAllowed) ?? false
+        locale = try c.decodeIfPresent(String.self, forKey: .locale) ?? "os-default"
+    }
+
+    /// Hybrid profiles take the computer name from the domain join configuration, never from the template.
+    public var namesDevices: Bool { joinType == .entra && deviceNameTemplate != nil }
+}
+
+/// Graph's `outOfBoxExperienceSetting`, with its defaults.
+public struct AutopilotOOBE: Codable, Sendable, Equatable {
+    public enum UserType: String, Codable, Sendable, CaseIterable { case administrator, standard }
+    /// `singleUser` is user-driven; `shared` is self-deploying.
+    public enum UsageType: String, Codable, Sendable, CaseIterable { case singleUser, shared }
+
+    public var userType: UserType = .administrator
+    public var deviceUsageType: UsageType = .singleUser
+    public var privacySettingsHidden = true
+    public var eulaHidden = true
+    public var keyboardSelectionPageSkipped = false
+    public var escapeLinkHidden = true
+
+    public init(userType: UserType = .administrator, deviceUsageType: UsageType = .singleUser, privacySettingsHidden: Bool = true,
+                eulaHidden: Bool = true, keyboardSelectionPageSkipped: Bool = false, escapeLinkHidden: Bool = true) {
+        self.userType = userType
+        self.deviceUsageType = deviceUsageType
+        self.privacySettingsHidden = privacySettingsHidden
+        self.eulaHidden = eulaHidden
+        self.keyboardSelectionPageSkipped = keyboardSelectionPageSkipped
+        self.escapeLinkHidden = escapeLinkHidden
     }
 }
 

@@ -21,6 +21,8 @@ public actor InMemoryStore: MDMStore {
     var profileStatesByEnrollment: [String: [String: DeviceProfileState]] = [:]
     var revision = 0
     var reconciled: [String: Int] = [:]
+    var autopilotByID: [String: AutopilotDevice] = [:]
+    var identifiersByKey: [String: DeviceIdentifier] = [:]
 
     public init() {}
 
@@ -269,5 +271,48 @@ public actor InMemoryStore: MDMStore {
         for st in p.states { profileStatesByEnrollment[enrollmentID, default: [:]][st.profileID] = st }
         for id in p.dropped { profileStatesByEnrollment[enrollmentID]?[id] = nil }
         return p
+    }
+}
+
+extension InMemoryStore {
+    public func autopilotDevices() -> [AutopilotDevice] { autopilotByID.values.sorted { ($0.importedAt, $0.serialKey) < ($1.importedAt, $1.serialKey) } }
+    public func autopilotDevice(id: String) -> AutopilotDevice? { autopilotByID[id] }
+    public func autopilotDevice(serial: String) -> AutopilotDevice? {
+        let k = AutopilotDevice.serialKey(serial)
+        return autopilotByID.values.first { $0.serialKey == k }
+    }
+    public func autopilotDevice(hwDevID: String) -> AutopilotDevice? { autopilotByID.values.first { $0.hwDevID == hwDevID } }
+    public func insertAutopilotDevices(_ devices: [AutopilotDevice]) throws {
+        var keys = Set(autopilotByID.values.map(\.serialKey))
+        for d in devices {
+            guard keys.insert(d.serialKey).inserted, autopilotByID[d.id] == nil else {
+                throw StorageError(.conflict, "An Autopilot device with serial number \(d.serialNumber) already exists.")
+            }
+        }
+        for d in devices { autopilotByID[d.id] = d }
+    }
+    public func updateAutopilotDevice(_ device: AutopilotDevice) throws {
+        guard autopilotByID[device.id] != nil else { throw StorageError(.notFound, "No Autopilot device \(device.id).") }
+        if autopilotByID.values.contains(where: { $0.id != device.id && $0.serialKey == device.serialKey }) {
+            throw StorageError(.conflict, "An Autopilot device with serial number \(device.serialNumber) already exists.")
+        }
+        autopilotByID[device.id] = device
+    }
+    public func deleteAutopilotDevice(id: String) throws {
+        guard autopilotByID.removeValue(forKey: id) != nil else { throw StorageError(.notFound, "No Autopilot device \(id).") }
+    }
+    public func registrationCounts() -> (autopilot: Int, identifiers: Int) { (autopilotByID.count, identifiersByKey.count) }
+    public func deviceIdentifiers() -> [DeviceIdentifier] { identifiersByKey.values.sorted { $0.key < $1.key } }
+    public func deviceIdentifier(key: String) -> DeviceIdentifier? { identifiersByKey[key.uppercased()] }
+    public func saveDeviceIdentifiers(_ identifiers: [DeviceIdentifier], replacingAll: Bool) {
+        if replacingAll { identifiersByKey = [:] }
+        for i in identifiers { identifiersByKey[i.key] = i }
+    }
+    public func updateDeviceIdentifier(_ identifier: DeviceIdentifier) throws {
+        guard identifiersByKey[identifier.key] != nil else { throw StorageError(.notFound, "No corporate identifier \(identifier.identifier).") }
+        identifiersByKey[identifier.key] = identifier
+    }
+    public func deleteDeviceIdentifier(key: String) throws {
+        guard identifiersByKey.removeValue(forKey: key.uppercased()) != nil else { throw StorageError(.notFound, "No corporate identifier \(key).") }
     }
 }

@@ -197,8 +197,32 @@ public protocol AuditStore: Sendable {
     func pruneAudit(before date: Date) async throws -> Int
 }
 
+/// Autopilot device identities and corporate device identifiers: looked up by serial number (and hardware, once a
+/// device enrolled), one indexed row each.
+public protocol DeviceRegistrationStore: Sendable {
+    func autopilotDevices() async throws -> [AutopilotDevice]
+    func autopilotDevice(id: String) async throws -> AutopilotDevice?
+    /// By serial number, case-insensitive.
+    func autopilotDevice(serial: String) async throws -> AutopilotDevice?
+    func autopilotDevice(hwDevID: String) async throws -> AutopilotDevice?
+    /// All or none: a serial number that exists already fails the whole insert with a conflict.
+    func insertAutopilotDevices(_ devices: [AutopilotDevice]) async throws
+    func updateAutopilotDevice(_ device: AutopilotDevice) async throws
+    func deleteAutopilotDevice(id: String) async throws
+    /// Whether any Autopilot device or corporate identifier exists (a new enrollment then asks for its serial number).
+    func registrationCounts() async throws -> (autopilot: Int, identifiers: Int)
+
+    func deviceIdentifiers() async throws -> [DeviceIdentifier]
+    func deviceIdentifier(key: String) async throws -> DeviceIdentifier?
+    /// Adds the identifiers (an existing key is replaced); with `replacingAll`, the others are removed first.
+    func saveDeviceIdentifiers(_ identifiers: [DeviceIdentifier], replacingAll: Bool) async throws
+    func updateDeviceIdentifier(_ identifier: DeviceIdentifier) async throws
+    func deleteDeviceIdentifier(key: String) async throws
+}
+
 /// Everything a winmdm server needs, composed from the role protocols.
 public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore & CommandQueueStore & SignInThrottleStore & ProfileStore
+    & DeviceRegistrationStore
 
 public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable { case conflict, notFound, backend }

@@ -38,6 +38,8 @@ extension SQLStore {
         ("counters", ["key"], [("key", .text), ("value", .integer)]),
         ("profiles", ["id"], [("id", .text), ("name_key", .text), ("created_at", .real), ("doc", .text)]),
         ("profile_states", ["enrollment_id", "profile_id"], [("enrollment_id", .text), ("profile_id", .text), ("doc", .text)]),
+        ("autopilot_devices", ["id"], [("id", .text), ("serial_key", .text), ("hw_dev_id", .optionalText), ("imported_at", .real), ("doc", .text)]),
+        ("device_identifiers", ["key"], [("key", .text), ("doc", .text)]),
     ]
 
     /// Rows in each table.

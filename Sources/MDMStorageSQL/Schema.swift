@@ -100,6 +100,15 @@ enum SchemaSQLite {
             "CREATE TABLE group_devices (group_id TEXT NOT NULL, hw_dev_id TEXT NOT NULL, PRIMARY KEY (group_id, hw_dev_id))",
             "CREATE INDEX group_devices_device ON group_devices(hw_dev_id)",
         ],
+        [
+            // Autopilot device identities and corporate device identifiers (SQLStore+Registrations.swift).
+            """
+            CREATE TABLE autopilot_devices (id TEXT PRIMARY KEY, serial_key TEXT NOT NULL UNIQUE, hw_dev_id TEXT,
+              imported_at REAL NOT NULL, doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX autopilot_devices_hw ON autopilot_devices(hw_dev_id) WHERE hw_dev_id IS NOT NULL",
+            "CREATE TABLE device_identifiers (key TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+        ],
     ]
 }
 
@@ -175,6 +184,14 @@ enum SchemaPostgres {
         [
             "CREATE TABLE group_devices (group_id TEXT NOT NULL, hw_dev_id TEXT NOT NULL, PRIMARY KEY (group_id, hw_dev_id))",
             "CREATE INDEX group_devices_device ON group_devices(hw_dev_id)",
+        ],
+        [
+            """
+            CREATE TABLE autopilot_devices (id TEXT PRIMARY KEY, serial_key TEXT NOT NULL UNIQUE, hw_dev_id TEXT,
+              imported_at DOUBLE PRECISION NOT NULL, doc TEXT NOT NULL)
+            """,
+            "CREATE INDEX autopilot_devices_hw ON autopilot_devices(hw_dev_id) WHERE hw_dev_id IS NOT NULL",
+            "CREATE TABLE device_identifiers (key TEXT PRIMARY KEY, doc TEXT NOT NULL)",
         ],
     ]
 }
