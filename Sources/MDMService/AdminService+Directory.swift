@@ -14,10 +14,13 @@ extension AdminService {
         throw AdminError("No group \(nameOrID). `winmdm groups list` shows the groups; `winmdm groups create NAME` adds one.")
     }
 
-    public func createGroup(_ name: String, description: String = "") async throws -> Group {
+    /// With `autopilotGroupTag`, an Autopilot device group: every Autopilot device with that group tag is a member.
+    public func createGroup(_ name: String, description: String = "", autopilotGroupTag: String? = nil) async throws -> Group {
         let n = name.trimmingCharacters(in: .whitespaces)
         guard !n.isEmpty, n.count <= 256 else { throw AdminError("A group name must be 1 to 256 characters.") }
-        let g = Group(displayName: n, description: description, createdAt: clock.now())
+        let tag = autopilotGroupTag?.trimmingCharacters(in: .whitespaces)
+        if let tag, tag.isEmpty || tag.contains(",") { throw AdminError("A group tag is a non-empty word without commas, like SALES.") }
+        let g = Group(displayName: n, description: description, autopilotGroupTag: tag, createdAt: clock.now())
         do { try await store.insertGroup(g) } catch let e as StorageError where e.code == .conflict {
             throw AdminError("A group named \(n) already exists.")
         }

@@ -87,7 +87,8 @@ extension AdminService {
 
     public func autopilotProfiles() async throws -> [AutopilotProfile] { try await settings().autopilotProfiles }
 
-    public func createAutopilotProfile(name: String, joinType: AutopilotJoinType, template: String?, groups: [String]) async throws -> AutopilotProfile {
+    public func createAutopilotProfile(name: String, joinType: AutopilotJoinType, template: String?, groups: [String],
+                                       oobe: AutopilotOOBE = AutopilotOOBE(), preprovisioningAllowed: Bool = false) async throws -> AutopilotProfile {
         let n = name.trimmingCharacters(in: .whitespaces)
         guard !n.isEmpty, n.count <= 200 else { throw AdminError("A profile name must be 1 to 200 characters.") }
         if let template {
@@ -99,7 +100,11 @@ extension AdminService {
             }
         }
         let ids = try await resolveGroups(groups)
-        let p = AutopilotProfile(displayName: n, joinType: joinType, deviceNameTemplate: template, assignedGroups: ids, createdAt: clock.now())
+        if joinType == .hybrid, oobe.deviceUsageType == .shared {
+            throw AdminError("Self-deploying mode supports Entra join only; make the profile entra or user-driven.")
+        }
+        let p = AutopilotProfile(displayName: n, joinType: joinType, deviceNameTemplate: template, assignedGroups: ids, createdAt: clock.now(),
+                                 oobe: oobe, preprovisioningAllowed: preprovisioningAllowed)
         try await changeSettings("autopilot.create", n) { s in
             guard s.autopilotProfiles.count < 350 else { throw AdminError("There are already 350 Autopilot profiles, the most allowed.") }
             guard !s.autopilotProfiles.contains(where: { $0.displayName.lowercased() == n.lowercased() }) else {

@@ -152,9 +152,16 @@ public struct EnrollmentService: Sendable {
             // 3. May they.
             attempt.facts.kind = attempt.facts.kind(packageAccount: user.isPackageAccount)
             let groupIDs = try await store.groupIDs(of: user.id)
+            // Corporate or personal: from what the request says and, once devices are registered, this hardware.
+            let registrations = try await store.registrationCounts()
+            let registered = registrations.autopilot > 0 ? try await store.autopilotDevice(hwDevID: hwDevID).flatMap { $0.releasedTo == nil ? $0 : nil } : nil
+            let ownership = OwnershipRecord.atEnrollment(kind: attempt.facts.kind ?? .user, autopilot: registered,
+                                                         autopilotHint: attempt.facts.autopilot == true, matchedIdentifier: nil,
+                                                         identifiersExist: registrations.identifiers > 0, now: clock.now())
             let snapshot = PolicySnapshot(settings: settings, user: user, groupIDs: groupIDs,
                                           userEnrollments: try await store.activeEnrollments(upn: user.upn),
-                                          deviceEnrollments: try await store.activeEnrollments(hwDevID: hwDevID))
+                                          deviceEnrollments: try await store.activeEnrollments(hwDevID: hwDevID),
+                                          ownership: ownership, autopilotDevice: registered)
             let facts = attempt.facts
             if case .denied(let denials) = EnrollmentPolicy.evaluate(facts, snapshot) {
                 return await deny(&attempt, denials, action: action, relatesTo: relatesTo, body: body)
@@ -169,6 +176,8 @@ public struct EnrollmentService: Sendable {
                 enrollmentType: facts.enrollmentType ?? .full, kind: kind, osEdition: facts.osEdition, osVersion: facts.osVersion,
                 certificateSerial: cert.serialHex, certificateThumbprint: cert.thumbprint,
                 certificateNotAfter: cert.notAfter, enrolledAt: now)
+            enrollment.ownershipRecord = ownership
+            enrollment.autopilotDeviceID = registered?.id
             // The Enrollment Status Page (Intune's order): the best-priority page assigned to the device's groups, else
             // the best one of its user's groups (none for user-less enrollments), else the Default.
             let deviceGroups = try await store.groupIDs(ofDevice: hwDevID)
@@ -198,6 +207,17 @@ public struct EnrollmentService: Sendable {
             let response = RequestSecurityTokenResponse(relatesTo: relatesTo, created: now - 300, expires: now + 300,
                                                         provisioningDocument: doc.encode())
             attempt.enrollmentID = enrollment.id
+            if registrations.autopilot + registrations.identifiers > 0, registered == nil {
+                // The serial number is not in the request: the first session asks for it, to match the device with its
+                // Autopilot registration or a corporate identifier.
+                try await store.enqueue(DeviceCommand(enrollmentID: enrollment.id, kind: "identify", verb: "Get",
+                                                      items: [DMItem(target: ManagementService.serialNode)], createdAt: now))
+            }
+            if let r = registered {
+                let resolution = AutopilotResolution.resolve(groupIDs: autopilotGroupIDs(r, groups: try await store.groups()),
+                                                             profiles: settings.autopilotProfiles)
+                if let why = resolution.explanation { attempt.notes.append("autopilot-conflict: " + why) }
+            }
             await record(attempt)
             logger.info("enrolled", metadata: ["upn": .string(user.upn), "device": .string(deviceID), "enrollment": .string(enrollment.id)])
             return .soap(response.encode())
@@ -231,6 +251,10 @@ public struct EnrollmentService: Sendable {
         f.macAddresses = r.contextAll("MAC")
         f.requestVersion = r.context("RequestVersion")
         f.notInOOBE = r.context("NotInOobe").map { $0.lowercased() == "true" }
+        f.autopilotCorrelator = r.context("OfflineAutoPilotEnrollmentCorrelator").flatMap { $0.isEmpty ? nil : $0 }
+        if r.context("ZeroTouchProvisioning").map({ !["", "false", "0"].contains($0.lowercased()) }) == true || f.autopilotCorrelator != nil {
+            f.autopilot = true
+        }
         if let t = r.context("EnrollmentType") {
             f.enrollmentType = EnrollmentType(wire: t)
             if f.enrollmentType == nil { notes.append("unknown EnrollmentType '\(t)', treated as Full") }

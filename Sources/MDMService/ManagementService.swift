@@ -231,6 +231,11 @@ public struct ManagementService: Sendable {
                 // The device leaves: the enrollment ends, its certificate stops working, its slot is free.
                 if unenroll { e.state = .unenrolled }
             }
+            if let serial = inventory[Self.serialNode], !serial.isEmpty, enrollment.autopilotDeviceID == nil,
+               enrollment.ownershipRecord?.source != .admin {
+                try await identify(enrollment, serial: serial, manufacturer: inventory["./DevInfo/Man"] ?? enrollment.inventory?["./DevInfo/Man"],
+                                   model: inventory["./DevInfo/Mod"] ?? enrollment.inventory?["./DevInfo/Mod"], now: now)
+            }
             return ServiceResponse(contentType: SyncMLNS.contentType, body: Array(actions.reply.encode().utf8))
         } catch let r as Refusal {
             await recordRefusal(r, meta)
@@ -247,6 +252,52 @@ public struct ManagementService: Sendable {
         } catch {
             logger.error("management request failed", metadata: ["error": .string("\(error)")])
             return ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The server failed.\n".utf8))
+        }
+    }
+
+    /// The SMBIOS serial number, as Intune reads it in the first session.
+    public static let serialNode = "./DevDetail/Ext/Microsoft/SMBiosSerialNumber"
+
+    /// Matches a device that reported its serial number with its Autopilot registration or a corporate identifier:
+    /// an Autopilot device becomes corporate and is named from its profile's template; once identifiers exist, a device
+    /// that matches none is personal.
+    func identify(_ e: Enrollment, serial: String, manufacturer: String?, model: String?, now: Date) async throws {
+        if var ap = try await store.autopilotDevice(serial: serial), ap.releasedTo == nil {
+            ap.enrollmentState = .enrolled
+            ap.enrollmentID = e.id
+            ap.hwDevID = e.hwDevID
+            ap.lastContactedAt = now
+            ap.manufacturer = manufacturer ?? ap.manufacturer
+            ap.model = model ?? ap.model
+            try await store.updateAutopilotDevice(ap)
+            let record = OwnershipRecord(.corporate, .autopilot, "Registered with Autopilot (serial number \(ap.serialNumber)).", at: now)
+            let id = ap.id
+            _ = try await store.modifyEnrollment(id: e.id) { $0.ownershipRecord = record; $0.autopilotDeviceID = id }
+            let profiles = try await store.tenantSettings()?.autopilotProfiles ?? []
+            let resolution = AutopilotResolution.resolve(groupIDs: autopilotGroupIDs(ap, groups: try await store.groups()), profiles: profiles)
+            if let p = resolution.winner, p.namesDevices, let text = p.deviceNameTemplate, let template = try? DeviceNameTemplate(text) {
+                let name = template.expand(serial: serial.filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+                var c = DeviceCommand(enrollmentID: e.id, kind: "rename", verb: "Replace",
+                                      items: [DMItem(target: "./Device/Vendor/MSFT/Accounts/Domain/ComputerName", format: "chr", data: name)], createdAt: now)
+                c.note = "Named by the Autopilot profile \"\(p.displayName)\" (\(text)); Windows applies it at the next restart."
+                try await store.enqueue(c)
+            }
+            logger.info("autopilot device matched", metadata: ["enrollment": .string(e.id), "serial": .string(ap.serialNumber)])
+            return
+        }
+        if let man = manufacturer, let mod = model,
+           var id = try await store.deviceIdentifier(key: DeviceIdentifier.key(manufacturer: man, model: mod, serial: serial)) {
+            id.enrollmentID = e.id
+            id.lastContactedAt = now
+            try await store.updateDeviceIdentifier(id)
+            let record = OwnershipRecord(.corporate, .identifier, "Matches the corporate identifier \(id.identifier).", at: now)
+            _ = try await store.modifyEnrollment(id: e.id) { $0.ownershipRecord = record }
+            return
+        }
+        if e.ownershipRecord?.isPending == true {
+            let record = OwnershipRecord(.personal, .notPreregistered,
+                "Corporate identifiers exist and \(manufacturer ?? "?"),\(model ?? "?"),\(DeviceIdentifier.cleanSerial(serial)) matches none of them (Device Identifier not preregistered).", at: now)
+            _ = try await store.modifyEnrollment(id: e.id) { $0.ownershipRecord = record }
         }
     }
 

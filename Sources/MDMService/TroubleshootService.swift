@@ -205,6 +205,9 @@ public struct TroubleshootService: Sendable {
                              command: "winmdm restrictions edit \(rname) \(kindFlag) --home allow") {
                 _ = try await admin.editRestriction(.platform, r.id, platform: PlatformChange(homeAllowed: true))
             }
+        case .autopilotHome:
+            // Only the device can change: upgrade Windows to Pro or higher.
+            return nil
         case .personalBlocked:
             guard let r = restriction else { return nil }
             return FixAction(rule: d.rule, description: "Allow personally owned devices in the \(rname) device type restriction (or enroll as a corporate device).",

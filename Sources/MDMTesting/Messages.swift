@@ -76,6 +76,9 @@ enum Messages {
             ("DeviceID", p.deviceID), ("EnrollmentType", p.enrollmentType.rawValue), ("DeviceType", "CIMClient_Windows"),
             ("OSVersion", p.osVersion), ("ApplicationVersion", p.osVersion), ("NotInOobe", p.notInOOBE ? "true" : "false"),
         ]
+        // Windows Autopilot's scenario hint, and the offline profile file's correlation id.
+        if p.autopilot { items.append(("ZeroTouchProvisioning", "true")) }
+        if let c = p.autopilotCorrelator { items.append(("OfflineAutoPilotEnrollmentCorrelator", c)) }
         let context = items.map {
             "<ac:ContextItem Name=\"\(xmlEscape($0.0))\"><ac:Value>\(xmlEscape($0.1))</ac:Value></ac:ContextItem>"
         }.joined(separator: "\n")

@@ -30,6 +30,22 @@ public struct DeviceProfile: Sendable {
     public var unfinishedNodes: Set<String> = []
     /// Enrolled from Settings after setup (`NotInOobe` true) rather than during Windows setup.
     public var notInOOBE = false
+    /// Enrolled by Windows Autopilot during setup (the request carries `ZeroTouchProvisioning`).
+    public var autopilot = false
+    /// The `ZtdCorrelationId` of an AutopilotConfigurationFile.json on the device (Autopilot for existing devices).
+    public var autopilotCorrelator: String?
+
+    /// Gives the device firmware identity: serial number, manufacturer and model as DevDetail/DevInfo report them.
+    public mutating func hardware(serial: String, manufacturer: String = "Contoso Hardware", model: String = "Surface Emulator 1") {
+        nodes["./DevDetail/Ext/Microsoft/SMBiosSerialNumber"] = serial
+        nodes["./DevInfo/Man"] = manufacturer
+        nodes["./DevInfo/Mod"] = model
+    }
+
+    /// A hardware hash as `Get-WindowsAutopilotInfo` exports it: padded base64 of the device's 4K blob (random here).
+    public static func hardwareHash(bytes: Int = 256) -> String {
+        Data((0..<bytes).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    }
 
     public init(upn: String, password: String, deviceID: String = Self.randomHex(16), hwDevID: String = Self.randomHex(32),
                 deviceName: String? = nil, osEdition: Int = 48, osVersion: String = "10.0.22631.4460",

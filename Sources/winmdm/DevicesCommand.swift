@@ -5,7 +5,7 @@ import MDMService
 
 struct Devices: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Devices > Windows devices: list, retire and delete enrollments.",
-                                                    subcommands: [List.self, Show.self, Command.self, Commands.self, LocalAdmin.self, UnassignUser.self, Retire.self, Delete.self])
+                                                    subcommands: [List.self, Show.self, Command.self, Commands.self, LocalAdmin.self, Ownership.self, UnassignUser.self, Retire.self, Delete.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List enrollments (all, or one user's).")

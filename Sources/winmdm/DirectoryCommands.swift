@@ -12,10 +12,12 @@ struct Groups: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         @Argument(help: "Group name.") var name: String
         @Option(help: "Description.") var description: String = ""
+        @Option(name: .customLong("autopilot-tag"), help: "Make it an Autopilot device group: its members are the Autopilot devices with this group tag.")
+        var autopilotTag: String?
         @Flag(help: "Print JSON.") var json = false
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
-                let g = try await admin.createGroup(name, description: description)
+                let g = try await admin.createGroup(name, description: description, autopilotGroupTag: autopilotTag)
                 if json { return try JSONOutput.print(g) }
                 print("Created group \(g.displayName) (\(g.id)).")
             }

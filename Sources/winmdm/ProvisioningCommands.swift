@@ -81,7 +81,8 @@ struct Bulk: AsyncParsableCommand {
 
 struct Autopilot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Windows Autopilot deployment profiles and device name templates.",
-        subcommands: [Create.self, List.self, Assign.self, Unassign.self, Delete.self, Preview.self])
+        subcommands: [Create.self, List.self, Assign.self, Unassign.self, Delete.self, Preview.self,
+                      Import.self, Devices.self, Set.self, Remove.self, Lint.self, ExportJSON.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a deployment profile; the name template is checked against every rule.")
@@ -90,10 +91,19 @@ struct Autopilot: AsyncParsableCommand {
         @Option(help: "entra or hybrid.") var join: AutopilotJoinType = .entra
         @Option(help: "Device name template, e.g. CONTOSO-%SERIAL% or KIOSK-%RAND:4% (Entra join only).") var template: String?
         @Option(help: "Assign to this group; repeat for several.") var group: [String] = []
+        @Flag(name: .customLong("self-deploying"), help: "Self-deploying (shared) instead of user-driven; Entra join only.") var selfDeploying = false
+        @Flag(name: .customLong("standard-user"), help: "The user is a standard user, not a local administrator.") var standardUser = false
+        @Flag(name: .customLong("show-privacy"), help: "Show the privacy settings page.") var showPrivacy = false
+        @Flag(name: .customLong("show-eula"), help: "Show the license terms.") var showEULA = false
+        @Flag(name: .customLong("skip-keyboard"), help: "Skip the keyboard page (needs Ethernet).") var skipKeyboard = false
+        @Flag(name: .customLong("allow-preprovisioning"), help: "Allow pre-provisioned deployment (Windows key five times).") var preprovisioning = false
         @Flag(help: "Print JSON.") var json = false
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
-                let p = try await admin.createAutopilotProfile(name: name, joinType: join, template: template, groups: group)
+                let oobe = AutopilotOOBE(userType: standardUser ? .standard : .administrator, deviceUsageType: selfDeploying ? .shared : .singleUser,
+                                         privacySettingsHidden: !showPrivacy, eulaHidden: !showEULA, keyboardSelectionPageSkipped: skipKeyboard)
+                let p = try await admin.createAutopilotProfile(name: name, joinType: join, template: template, groups: group,
+                                                               oobe: oobe, preprovisioningAllowed: preprovisioning)
                 if json { return try JSONOutput.print(p) }
                 print("Created Autopilot profile \(p.displayName) (\(p.joinType.rawValue) join\(p.deviceNameTemplate.map { ", names \($0)" } ?? "")).")
             }

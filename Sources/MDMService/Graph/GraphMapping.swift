@@ -143,7 +143,7 @@ enum GraphMapping {
             case .upnDomainUnverified: return "accountValidation"
             case .noLicense, .termsOfUse: return "userValidation"
             case .mdmScope, .mamScopePrecedence: return "featureNotSupported"
-            case .platformBlocked, .osVersion, .personalBlocked: return "deviceNotSupported"
+            case .platformBlocked, .osVersion, .personalBlocked, .autopilotHome: return "deviceNotSupported"
             case .windowsHome, .deviceLimit, .joinQuota, .joinNotAllowed, .enrolledByOtherUser: return "enrollmentRestrictionsEnforced"
             case .statusPageTimeout, .statusPageProfileFailed: return "unknown"
             }

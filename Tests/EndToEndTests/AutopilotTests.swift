@@ -1,0 +1,198 @@
+import Foundation
+import MDMCore
+import MDMService
+import MDMStorage
+import MDMTesting
+import MDMWire
+import Testing
+
+/// Autopilot devices and ownership end to end: the CSV import with Intune's row errors, the profile each device
+/// resolves to (V03, V04), the offline profile file, and an emulated Autopilot device that enrolls, is matched by the
+/// serial number it reports, becomes corporate and gets its profile's name.
+@Suite struct AutopilotTests {
+    static let header = "Device Serial Number,Windows Product ID,Hardware Hash,Group Tag,Assigned User"
+
+    static func csv(_ rows: [String]) -> [UInt8] { Array(([header] + rows).joined(separator: "\r\n").utf8) }
+
+    @Test("import: each row gets Intune's result; a bad header or a quotation mark refuses the file with line and column")
+    func importRows() async throws {
+        let server = try await TestServer.make()
+        let h1 = DeviceProfile.hardwareHash(), h2 = DeviceProfile.hardwareHash()
+        let rows = try await server.admin.importAutopilotDevices(csv: Self.csv([
+            "PF1ABC,,\(h1),SALES,", "PF2ABC,,\(String(h2.dropLast(2)))x,,", "pf1abc,,\(DeviceProfile.hardwareHash()),,",
+            "PF3ABC,,\(h2),,ann@contoso.com", "PF4ABC,,\(DeviceProfile.hardwareHash()),,", "PF5ABC,,\(DeviceProfile.hardwareHash()),,"]))
+        #expect(rows.map(\.status) == [.complete, .error, .error, .error, .complete, .complete])
+        #expect(rows[1].errorName == "InvalidZtdHardwareHash" && rows[1].message?.contains("padded base64") == true)
+        #expect(rows[2].errorName == "ZtdDeviceDuplicated" && rows[2].line == 4)
+        #expect(rows[3].errorName == "InvalidAssignedUserDomain", "only the domain of the assigned user is checked")
+        // Importing again: already registered (806); a released device belongs to the other organization (808).
+        try await server.admin.deleteAutopilotDevice("PF5ABC", releasedTo: "Fabrikam")
+        let again = try await server.admin.importAutopilotDevices(csv: Self.csv(["PF1ABC,,\(h1),,", "PF5ABC,,\(DeviceProfile.hardwareHash()),,"]))
+        #expect(again.map(\.errorCode) == [806, 808])
+        #expect(again.map(\.errorName) == ["ZtdDeviceAlreadyAssigned", "ZtdDeviceAssignedToOtherTenant"])
+        #expect(try await server.admin.autopilotDevices().map(\.serialNumber) == ["PF1ABC", "PF4ABC"])
+
+        for (file, line, column) in [("Serial,Windows Product ID,Hardware Hash\nX,,\(h1)", 1, 1),
+                                     ("\(Self.header)\nPF9,,\"\(h1)\",,", 2, 6),
+                                     ("\(Self.header)\nPF9,,\(h1),,,extra", 2, 0)] {
+            await #expect(throws: AdminError.self) { try await server.admin.importAutopilotDevices(csv: Array(file.utf8)) }
+            do { _ = try await server.admin.importAutopilotDevices(csv: Array(file.utf8)) } catch let e as AdminError {
+                #expect(e.message.contains("Line \(line), column"), "\(e.message)")
+                if column > 0 { #expect(e.message.contains("column \(column):"), "\(e.message)") }
+            }
+        }
+        let tooMany = (0...AutopilotCSV.maxRows).map { "S\($0),,\(h1)," }
+        await #expect(throws: AdminError.self) { try await server.admin.importAutopilotDevices(csv: Self.csv(tooMany.map { $0 + "," })) }
+        #expect(try await server.admin.autopilotDevices().count == 2, "a refused file leaves nothing behind")
+    }
+
+    @Test("V03: two profiles target a device, the oldest wins and the lint says so; V04: a user on a hybrid device is refused")
+    func lintConflictsAndHybridUser() async throws {
+        let clock = ManualClock(Date())
+        let server = try await TestServer.make(clock: clock)
+        _ = try await server.admin.importAutopilotDevices(csv: Self.csv(["PF1ABC,,\(DeviceProfile.hardwareHash()),SALES,",
+                                                                        "PF2ABC,,\(DeviceProfile.hardwareHash()),HYB,"]))
+        _ = try await server.admin.createGroup("AP Sales", autopilotGroupTag: "SALES")
+        _ = try await server.admin.createGroup("AP Sales too", autopilotGroupTag: "sales")
+        _ = try await server.admin.createGroup("AP Hybrid", autopilotGroupTag: "HYB")
+        // Cause (V03): the device's tag puts it in two groups with different profiles.
+        _ = try await server.admin.createAutopilotProfile(name: "Entra first", joinType: .entra, template: "CON-%SERIAL%", groups: ["AP Sales"])
+        clock.advance(by: 60)
+        _ = try await server.admin.createAutopilotProfile(name: "Hybrid later", joinType: .hybrid, template: nil, groups: ["AP Sales too", "AP Hybrid"])
+        var findings = try await server.admin.autopilotLint()
+        let conflict = try #require(findings.first { $0.kind == .profileConflict })
+        #expect(conflict.device.serialNumber == "PF1ABC" && conflict.code == "0x801C03EA")
+        #expect(conflict.profiles.map(\.displayName) == ["Entra first", "Hybrid later"])
+        #expect(conflict.message.contains("\"Entra first\" wins because it was created first"))
+        // Fix: one profile per device.
+        _ = try await server.admin.assignAutopilotProfile("Hybrid later", groups: ["AP Sales too"], remove: true)
+        #expect(try await server.admin.autopilotLint().isEmpty)
+
+        // Cause (V04): assigning a user to a device whose profile is hybrid join is refused with 0x80070774.
+        await #expect(throws: AdminError.self) { try await server.admin.updateAutopilotDevice("PF2ABC", assignedUser: .some("alice@winmdm.test")) }
+        do { _ = try await server.admin.updateAutopilotDevice("PF2ABC", assignedUser: .some("alice@winmdm.test")) } catch let e as AdminError {
+            #expect(e.message.contains("0x80070774"))
+        }
+        #expect(try await server.admin.autopilotDevice("PF2ABC").assignedUser == nil, "a refused change leaves no trace")
+        // Accepted only with an override, and then the lint lists it with its fix.
+        _ = try await server.admin.updateAutopilotDevice("PF2ABC", assignedUser: .some("alice@winmdm.test"), override: true)
+        findings = try await server.admin.autopilotLint()
+        #expect(findings.map(\.kind) == [.hybridAssignedUser] && findings.first?.fix == "winmdm autopilot set PF2ABC --no-user")
+        _ = try await server.admin.updateAutopilotDevice("PF2ABC", assignedUser: .some(nil))
+        #expect(try await server.admin.autopilotLint().isEmpty)
+    }
+
+    @Test("export-json writes the offline profile file with this installation's tenant, in ASCII")
+    func offlineProfileFile() async throws {
+        let server = try await TestServer.make()
+        let p = try await server.admin.createAutopilotProfile(name: "Existing devices", joinType: .entra, template: "CON-%RAND:4%", groups: [],
+                                                              oobe: AutopilotOOBE(userType: .standard, keyboardSelectionPageSkipped: true))
+        let bytes = try await server.admin.autopilotConfigurationFile("Existing devices")
+        #expect(bytes.allSatisfy { $0 < 0x80 })
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        let settings = try await server.admin.settings()
+        #expect(o["CloudAssignedTenantId"] as? String == settings.tenantID)
+        #expect(o["CloudAssignedTenantDomain"] as? String == "winmdm.test")
+        #expect(o["ZtdCorrelationId"] as? String == p.id)
+        #expect(o["CloudAssignedDomainJoinMethod"] as? Int == 0 && o["CloudAssignedForcedEnrollment"] as? Int == 1)
+        #expect(o["CloudAssignedOobeConfig"] as? Int == 8 + 256 + 2 + 4 + 16 + 1024)
+        #expect(o["CloudAssignedDeviceName"] as? String == "CON-%RAND:4%")
+        let server2 = try #require(o["CloudAssignedAadServerData"] as? String)
+        #expect(server2.contains("\"CloudAssignedTenantDomain\":\"winmdm.test\""))
+        _ = try await server.admin.createAutopilotProfile(name: "Kiosk", joinType: .entra, template: nil, groups: [],
+                                                          oobe: AutopilotOOBE(deviceUsageType: .shared))
+        await #expect(throws: AdminError.self) { try await server.admin.autopilotConfigurationFile("Kiosk") }
+    }
+
+    @Test("an imported device enrolls through Autopilot, is matched by serial number, becomes corporate and is named by its profile")
+    func importAssignEnrollRename() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("alice@winmdm.test")
+        _ = try await server.admin.importAutopilotDevices(csv: Self.csv(["5CG1234XYZ99,,\(DeviceProfile.hardwareHash()),SALES,"]))
+        _ = try await server.admin.createGroup("AP Sales", autopilotGroupTag: "SALES")
+        _ = try await server.admin.createAutopilotProfile(name: "Sales", joinType: .entra, template: "SAL-%SERIAL%", groups: ["AP Sales"])
+        try await server.live { t in
+            var profile = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1", enrollmentType: .device)
+            profile.autopilot = true
+            profile.hardware(serial: "5CG1234XYZ99", manufacturer: "HP", model: "EliteBook 840")
+            let device = WindowsDevice(profile: profile, transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            var e = try await server.admin.enrollment(id.entDMID)
+            #expect(e.ownership == .corporate && e.ownershipRecord?.source == .autopilot)
+            let tls = try server.mutualTLS(id)
+            // First session: winmdm asks for the serial number; the answer matches the registration.
+            let first = try await device.manage(id, transport: tls)
+            #expect(first.executed.contains { $0.command.items.first?.target == ManagementService.serialNode })
+            e = try await server.admin.enrollment(id.entDMID)
+            let ap = try await server.admin.autopilotDevice("5CG1234XYZ99")
+            #expect(e.autopilotDeviceID == ap.id && ap.enrollmentState == .enrolled && ap.hwDevID == profile.hwDevID)
+            #expect(ap.manufacturer == "HP" && ap.model == "EliteBook 840")
+            // Next session: the profile's template names it (the serial keeps its last characters within 15).
+            let second = try await device.manage(id, transport: tls, sessionID: "2")
+            let rename = try #require(second.executed.first { $0.command.items.first?.target == "./Device/Vendor/MSFT/Accounts/Domain/ComputerName" })
+            #expect(rename.command.items.first?.data == "SAL-CG1234XYZ99" && rename.status == "200")
+            // Re-enrolling the same hardware is recognised from the request alone.
+            #expect(try await server.store.autopilotDevice(hwDevID: profile.hwDevID)?.serialNumber == "5CG1234XYZ99")
+            try await tls.shutdown()
+        }
+    }
+
+    @Test("X04: an Autopilot device running Windows Home is refused with 0x80180022's meaning recorded")
+    func autopilotHome() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("alice@winmdm.test")
+        _ = try await server.editHome()
+        try await server.live { t in
+            var profile = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1", osEdition: 101, enrollmentType: .device)
+            profile.autopilot = true
+            let device = WindowsDevice(profile: profile, transport: t)
+            await #expect(throws: DeviceFailure.self) { _ = try await device.enroll(discoveryURL: server.discoveryURL) }
+            let a = try #require(try await server.store.attempts(AttemptQuery(limit: 5, failedOnly: true)).first)
+            #expect(a.denials.first?.rule == .autopilotHome && a.denials.first?.reason.contains("0x80180022") == true)
+            // Without Autopilot, Home is allowed here (the restriction allows it): only Autopilot refuses it.
+            var plain = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1", osEdition: 101, enrollmentType: .device)
+            plain.autopilot = false
+            _ = try await WindowsDevice(profile: plain, transport: t).enroll(discoveryURL: server.discoveryURL)
+        }
+    }
+
+    @Test("ownership: without identifiers a Settings enrollment is personal and blocked; with them a matching device is corporate")
+    func corporateIdentifiers() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("alice@winmdm.test")
+        _ = try await server.admin.editRestriction(.platform, "Default", platform: PlatformChange(personalDeviceEnrollmentBlocked: true))
+        try await server.live { t in
+            // Cause: personal devices blocked, a work account added from Settings.
+            var p1 = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1")
+            p1.hardware(serial: "SN.1234.56", manufacturer: "Lenovo", model: "ThinkPad T14")
+            do { _ = try await WindowsDevice(profile: p1, transport: t).enroll(discoveryURL: server.discoveryURL); Issue.record("enrolled") }
+            catch let f as DeviceFailure { #expect(f.hresult == 0x8018_0014) }
+            let refused = try #require(try await server.store.attempts(AttemptQuery(limit: 5, failedOnly: true)).first)
+            #expect(refused.denials.first?.rule == .personalBlocked && refused.fault?.errorType == .deviceNotSupported)
+            #expect(refused.fault?.reason.contains("Device Identifier not preregistered") == true)
+            // Fix: upload the corporate identifier (periods are stripped from the serial).
+            let (added, _) = try await server.admin.importDeviceIdentifiers(csv: Array("Lenovo,ThinkPad T14,SN.1234.56\n\"Dell, Inc.\",Latitude 7440,ABC\n".utf8))
+            let serials = try await server.admin.deviceIdentifiers().map(\.serialNumber)
+            #expect(added == 2 && serials.contains("SN123456") && serials.contains("ABC"))
+            let device = WindowsDevice(profile: p1, transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            #expect(try await server.admin.enrollment(id.entDMID).ownershipRecord?.isPending == true)
+            let tls = try server.mutualTLS(id)
+            _ = try await device.manage(id, transport: tls)
+            try await tls.shutdown()
+            let e = try await server.admin.enrollment(id.entDMID)
+            #expect(e.ownership == .corporate && e.ownershipRecord?.source == .identifier)
+            // An admin can change it, with a reason that stays visible.
+            let changed = try await server.admin.setOwnership(id.entDMID, .personal, reason: "Bought by the employee")
+            #expect(changed.ownership == .personal && changed.ownershipRecord?.reason == "Bought by the employee")
+            #expect(try await server.admin.auditEntries(limit: 1).first?.action == "device.ownership")
+        }
+    }
+}
+
+extension TestServer {
+    /// Lets Home editions enroll (so only the Autopilot rule can refuse one).
+    func editHome() async throws -> Restriction {
+        try await admin.editRestriction(.platform, "Default", platform: PlatformChange(homeAllowed: true))
+    }
+}
