@@ -196,3 +196,39 @@ extension TestServer {
         try await admin.editRestriction(.platform, "Default", platform: PlatformChange(homeAllowed: true))
     }
 }
+
+@Suite struct AutopilotGraphTests {
+    @Test("Graph: import with per-row state, list with the winning profile and conflicts, assign user refused on hybrid, identifiers")
+    func graphImportAndList() async throws {
+        try await API.run { api, server in
+            let hash = DeviceProfile.hardwareHash()
+            let imported = try await api.call(.post, "/graph/beta/deviceManagement/importedWindowsAutopilotDeviceIdentities/import", [
+                "importedWindowsAutopilotDeviceIdentities": [
+                    ["@odata.type": "#microsoft.graph.importedWindowsAutopilotDeviceIdentity", "serialNumber": "PF3ABCDE", "groupTag": "HYB",
+                     "productKey": "", "hardwareIdentifier": hash],
+                    ["serialNumber": "PF3ABCDF", "hardwareIdentifier": String(hash.dropLast(1))]]])
+            #expect(imported.status == 200)
+            let states = imported.value.compactMap { $0["state"] as? [String: Any] }
+            #expect(states.map { $0["deviceImportStatus"] as? String } == ["complete", "error"])
+            #expect(states.last?["deviceErrorName"] as? String == "InvalidZtdHardwareHash")
+            _ = try await server.admin.createGroup("AP Hybrid", autopilotGroupTag: "HYB")
+            let hybrid = try await server.admin.createAutopilotProfile(name: "Hybrid", joinType: .hybrid, template: nil, groups: ["AP Hybrid"])
+            let list = try await api.call(.get, "/graph/beta/deviceManagement/windowsAutopilotDeviceIdentities")
+            let d = try #require(list.value.first)
+            #expect(d["serialNumber"] as? String == "PF3ABCDE" && d["intendedDeploymentProfileId"] as? String == hybrid.id)
+            #expect(d["deploymentProfileAssignmentStatus"] as? String == "assignedInSync")
+            let id = try #require(d["id"] as? String)
+            let refused = try await api.call(.post, "/graph/beta/deviceManagement/windowsAutopilotDeviceIdentities/\(id)/assignUserToDevice",
+                                             ["userPrincipalName": "ann@winmdm.test"])
+            #expect(refused.status == 400 && "\(refused.json)".contains("0x80070774"))
+            let ids = try await api.call(.post, "/graph/beta/deviceManagement/importedDeviceIdentities/importDeviceIdentityList", [
+                "overwriteImportedDeviceIdentities": false,
+                "importedDeviceIdentities": [["importedDeviceIdentityType": "manufacturerModelSerial", "importedDeviceIdentifier": "Microsoft,Surface Laptop 5,0123.456"]]])
+            #expect(ids.status == 200)
+            let listed = try await api.call(.get, "/graph/beta/deviceManagement/importedDeviceIdentities")
+            #expect(listed.value.first?["importedDeviceIdentifier"] as? String == "Microsoft,Surface Laptop 5,0123456")
+            #expect(try await api.call(.delete, "/graph/beta/deviceManagement/windowsAutopilotDeviceIdentities/\(id)").status == 204)
+            #expect(try await server.admin.autopilotDevices().isEmpty)
+        }
+    }
+}

@@ -179,8 +179,111 @@ extension GraphService {
                 return .json(GraphMapping.autopilotProfile(try await admin.createAutopilotProfile(name: name, joinType: join, template: template, groups: [])), status: 201)
             default: throw GraphError(405, "Request_BadRequest", "\(m) is not supported on Autopilot profiles.")
             }
+        case "windowsAutopilotDeviceIdentities":
+            return try await autopilotIdentities(r, admin)
+        case "importedWindowsAutopilotDeviceIdentities" where m == "POST" && p.count == 3 && p[2] == "import":
+            // The same checks and row errors as the CSV: the items become the file's rows.
+            guard let items = try JSONBody.object(r.body)["importedWindowsAutopilotDeviceIdentities"] as? [JSONObject], !items.isEmpty else {
+                throw GraphError.badRequest("Give importedWindowsAutopilotDeviceIdentities: an array of devices.")
+            }
+            var lines = [AutopilotCSV.header.joined(separator: ",")]
+            for i in items {
+                let f = [try i.string("serialNumber") ?? "", try i.string("productKey") ?? "", try i.string("hardwareIdentifier") ?? "",
+                         try i.string("groupTag") ?? "", try i.string("assignedUserPrincipalName") ?? ""]
+                if f.contains(where: { $0.contains(",") || $0.contains("\"") || $0.contains("\n") }) {
+                    throw GraphError.badRequest("Values cannot contain commas, quotation marks or line breaks.")
+                }
+                lines.append(f.joined(separator: ","))
+            }
+            let rows: [AutopilotImportRow]
+            do { rows = try await admin.importAutopilotDevices(csv: Array(lines.joined(separator: "\n").utf8)) } catch let e as AdminError {
+                throw GraphError.badRequest(e.message)
+            }
+            let importID = UUID().uuidString.lowercased()
+            return .json(["value": zip(items, rows).map { item, row -> JSONObject in
+                ["@odata.type": "#microsoft.graph.importedWindowsAutopilotDeviceIdentity", "id": row.deviceID ?? UUID().uuidString.lowercased(),
+                 "importId": importID, "serialNumber": row.serialNumber, "groupTag": item["groupTag"] as? String ?? "",
+                 "productKey": item["productKey"] as? String ?? "", "assignedUserPrincipalName": item["assignedUserPrincipalName"] as? String ?? "",
+                 "state": ["@odata.type": "microsoft.graph.importedWindowsAutopilotDeviceIdentityState",
+                           "deviceImportStatus": row.status == .complete ? "complete" : "error", "deviceRegistrationId": row.deviceID ?? "",
+                           "deviceErrorCode": row.errorCode, "deviceErrorName": row.errorName ?? ""] as JSONObject]
+            }], status: 200)
+        case "importedDeviceIdentities":
+            switch (m, p.count) {
+            case ("GET", 2):
+                return try page(r, try await admin.deviceIdentifiers().map { d in
+                    ["@odata.type": "#microsoft.graph.importedDeviceIdentity", "id": d.key, "importedDeviceIdentifier": d.identifier,
+                     "importedDeviceIdentityType": "manufacturerModelSerial", "description": d.description,
+                     "enrollmentState": d.enrollmentID == nil ? "notContacted" : "enrolled",
+                     "createdDateTime": GraphDate.string(d.importedAt), "lastContactedDateTime": GraphDate.string(d.lastContactedAt ?? .distantPast)]
+                })
+            case ("POST", 3) where p[2] == "importDeviceIdentityList":
+                let b = try JSONBody.object(r.body)
+                guard let items = b["importedDeviceIdentities"] as? [JSONObject] else { throw GraphError.badRequest("Give importedDeviceIdentities.") }
+                var lines: [String] = []
+                for i in items {
+                    guard try i.string("importedDeviceIdentityType") ?? "manufacturerModelSerial" == "manufacturerModelSerial" else {
+                        throw GraphError.badRequest("Windows devices are identified by manufacturerModelSerial.")
+                    }
+                    let v = try i.string("importedDeviceIdentifier") ?? ""
+                    lines.append(v.split(separator: ",", omittingEmptySubsequences: false).count > 3 ? "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : v)
+                }
+                do {
+                    _ = try await admin.importDeviceIdentifiers(csv: Array(lines.joined(separator: "\n").utf8),
+                                                                replacingAll: try b.bool("overwriteImportedDeviceIdentities") ?? false)
+                } catch let e as AdminError { throw GraphError.badRequest(e.message) }
+                return .json(["value": items.map { ["importedDeviceIdentifier": $0["importedDeviceIdentifier"] ?? "", "status": true] as JSONObject }])
+            default: throw GraphError(405, "Request_BadRequest", "\(m) is not supported on importedDeviceIdentities.")
+            }
         default: throw GraphError.notFound("/deviceManagement/\(p[1...].joined(separator: "/"))")
         }
+    }
+
+    func autopilotIdentities(_ r: GraphRequest, _ admin: AdminService) async throws -> GraphResponse {
+        let p = r.path, m = r.method
+        func device(_ id: String) async throws -> AutopilotDevice {
+            do { return try await admin.autopilotDevice(id) } catch { throw GraphError.notFound("Autopilot device \(id)") }
+        }
+        func json(_ d: AutopilotDevice) async throws -> JSONObject {
+            let res = try await admin.autopilotResolution(d)
+            return ["@odata.type": "#microsoft.graph.windowsAutopilotDeviceIdentity", "id": d.id, "serialNumber": d.serialNumber,
+                    "groupTag": d.groupTag, "productKey": d.productKey, "purchaseOrderIdentifier": "", "manufacturer": d.manufacturer ?? "",
+                    "model": d.model ?? "", "userPrincipalName": d.assignedUser ?? "", "addressableUserName": "", "displayName": "",
+                    "enrollmentState": d.enrollmentState.rawValue, "managedDeviceId": d.enrollmentID ?? "",
+                    "lastContactedDateTime": GraphDate.string(d.lastContactedAt ?? .distantPast),
+                    "deploymentProfileAssignmentStatus": res.winner == nil ? "notAssigned" : "assignedInSync",
+                    "deploymentProfileAssignmentDetailedStatus": "none",
+                    // winmdm's lint (V03): every profile that targets the device when more than one does.
+                    "winmdmConflictingProfileIds": res.isConflict ? res.targeting.map(\.id) : [String](),
+                    "intendedDeploymentProfileId": res.winner?.id ?? ""]
+        }
+        do {
+            switch (m, p.count) {
+            case ("GET", 2):
+                var out: [JSONObject] = []
+                for d in try await admin.autopilotDevices() { out.append(try await json(d)) }
+                return try page(r, out)
+            case ("GET", 3): return .json(try await json(try await device(p[2])))
+            case ("DELETE", 3):
+                try await admin.deleteAutopilotDevice(try await device(p[2]).id)
+                return .json([:], status: 204)
+            case ("POST", 4):
+                let d = try await device(p[2]), b = try JSONBody.object(r.body)
+                switch p[3] {
+                case "assignUserToDevice":
+                    guard let upn = try b.string("userPrincipalName") else { throw GraphError.badRequest("userPrincipalName is required.") }
+                    _ = try await admin.updateAutopilotDevice(d.id, assignedUser: .some(upn), override: try b.bool("winmdmOverride") ?? false)
+                case "unassignUserFromDevice": _ = try await admin.updateAutopilotDevice(d.id, assignedUser: .some(nil))
+                case "updateDeviceProperties":
+                    let user: String?? = try b.string("userPrincipalName").map { u in u.isEmpty ? .some(nil) : .some(u) } ?? nil
+                    _ = try await admin.updateAutopilotDevice(d.id, groupTag: try b.string("groupTag"), assignedUser: user,
+                                                              override: try b.bool("winmdmOverride") ?? false)
+                default: throw GraphError.notFound("Action \(p[3])")
+                }
+                return .json([:], status: 204)
+            default: throw GraphError(405, "Request_BadRequest", "\(m) is not supported on windowsAutopilotDeviceIdentities.")
+            }
+        } catch let e as AdminError { throw GraphError.badRequest(e.message) }
     }
 
     func enrollment(_ id: String, _ admin: AdminService) async throws -> Enrollment {
