@@ -55,8 +55,8 @@ public struct CompliancePolicy: Codable, Sendable, Equatable, Identifiable {
     }
 
     public func validate() throws(ProfileError) {
-        for v in [osMinimumVersion, osMaximumVersion].compactMap({ $0 }) where !WindowsVersion.isValid(v) || v.split(separator: ".").count < 3 {
-            throw ProfileError("'\(v)' is not a Windows version like 10.0.22631 or 10.0.22631.4460 (Windows 11 is 10.0.22000 and later).")
+        for v in [osMinimumVersion, osMaximumVersion].compactMap({ $0 }) {
+            if let problem = WindowsVersion.boundProblem(v) { throw ProfileError(problem) }
         }
         guard (0...2160).contains(graceHours) else { throw ProfileError("The grace period is 0 to 2160 hours (90 days).") }
     }

@@ -238,6 +238,17 @@ public enum WindowsVersion {
         return (1...4).contains(parts.count) && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
     }
 
+    /// Why a version bound an administrator typed is not one Windows can be compared with, or nil. Windows 10 and 11
+    /// both report 10.0.BUILD[.REV] (Windows 11 is 10.0.22000 and later), and the revision is not known at enrollment,
+    /// so a bound needs major.minor.build: "11" or "10" would block or allow far more than meant.
+    public static func boundProblem(_ v: String) -> String? {
+        let parts = v.split(separator: ".", omittingEmptySubsequences: false)
+        if isValid(v), parts.count >= 3, parts[0] == "10", parts[1] == "0" { return nil }
+        let meant = parts.first == "11" ? " For Windows 11 use 10.0.22000 (23H2 is 10.0.22631, 24H2 10.0.26100)."
+            : parts.first == "10" ? " For Windows 10 use 10.0.10240 or a later build (22H2 is 10.0.19045)." : ""
+        return "'\(v)' is not a Windows version bound: Windows 10 and 11 both report 10.0.BUILD[.REVISION], and Windows 11 is 10.0.22000 and later; give at least major.minor.build, like 10.0.19045.\(meant)"
+    }
+
     public static func compare(_ a: String, _ b: String) -> ComparisonResult3 {
         let x = a.split(separator: ".").map { Int($0) ?? 0 }
         let y = b.split(separator: ".").map { Int($0) ?? 0 }

@@ -334,6 +334,11 @@ public struct TenantSettings: Codable, Sendable, Equatable {
     public var joinPolicy: JoinPolicy
     /// Device registration quota: device (and bulk) enrollments per user.
     public var joinQuota: Int
+    /// Entra's "Unlimited" device registration quota.
+    public static let unlimitedJoinQuota = 2_147_483_647
+    /// The quota as Entra's page shows it: a number, or Unlimited.
+    public var joinQuotaText: String { Self.joinQuotaText(joinQuota) }
+    public static func joinQuotaText(_ q: Int) -> String { q >= unlimitedJoinQuota ? "Unlimited" : String(q) }
     public var mobility: MobilitySettings
     /// Both types, Defaults included.
     public var restrictions: [Restriction]

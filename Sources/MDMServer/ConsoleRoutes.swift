@@ -283,7 +283,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     view("/console/devices/enrollment-restrictions/:id") { req, ctx, who in
         let id = ctx.parameters.get("id") ?? ""
         let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
-        guard let r = all.first(where: { $0.id == id }) else { throw AdminError("No restriction \(id).") }
+        guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
         let w = r.windows ?? PlatformRestriction()
         return page(who, "restriction", r.isDefault ? "Default" : r.displayName, "restrictions", [
             "id": r.id, "name": r.isDefault ? "Default" : r.displayName, "type": r.type == .deviceLimit ? "Device limit" : "Device type",
@@ -307,14 +307,14 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         let parts = req.uri.path.split(separator: "/")
         let id = parts.count >= 2 ? String(parts[parts.count - 2]) : ""
         let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
-        guard let r = all.first(where: { $0.id == id }) else { throw AdminError("No restriction \(id).") }
+        guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
         try await c.admin.acting(as: "console:\(who.user.upn)").deleteRestriction(r.type, r.id)
         return ConsolePages.redirect("/console/devices/enrollment-restrictions?msg=" + ConsolePages.esc("Deleted \(r.displayName)."))
     }
     action("/console/devices/enrollment-restrictions/:id") { req, form, who in
         let id = String(req.uri.path.split(separator: "/").last ?? "")
         let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
-        guard let r = all.first(where: { $0.id == id }) else { throw AdminError("No restriction \(id).") }
+        guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
         let admin = c.admin.acting(as: "console:\(who.user.upn)")
         if r.type == .deviceLimit {
             guard let limit = Int(value(form, "limit") ?? "") else { throw AdminError("The device limit must be a number from 1 to 15.") }

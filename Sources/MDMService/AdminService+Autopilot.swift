@@ -72,7 +72,7 @@ extension AdminService {
     public func autopilotDevice(_ ref: String) async throws -> AutopilotDevice {
         if let d = try await store.autopilotDevice(id: ref.lowercased()) { return d }
         if let d = try await store.autopilotDevice(serial: ref) { return d }
-        throw AdminError("No Autopilot device \(ref). `winmdm autopilot devices` lists them by serial number.")
+        throw AdminError.notFound("No Autopilot device \(ref). `winmdm autopilot devices` lists them by serial number.")
     }
 
     /// Deregisters a device; with `releasedTo`, its serial is kept as belonging to that organization (import 808).
@@ -155,7 +155,7 @@ extension AdminService {
     public func autopilotConfigurationFile(_ ref: String) async throws -> [UInt8] {
         let s = try await settings()
         guard let p = s.autopilotProfiles.first(where: { $0.id == ref.lowercased() || $0.displayName.lowercased() == ref.lowercased() }) else {
-            throw AdminError("No Autopilot profile \(ref). `winmdm autopilot list` shows them.")
+            throw AdminError.notFound("No Autopilot profile \(ref). `winmdm autopilot list` shows them.")
         }
         let domain = s.domains.first { $0.isVerified && $0.name.hasSuffix(".onmicrosoft.com") }?.name
             ?? s.domains.first(where: \.isVerified)?.name ?? s.domains.first?.name ?? ""
@@ -183,7 +183,7 @@ extension AdminService {
         let f = identifier.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard f.count == 3 else { throw AdminError("Give the identifier as manufacturer,model,serial, as `winmdm identifiers list` shows it.") }
         let key = DeviceIdentifier.key(manufacturer: f[0], model: f[1], serial: f[2])
-        guard let before = try await store.deviceIdentifier(key: key) else { throw AdminError("No corporate identifier \(identifier).") }
+        guard let before = try await store.deviceIdentifier(key: key) else { throw AdminError.notFound("No corporate identifier \(identifier).") }
         try await store.deleteDeviceIdentifier(key: key)
         try await audit("identifiers.delete", before.identifier, before: before, after: nil as DeviceIdentifier?)
     }

@@ -10,7 +10,7 @@ extension AdminService {
     public func compliancePolicy(_ nameOrID: String) async throws -> CompliancePolicy {
         let all = try await compliancePolicies()
         if let p = all.first(where: { $0.id == nameOrID || $0.name.lowercased() == nameOrID.lowercased() }) { return p }
-        throw AdminError("No compliance policy '\(nameOrID)'. " + (all.isEmpty ? "There are none yet: winmdm compliance create NAME …"
+        throw AdminError.notFound("No compliance policy '\(nameOrID)'. " + (all.isEmpty ? "There are none yet: winmdm compliance create NAME …"
             : "Policies: \(all.map(\.name).joined(separator: ", "))."))
     }
 

@@ -11,7 +11,7 @@ extension AdminService {
         if let g = all.first(where: { $0.id == nameOrID.lowercased() || $0.displayName.lowercased() == nameOrID.lowercased() }) {
             return g
         }
-        throw AdminError("No group \(nameOrID). `winmdm groups list` shows the groups; `winmdm groups create NAME` adds one.")
+        throw AdminError.notFound("No group \(nameOrID). `winmdm groups list` shows the groups; `winmdm groups create NAME` adds one.")
     }
 
     /// With `autopilotGroupTag`, an Autopilot device group: every Autopilot device with that group tag is a member.
@@ -68,7 +68,7 @@ extension AdminService {
     func hardwareID(_ ref: String) async throws -> String {
         if let e = try? await enrollment(ref) { return e.hwDevID }
         if ref.count == 64, ref.allSatisfy(\.isHexDigit) { return ref.uppercased() }
-        throw AdminError("No device \(ref): name an enrollment (its id, device name or DeviceID) or give the device's HWDevID (64 hex digits).")
+        throw AdminError.notFound("No device \(ref): name an enrollment (its id, device name or DeviceID) or give the device's HWDevID (64 hex digits).")
     }
 
     public func removeMember(group: String, user upn: String) async throws -> Group {
@@ -132,7 +132,7 @@ extension AdminService {
         let n = name.lowercased()
         try await changeSettings("domain.verify", n) { s in
             guard let i = s.domains.firstIndex(where: { $0.name == n }) else {
-                throw AdminError("No domain \(n); add it first with: winmdm domains add \(n)")
+                throw AdminError.notFound("No domain \(n); add it first with: winmdm domains add \(n)")
             }
             s.domains[i].isVerified = true
         }
@@ -144,7 +144,7 @@ extension AdminService {
         let users = try await store.users().filter { $0.domain == n }
         guard users.isEmpty else { throw AdminError("\(users.count) user(s) still use \(n) (for example \(users[0].upn)); change their UPN first.") }
         try await changeSettings("domain.remove", n) { s in
-            guard s.domain(named: n) != nil else { throw AdminError("No domain \(n).") }
+            guard s.domain(named: n) != nil else { throw AdminError.notFound("No domain \(n).") }
             s.domains.removeAll { $0.name == n }
             guard s.domains.contains(where: \.isVerified) else { throw AdminError("\(n) is the last verified domain; add and verify another first.") }
         }
@@ -154,7 +154,7 @@ extension AdminService {
 
     static func product(_ sku: String, in s: TenantSettings) throws -> LicenseProduct {
         guard let p = s.product(sku) else {
-            throw AdminError("No license product \(sku); products: \(s.licenseProducts.map(\.skuPartNumber).joined(separator: ", ")).")
+            throw AdminError.notFound("No license product \(sku); products: \(s.licenseProducts.map(\.skuPartNumber).joined(separator: ", ")).")
         }
         return p
     }
@@ -170,7 +170,7 @@ extension AdminService {
         guard let seats = p.seats else { return }
         let used = try await licenseUsage()[p.skuId] ?? 0
         if used >= seats {
-            throw AdminError("All \(seats) seats of \(p.skuPartNumber) are assigned; unassign one or raise the seats (winmdm licenses products set-seats \(p.skuPartNumber) N).")
+            throw AdminError("\(seats == 1 ? "The only seat" : "All \(seats) seats") of \(p.skuPartNumber) \(seats == 1 ? "is" : "are") assigned; unassign one or raise the seats (winmdm licenses set-seats \(p.skuPartNumber) N).")
         }
     }
 
@@ -262,7 +262,9 @@ extension AdminService {
     }
 
     public func setJoinQuota(_ quota: Int) async throws -> TenantSettings {
-        guard (0...1000).contains(quota) else { throw AdminError("The device registration quota must be between 0 and 1000 (default 50).") }
+        guard (0...1000).contains(quota) || quota == TenantSettings.unlimitedJoinQuota else {
+            throw AdminError("The device registration quota must be between 0 and 1000, or unlimited (default 50).")
+        }
         return try await changeSettings("deviceSettings.quota", "deviceRegistrationPolicy") { $0.joinQuota = quota }
     }
 

@@ -15,7 +15,7 @@ extension AdminService {
         let all = try await store.configurationProfiles()
         if let p = all.first(where: { $0.name.lowercased() == nameOrID.lowercased() }) { return p }
         let names = all.map(\.name)
-        throw AdminError("No configuration profile '\(nameOrID)'. " + (names.isEmpty ? "There are none yet: winmdm profiles create NAME."
+        throw AdminError.notFound("No configuration profile '\(nameOrID)'. " + (names.isEmpty ? "There are none yet: winmdm profiles create NAME."
             : "Profiles: \(names.joined(separator: ", "))."))
     }
 
@@ -40,7 +40,7 @@ extension AdminService {
     /// A profile built by a template from named fields (`ProfileTemplate.all`); the error names the fields and values accepted.
     public func createConfigurationProfile(name: String, template id: String, values: [String: String], description: String? = nil) async throws -> ConfigurationProfile {
         guard let t = ProfileTemplate.named(id) else {
-            throw AdminError("No template '\(id)'; templates: \(ProfileTemplate.all.map(\.id).joined(separator: ", ")).")
+            throw AdminError.notFound("No template '\(id)'; templates: \(ProfileTemplate.all.map(\.id).joined(separator: ", ")).")
         }
         let settings: [OMASetting]
         do { settings = try t.settings(values) } catch { throw AdminError(error.message) }

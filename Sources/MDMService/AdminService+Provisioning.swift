@@ -33,7 +33,7 @@ extension AdminService {
     public func deleteBulkPackage(_ ref: String) async throws {
         let s = try await settings()
         guard let p = s.bulkPackages.first(where: { $0.id == ref.lowercased() || $0.displayName.lowercased() == ref.lowercased() }) else {
-            throw AdminError("No bulk enrollment package \(ref). `winmdm bulk list` shows them.")
+            throw AdminError.notFound("No bulk enrollment package \(ref). `winmdm bulk list` shows them.")
         }
         // Devices enrolled with the package stay enrolled; the account can no longer enroll new ones.
         if var account = try await store.user(upn: p.accountUPN) {
@@ -118,7 +118,7 @@ extension AdminService {
     public func assignAutopilotProfile(_ ref: String, groups: [String], remove: Bool = false) async throws -> AutopilotProfile {
         let s = try await settings()
         guard let p = s.autopilotProfiles.first(where: { $0.id == ref.lowercased() || $0.displayName.lowercased() == ref.lowercased() }) else {
-            throw AdminError("No Autopilot profile \(ref). `winmdm autopilot list` shows them.")
+            throw AdminError.notFound("No Autopilot profile \(ref). `winmdm autopilot list` shows them.")
         }
         let ids = try await resolveGroups(groups)
         let after = try await changeSettings(remove ? "autopilot.unassign" : "autopilot.assign", p.displayName) { s in
@@ -132,7 +132,7 @@ extension AdminService {
     public func deleteAutopilotProfile(_ ref: String) async throws {
         let s = try await settings()
         guard let p = s.autopilotProfiles.first(where: { $0.id == ref.lowercased() || $0.displayName.lowercased() == ref.lowercased() }) else {
-            throw AdminError("No Autopilot profile \(ref). `winmdm autopilot list` shows them.")
+            throw AdminError.notFound("No Autopilot profile \(ref). `winmdm autopilot list` shows them.")
         }
         try await changeSettings("autopilot.delete", p.displayName) { $0.autopilotProfiles.removeAll { $0.id == p.id } }
     }

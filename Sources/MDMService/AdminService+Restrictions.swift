@@ -21,8 +21,8 @@ public struct PlatformChange: Sendable {
     }
 
     func validate() throws {
-        for v in [osMinimumVersion, osMaximumVersion].compactMap({ $0 }) where !v.isEmpty && !WindowsVersion.isValid(v) {
-            throw AdminError("'\(v)' is not a Windows version; use major.minor.build[.revision], for example 10.0.19045.")
+        for v in [osMinimumVersion, osMaximumVersion].compactMap({ $0 }) where !v.isEmpty {
+            if let problem = WindowsVersion.boundProblem(v) { throw AdminError(problem) }
         }
         if let min = osMinimumVersion, let max = osMaximumVersion, !min.isEmpty, !max.isEmpty,
            WindowsVersion.compare(min, max) == .orderedDescending {
@@ -56,7 +56,7 @@ extension AdminService {
         let r = ref.lowercased()
         if r == "default", let d = all.last { return d }
         if let m = all.first(where: { $0.id.lowercased() == r || $0.displayName.lowercased() == r }) { return m }
-        throw AdminError("No \(type.noun) \(ref); they are: \(all.map { $0.isDefault ? "Default" : $0.displayName }.joined(separator: ", ")).")
+        throw AdminError.notFound("No \(type.noun) \(ref); they are: \(all.map { $0.isDefault ? "Default" : $0.displayName }.joined(separator: ", ")).")
     }
 
     static func checkLimit(_ limit: Int) throws {

@@ -42,7 +42,7 @@ extension AdminService {
     public func revokeToken(_ ref: String) async throws {
         let s = try await settings()
         guard let t = s.apiTokens.first(where: { $0.id == ref.lowercased() || $0.name.lowercased() == ref.lowercased() }) else {
-            throw AdminError("No token \(ref). `winmdm tokens list` shows them.")
+            throw AdminError.notFound("No token \(ref). `winmdm tokens list` shows them.")
         }
         try await changeSettings("token.revoke", t.name) { $0.apiTokens.removeAll { $0.id == t.id } }
     }

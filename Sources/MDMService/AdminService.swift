@@ -4,8 +4,22 @@ import MDMStorage
 
 /// An administrator's request that could not be carried out: what was wrong and what would be accepted.
 public struct AdminError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure, for each edge to map without reading the message (CLI exit code, Graph status, console page).
+    public enum Code: String, Sendable {
+        /// The change was refused: an invalid value, a conflict, or a rule that says no.
+        case refused
+        /// Something named does not exist.
+        case notFound
+    }
+
+    public var code: Code
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, code: Code = .refused) {
+        self.message = message
+        self.code = code
+    }
+
+    public static func notFound(_ message: String) -> AdminError { AdminError(message, code: .notFound) }
     public var description: String { message }
 }
 
@@ -127,7 +141,7 @@ public struct AdminService: Sendable {
     public func user(_ upnOrID: String) async throws -> User {
         if let u = try await store.user(upn: upnOrID) { return u }
         if let u = try await store.user(id: upnOrID.lowercased()) { return u }
-        throw AdminError("No user \(upnOrID). `winmdm users list` shows the users.")
+        throw AdminError.notFound("No user \(upnOrID). `winmdm users list` shows the users.")
     }
 
     public func updateUser(_ upnOrID: String, displayName: String? = nil, enabled: Bool? = nil, newUPN: String? = nil,
@@ -147,6 +161,7 @@ public struct AdminService: Sendable {
             u.upn = n
         }
         if u.enabled != before.enabled || password != nil { u.sessionEpoch = (u.sessionEpoch ?? 0) + 1 }
+        try await keepAnAdministrator(before, after: u)
         // Enrollments belong to the user by id: they follow a new UPN with nothing moved.
         try await store.updateUser(u)
         try await audit("user.update", u.upn, before: UserRecord(before), after: UserRecord(u))
@@ -159,10 +174,7 @@ public struct AdminService: Sendable {
         var u = before
         u.adminRole = role
         if role != before.adminRole { u.sessionEpoch = (u.sessionEpoch ?? 0) + 1 }
-        if role == nil, before.adminRole == .admin,
-           try await store.users().filter({ $0.adminRole == .admin && $0.enabled }).count <= 1 {
-            throw AdminError("\(u.upn) is the last console administrator; give another user the admin role first.")
-        }
+        try await keepAnAdministrator(before, after: u)
         try await store.updateUser(u)
         try await audit("user.adminRole", u.upn, before: UserRecord(before), after: UserRecord(u))
         return u
@@ -222,8 +234,19 @@ public struct AdminService: Sendable {
         return (upn, password)
     }
 
+    /// Refuses a change that would leave no enabled console administrator (deleting, disabling or demoting the last one):
+    /// nobody could sign in to the console to undo it.
+    func keepAnAdministrator(_ before: User, after: User?) async throws {
+        guard before.adminRole == .admin, before.enabled, after?.adminRole != .admin || after?.enabled != true else { return }
+        let others = try await store.users().filter { $0.id != before.id && $0.adminRole == .admin && $0.enabled }
+        guard others.isEmpty else { return }
+        let what = after == nil ? "delete" : after?.enabled == false ? "disable" : "change the role of"
+        throw AdminError("\(before.upn) is the last enabled console administrator, so winmdm will not \(what) it: nobody could sign in to the console afterwards. Give another user the admin role first (winmdm users set UPN --admin-role admin).")
+    }
+
     public func deleteUser(_ upnOrID: String) async throws {
         let u = try await user(upnOrID)
+        try await keepAnAdministrator(u, after: nil)
         if try await !store.activeEnrollments(upn: u.upn).isEmpty {
             throw AdminError("\(u.upn) still has enrolled devices; retire or delete them first (winmdm devices list --user \(u.upn)).")
         }
@@ -237,7 +260,7 @@ public struct AdminService: Sendable {
 
     public func attempt(id: String) async throws -> EnrollmentAttempt {
         guard let a = try await store.attempt(id: id.lowercased()) else {
-            throw AdminError("No attempt \(id). `winmdm attempts list` shows the recorded ones; the id is the TraceId the device logged.")
+            throw AdminError.notFound("No attempt \(id). `winmdm attempts list` shows the recorded ones; the id is the TraceId the device logged.")
         }
         return a
     }
@@ -249,19 +272,27 @@ public struct AdminService: Sendable {
 
     public func enrollment(_ id: String) async throws -> Enrollment {
         if let e = try await store.enrollment(id: id.lowercased()) { return e }
-        // Also accept a device name or DeviceID when it names exactly one active enrollment.
-        let all = try await store.allEnrollments().filter {
-            $0.state == .active && ($0.deviceName?.lowercased() == id.lowercased() || $0.deviceID.lowercased() == id.lowercased())
+        // Also accept a device name or DeviceID when it names exactly one active enrollment, or else exactly one
+        // that ended (so retiring twice says "already retired", and a retired device can be deleted by name).
+        let named = try await store.allEnrollments().filter {
+            $0.deviceName?.lowercased() == id.lowercased() || $0.deviceID.lowercased() == id.lowercased()
         }
-        if all.count == 1 { return all[0] }
-        if all.count > 1 { throw AdminError("\(id) names \(all.count) enrollments; use the enrollment id (winmdm devices list).") }
-        throw AdminError("No enrollment \(id). `winmdm devices list` shows them.")
+        let active = named.filter { $0.state == .active }
+        if active.count == 1 { return active[0] }
+        if active.count > 1 { throw AdminError("\(id) names \(active.count) enrollments; use the enrollment id (winmdm devices list).") }
+        if named.count == 1 { return named[0] }
+        if named.count > 1 {
+            throw AdminError("\(id) names \(named.count) enrollments that have ended (\(named.map(\.state.rawValue).joined(separator: ", "))); use the enrollment id (winmdm devices list --all).")
+        }
+        throw AdminError.notFound("No enrollment \(id). `winmdm devices list --all` shows them.")
     }
 
     /// Retire: the enrollment stops counting and its device must enroll again; the record stays.
     public func retireDevice(_ id: String) async throws -> Enrollment {
         let before = try await enrollment(id)
-        guard before.state == .active else { throw AdminError("Enrollment \(before.id) is already \(before.state.rawValue).") }
+        guard before.state == .active else {
+            throw AdminError("\(before.deviceName ?? before.id) (enrollment \(before.id)) is already \(before.state.rawValue); winmdm devices delete \(before.id) removes the record.")
+        }
         var e = before
         e.state = .retired
         try await store.updateEnrollment(e)

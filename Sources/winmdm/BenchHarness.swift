@@ -93,7 +93,7 @@ final class BenchInstallation: @unchecked Sendable {
     /// The installation's command-line runtime (database, admin service), as every other command opens it.
     func openRuntime() async throws -> Runtime {
         let common = try CommonOptions.parse(["--data-dir", dir.path, "--database-url", databaseURL ?? ""])
-        return try await Runtime.open(try ResolvedConfiguration.resolve(common))
+        return try await Runtime.open(try ResolvedConfiguration.resolve(common), create: true)
     }
 
     func deviceCA() throws -> CertificateAuthority {

@@ -90,10 +90,15 @@ struct ResolvedConfiguration {
         let env = ProcessInfo.processInfo.environment
         let dataDir = URL(fileURLWithPath: common.dataDir ?? env["WINMDM_DATA_DIR"] ?? "./winmdm-data").standardizedFileURL
         let configPath = common.config ?? env["WINMDM_CONFIG"] ?? dataDir.appendingPathComponent("winmdm.json").path
+        try ConfigNames.checkEnvironment(env)
         var file = ConfigFile()
         if FileManager.default.fileExists(atPath: configPath) {
             do {
-                file = try JSONDecoder().decode(ConfigFile.self, from: Data(contentsOf: URL(fileURLWithPath: configPath)))
+                let data = try Data(contentsOf: URL(fileURLWithPath: configPath))
+                try ConfigNames.checkKeys(data, path: configPath)
+                file = try JSONDecoder().decode(ConfigFile.self, from: data)
+            } catch let e as CommandFailure {
+                throw e
             } catch {
                 throw ValidationError("The configuration file \(configPath) cannot be read: \(error). Expected JSON with keys listen, publicURL, tlsCert, tlsKey, plainHTTP, initialDomain, providerID, maxBodyBytes, clientCertHeader, trustedProxies, certificateValidity, maxConnectionsPerAddress, firstRequestTimeout, idleTimeout, bodyTimeout, databaseURL, attemptRetention, auditRetention.")
             }
@@ -174,4 +179,55 @@ struct ResolvedConfiguration {
     var databasePath: String { dataDir.appendingPathComponent("winmdm.sqlite").path }
     /// What the store opens: the PostgreSQL URL, or the SQLite file.
     var databaseLocation: String { databaseURL ?? databasePath }
+}
+
+/// The names winmdm reads, so a typo is refused at start with the nearest valid name instead of silently ignored.
+enum ConfigNames {
+    static let fileKeys = ["listen", "publicURL", "tlsCert", "tlsKey", "plainHTTP", "initialDomain", "providerID", "maxBodyBytes",
+                           "clientCertHeader", "trustedProxies", "certificateValidity", "maxConnectionsPerAddress", "firstRequestTimeout",
+                           "idleTimeout", "bodyTimeout", "databaseURL", "attemptRetention", "auditRetention"]
+    static let variables = ["WINMDM_DATA_DIR", "WINMDM_CONFIG", "WINMDM_DATABASE_URL", "WINMDM_LISTEN", "WINMDM_PUBLIC_URL", "WINMDM_TLS_CERT",
+                            "WINMDM_TLS_KEY", "WINMDM_PLAIN_HTTP", "WINMDM_INITIAL_DOMAIN", "WINMDM_CLIENT_CERT_HEADER",
+                            "WINMDM_TRUSTED_PROXIES", "WINMDM_CERT_VALIDITY", "WINMDM_PROVIDER_ID"]
+    /// Variables of the development tools (tests, CI, fuzzing), not of the server.
+    static let developmentPrefixes = ["WINMDM_TEST_", "WINMDM_CI_", "WINMDM_FUZZ", "WINMDM_UPDATE_GOLDEN", "WINMDM_BIN"]
+
+    static func checkKeys(_ data: Data, path: String) throws {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
+        let unknown = object.keys.filter { !fileKeys.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return }
+        throw CommandFailure("\(path) has \(unknown.count == 1 ? "a key" : "keys") winmdm does not know: "
+            + unknown.map { k in "\(k)\(nearest(k, in: fileKeys).map { " (did you mean \($0)?)" } ?? "")" }.joined(separator: ", ")
+            + ". The keys are: \(fileKeys.joined(separator: ", ")).")
+    }
+
+    static func checkEnvironment(_ env: [String: String]) throws {
+        let unknown = env.keys.filter { $0.hasPrefix("WINMDM_") && !variables.contains($0) && !developmentPrefixes.contains(where: $0.hasPrefix) }.sorted()
+        guard !unknown.isEmpty else { return }
+        throw CommandFailure("Unknown environment variable\(unknown.count == 1 ? "" : "s"): "
+            + unknown.map { k in "\(k)\(nearest(k, in: variables).map { " (did you mean \($0)?)" } ?? "")" }.joined(separator: ", ")
+            + ". winmdm reads \(variables.joined(separator: ", ")); unset the others.")
+    }
+
+    /// The closest name, when it is close enough to be what was meant (case-insensitive edit distance).
+    static func nearest(_ word: String, in names: [String]) -> String? {
+        let w = Array(word.lowercased())
+        let scored = names.map { ($0, distance(w, Array($0.lowercased()))) }.min { $0.1 < $1.1 }
+        guard let (name, d) = scored, d <= max(2, w.count / 3) else { return nil }
+        return name
+    }
+
+    static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count)
+        for i in 1...a.count {
+            var cur = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            prev = cur
+        }
+        return prev[b.count]
+    }
 }

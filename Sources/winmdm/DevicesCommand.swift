@@ -243,8 +243,16 @@ struct Devices: AsyncParsableCommand {
         func run() async throws {
             guard !devices.isEmpty else { throw ValidationError("Name at least one device (winmdm devices list --user UPN shows them).") }
             try await Runtime.withAdmin(common) { admin, _ in
+                // All or nothing: every name must resolve before anything is deleted.
+                var found: [Enrollment] = [], problems: [String] = []
                 for d in devices {
-                    let e = try await admin.deleteDevice(d)
+                    do { found.append(try await admin.enrollment(d)) } catch let e as AdminError { problems.append(e.message) }
+                }
+                guard problems.isEmpty else {
+                    throw AdminError("Nothing was deleted. " + problems.joined(separator: " "), code: problems.count == devices.count ? .notFound : .refused)
+                }
+                for e in found {
+                    _ = try await admin.deleteDevice(e.id)
                     print("Deleted \(e.deviceName ?? e.deviceID) of \(e.upn) (enrollment \(e.id)).")
                 }
             }

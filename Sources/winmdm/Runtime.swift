@@ -14,10 +14,19 @@ struct Runtime {
     let admin: AdminService
     /// Files created by this run, for the first-run message.
     var created: [String]
+    /// Whether this run created the installation.
+    var isNew = false
 
-    static func open(_ config: ResolvedConfiguration) async throws -> Runtime {
+    /// Opens the installation. Only `serve` and `init` pass `create`; every other command refuses to run where there is
+    /// none, so a command run from the wrong directory cannot quietly start a second, empty installation.
+    static func open(_ config: ResolvedConfiguration, create: Bool = false) async throws -> Runtime {
         let fm = FileManager.default
         var created: [String] = []
+        let missing = "No winmdm installation in \(config.dataDir.path)"
+        let hint = "Give the server's data directory with --data-dir DIR (or WINMDM_DATA_DIR), or create one with winmdm init or winmdm serve."
+        if !create, config.databaseURL == nil, !fm.fileExists(atPath: config.databasePath) {
+            throw CommandFailure("\(missing) (there is no winmdm.sqlite there). \(hint)", exitCode: CommandFailure.noInstallation)
+        }
         if !fm.fileExists(atPath: config.dataDir.path) {
             do {
                 try fm.createDirectory(at: config.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -36,10 +45,15 @@ struct Runtime {
         // Sync and Restart push through WNS once push is configured; the key is read only when one is sent.
         let dir = config.dataDir
         admin.pusher = WNSPusher(http: HTTPClientPoster(), secrets: { try Runtime.secretBox(in: dir) }, providerID: config.providerID)
-        if try await admin.bootstrap(initialDomain: config.initialDomain, publicURL: config.publicURL) {
+        if !create, try await store.tenantSettings() == nil {
+            try? await store.close()
+            throw CommandFailure("\(missing) (the database given by --database-url holds none). \(hint)", exitCode: CommandFailure.noInstallation)
+        }
+        let isNew = try await admin.bootstrap(initialDomain: config.initialDomain, publicURL: config.publicURL)
+        if isNew {
             FileHandle.standardError.write(Data("Initialised a new installation in \(config.dataDir.path) (verified domain \(config.initialDomain), public URL \(config.publicURL)).\n".utf8))
         }
-        return Runtime(config: config, store: store, admin: admin, created: created)
+        return Runtime(config: config, store: store, admin: admin, created: created, isNew: isNew)
     }
 
     /// The key that seals managed local administrator passwords (`secret-key`, 0600, next to the database; a backup
@@ -87,7 +101,7 @@ struct Runtime {
             return value
         } catch let e as AdminError {
             await runtime.close()
-            throw ValidationError(e.message)
+            throw CommandFailure(e)
         } catch {
             await runtime.close()
             throw error

@@ -66,7 +66,7 @@ struct Serve: AsyncParsableCommand {
         // Everything the server creates is owner-only, whatever the umask it was started with.
         umask(0o077)
         try DataDirectory.refuseExposedKeys(cfg.dataDir)
-        var runtime = try await Runtime.open(cfg)
+        var runtime = try await Runtime.open(cfg, create: true)
         let clock = SystemClock()
         var hosts = [cfg.publicHost, "localhost"]
         hosts = hosts.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
@@ -119,8 +119,13 @@ struct Serve: AsyncParsableCommand {
         let record = ServerRecord(publicURL: cfg.publicURL, listen: "\(cfg.listenHost):\(cfg.listenPort)", startedAt: clock.now())
         try? JSONEncoder().encode(record).write(to: cfg.dataDir.appendingPathComponent("server.json"))
         let settings = try await runtime.admin.settings()
-        var lines = ["winmdm \(cfg.plainHTTP ? "(plain HTTP)" : "")"]
-        if !runtime.created.isEmpty { lines.append("First run: created " + runtime.created.joined(separator: ", ")) }
+        var lines = ["winmdm \(BuildInfo.version)\(cfg.plainHTTP ? " (plain HTTP)" : "")"]
+        if runtime.isNew {
+            lines.append("First run: created a new installation; everything listed below is new.")
+        } else if !runtime.created.isEmpty {
+            // A restart that had to make something (a TLS certificate for a new public URL, a missing token).
+            lines.append("Created now: " + runtime.created.joined(separator: ", "))
+        }
         lines += [
             "  data directory:   \(cfg.dataDir.path)",
             "  database:         \(runtime.store.location)\(cfg.databaseURL == nil ? "" : " (PostgreSQL, shared by every instance using it)")",

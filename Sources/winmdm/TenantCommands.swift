@@ -53,10 +53,21 @@ struct DeviceSettings: AsyncParsableCommand {
     struct Quota: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set the maximum number of joined devices per user (default 50).")
         @OptionGroup var common: CommonOptions
-        @Argument(help: "0 to 1000.") var quota: Int
+        @Argument(help: "0 to 1000, or unlimited.") var quota: String
         func run() async throws {
+            let n: Int
+            if quota.lowercased() == "unlimited" { n = TenantSettings.unlimitedJoinQuota } else {
+                guard let v = Int(quota) else { throw ValidationError("'\(quota)' is not a quota: give a number from 0 to 1000, or unlimited.") }
+                n = v
+            }
             try await Runtime.withAdmin(common) { admin, _ in
-                print(try await TenantText.join(try await admin.setJoinQuota(quota), admin))
+                let before = try await admin.settings().joinQuota
+                let after = try await admin.setJoinQuota(n)
+                print(before == after.joinQuota ? "The quota is already \(after.joinQuotaText)." : "Maximum number of devices per user changed from \(TenantSettings.joinQuotaText(before)) to \(after.joinQuotaText).")
+                print(try await TenantText.join(after, admin))
+                if n == 0 {
+                    FileHandle.standardError.write(Data("Warning: a quota of 0 refuses every device (join) enrollment and provisioning package with 0x80180013; user enrollments from Settings are not counted.\n".utf8))
+                }
             }
         }
     }
@@ -162,8 +173,13 @@ struct Maintenance: AsyncParsableCommand {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Say whether maintenance is on.")
         @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON: {\"maintenance\": true|false}.") var json = false
         func run() async throws {
-            try await Runtime.withAdmin(common) { admin, _ in print("Maintenance is \(try await admin.settings().maintenance ? "on" : "off").") }
+            try await Runtime.withAdmin(common) { admin, _ in
+                let on = try await admin.settings().maintenance
+                if json { return try JSONOutput.print(["maintenance": on]) }
+                print("Maintenance is \(on ? "on" : "off").")
+            }
         }
     }
 }
@@ -177,7 +193,7 @@ enum TenantText {
             let groups = try await admin.groupNames(s.joinPolicy.groups)
             who += " (users: \(users.joined(separator: ", ").nonEmpty ?? "none"); groups: \(groups.joined(separator: ", ").nonEmpty ?? "none"))"
         }
-        return "Users may join devices: \(who)\nMaximum number of devices per user: \(s.joinQuota)"
+        return "Users may join devices: \(who)\nMaximum number of devices per user: \(s.joinQuotaText)"
     }
 
     static func scope(_ sc: UserScope, _ admin: AdminService) async throws -> String {

@@ -30,9 +30,15 @@ struct Tokens: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (names and roles; never the secrets).")
         @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON (never the secrets or their hashes).") var json = false
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
-                print(Table.render(["NAME", "ROLE", "CREATED", "ID"], try await admin.tokens().map { [$0.name, $0.role.rawValue, $0.createdAt.short, $0.id] }))
+                let tokens = try await admin.tokens()
+                if json {
+                    struct Out: Encodable { var id: String; var name: String; var role: String; var createdAt: Date }
+                    return try JSONOutput.print(tokens.map { Out(id: $0.id, name: $0.name, role: $0.role.rawValue, createdAt: $0.createdAt) })
+                }
+                print(Table.render(["NAME", "ROLE", "CREATED", "ID"], tokens.map { [$0.name, $0.role.rawValue, $0.createdAt.short, $0.id] }))
             }
         }
     }

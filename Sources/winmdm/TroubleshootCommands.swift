@@ -23,7 +23,13 @@ struct Explain: AsyncParsableCommand {
     func run() async throws {
         var input = text.joined(separator: " ")
         if input.isEmpty || input == "-" {
+            if input.isEmpty, isatty(0) == 1 {
+                throw ValidationError("Give the text to explain (a code, dialog text, an event or a log), or - to read it from standard input.")
+            }
             input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        }
+        guard !input.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw ValidationError("Nothing to explain: give a code (0x80180003), the text Windows showed, an event or a log, or - with text on standard input.")
         }
         let e = Explainer().explain(input)
         if json {
@@ -46,7 +52,8 @@ struct Explain: AsyncParsableCommand {
         }
         guard !e.causes.isEmpty else {
             if others.isEmpty {
-                print("Nothing recognised\(e.unrecognized.isEmpty ? "." : ": " + e.unrecognized.joined(separator: ", ")).")
+                let rest = e.unrecognized.joined(separator: ", ")
+                print("Nothing recognised\(rest.isEmpty ? "" : ": " + (rest.hasSuffix(".") ? String(rest.dropLast()) : rest)).")
             } else {
                 printOthers("No enrollment cause is known for what this text contains; the codes in it are:")
                 if !e.unrecognized.isEmpty { print("Not recognised: \(e.unrecognized.joined(separator: ", "))") }
@@ -102,7 +109,12 @@ struct Doctor: AsyncParsableCommand {
         try await Runtime.withAdmin(common) { admin, rt in
             let t = TroubleshootService(store: rt.store, admin: admin, publicURL: rt.config.publicURL)
             let d = try await t.doctor(upn: user, hwDevID: hwdevid, osEdition: osEdition, osVersion: osVersion, kind: enrollmentType)
-            if json && !fix { return try JSONOutput.print(d) }
+            // Exit 1 when a rule would refuse, so a script can tell "would be refused" from "allowed".
+            if json && !fix {
+                try JSONOutput.print(d)
+                if !d.allowed { throw ExitCode(1) }
+                return
+            }
             DiagnosisText.print(d, heading: "If \(d.upn) enrolled this device now (\(enrollmentType.rawValue) enrollment):")
             // The user's enrolled devices that break a compliance policy, and why.
             for e in try await admin.enrollments(upn: d.upn) where e.state == .active {
@@ -114,7 +126,13 @@ struct Doctor: AsyncParsableCommand {
                     for r in p.reasons { Swift.print("    \(r)") }
                 }
             }
-            if fix { try await FixRunner.run(t, d, yes: yes) }
+            if fix {
+                try await FixRunner.run(t, d, yes: yes)
+                let now = try await t.doctor(upn: user, hwDevID: hwdevid, osEdition: osEdition, osVersion: osVersion, kind: enrollmentType)
+                if !now.allowed { throw ExitCode(1) }
+            } else if !d.allowed {
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -111,10 +111,20 @@ struct Users: AsyncParsableCommand {
             var pw = password
             if pw == "-" { pw = readLine(strippingNewline: true) ?? "" }
             try await Runtime.withAdmin(common) { admin, _ in
+                let before = try await admin.user(user)
                 var u = try await admin.updateUser(user, displayName: displayName, enabled: enabled, newUPN: upn, password: pw)
                 if let role { u = try await admin.setAdminRole(u.id, role) }
                 if json { return try JSONOutput.print(UserView(u, settings: try await admin.settings())) }
-                print("Updated \(u.upn).")
+                // Say what changed, so a command that changed nothing says so.
+                var changed: [String] = []
+                if before.upn != u.upn { changed.append("user principal name \(before.upn) → \(u.upn)") }
+                if before.displayName != u.displayName { changed.append("display name \"\(before.displayName)\" → \"\(u.displayName)\"") }
+                if before.enabled != u.enabled { changed.append(u.enabled ? "enabled" : "disabled (console sessions ended)") }
+                if pw != nil { changed.append("password replaced (console sessions ended)") }
+                if before.adminRole != u.adminRole {
+                    changed.append("console role \(before.adminRole?.rawValue ?? "none") → \(u.adminRole?.rawValue ?? "none")")
+                }
+                print(changed.isEmpty ? "Nothing changed for \(u.upn)." : "Updated \(u.upn): \(changed.joined(separator: "; ")).")
             }
         }
     }

@@ -14,10 +14,11 @@ enum CLI {
     struct Result { var status: Int32; var out: String; var err: String }
 
     @discardableResult
-    static func run(_ args: [String], stdin: String? = nil, timeout: TimeInterval = 120) throws -> Result {
+    static func run(_ args: [String], stdin: String? = nil, env: [String: String] = [:], timeout: TimeInterval = 120) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
+        if !env.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new } }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -172,6 +173,13 @@ enum CLI {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-cli-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let common = ["--data-dir", dir]
+        // Only serve and init create an installation: anything else run where there is none says so and changes nothing.
+        let nowhere = try CLI.run(["users", "list"] + common)
+        #expect(nowhere.status == 69 && nowhere.err.contains("No winmdm installation in") && nowhere.err.contains("--data-dir"), "\(nowhere.err)")
+        #expect(!nowhere.err.contains("Usage:") && !FileManager.default.fileExists(atPath: dir + "/winmdm.sqlite"))
+        let created = try CLI.run(["init"] + common)
+        #expect(created.status == 0 && created.err.contains("Initialised a new installation"), "\(created.err)")
+        #expect(try CLI.run(["init"] + common).out.contains("already holds an installation"))
         let cases: [([String], String)] = [
             (["users", "add", "alice", "--password", "Correct horse 1"], "expected the form name@domain.example"),
             (["users", "add", "alice@winmdm.test", "--password", "short"], "at least 8 characters"),
@@ -194,6 +202,22 @@ enum CLI {
         try CLI.run(["users", "add", "alice@winmdm.test", "--password", "Correct horse 1"] + common)
         let dup = try CLI.run(["users", "add", "ALICE@winmdm.test", "--password", "Correct horse 1"] + common)
         #expect(dup.status != 0 && dup.err.contains("already exists"))
+        // Domain errors: the message and a code of their own (65 refused, 66 not found), never the usage block.
+        #expect(dup.status == 65 && !dup.err.contains("Usage:"), "\(dup.status) \(dup.err)")
+        let missing = try CLI.run(["users", "show", "nobody@winmdm.test"] + common)
+        #expect(missing.status == 66 && missing.err.hasPrefix("Error: No user nobody@winmdm.test") && !missing.err.contains("Usage:"), "\(missing.err)")
+        // Wrong flags still get the usage (64).
+        #expect(try CLI.run(["users", "add", "--bogus"] + common).status == 64)
+        // Typos in winmdm.json and WINMDM_* variables are refused with the nearest valid name, not silently ignored.
+        try Data(#"{"publicUrl": "https://localhost:9", "certificateValidty": "3d"}"#.utf8).write(to: URL(fileURLWithPath: dir + "/winmdm.json"))
+        let typo = try CLI.run(["users", "list"] + common)
+        #expect(typo.status != 0 && typo.err.contains("publicUrl (did you mean publicURL?)") && typo.err.contains("certificateValidty (did you mean certificateValidity?)"), "\(typo.err)")
+        try FileManager.default.removeItem(atPath: dir + "/winmdm.json")
+        let env = try CLI.run(["users", "list"] + common, env: ["WINMDM_PUBLIC_ULR": "https://x"])
+        #expect(env.status != 0 && env.err.contains("WINMDM_PUBLIC_ULR (did you mean WINMDM_PUBLIC_URL?)"), "\(env.err)")
+        #expect(try CLI.run(["users", "list"] + common).status == 0)
+        let version = try CLI.run(["--version"])
+        #expect(version.status == 0 && version.out.first?.isNumber == true, "\(version.out)")
     }
 
     /// A backup is a database the server can start from; a migration copies every row and refuses a target in use.
@@ -202,6 +226,7 @@ enum CLI {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let none = try CLI.run(["backup", dir + "/nothing.sqlite", "--data-dir", dir])
         #expect(none.status != 0 && none.err.contains("There is no database"), "\(none.err)")
+        try CLI.run(["init", "--data-dir", dir])
         try CLI.run(["users", "add", "kept@winmdm.test", "--password", "Correct horse 1", "--data-dir", dir])
         let backup = dir + "/backup.sqlite"
         let b = try CLI.run(["backup", backup, "--data-dir", dir])

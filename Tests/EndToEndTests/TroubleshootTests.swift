@@ -53,6 +53,9 @@ import Testing
             let rules = (d["items"] as? [[String: Any]])?.compactMap { $0["rule"] as? String }
             #expect(rules == ["maintenance", "windows-home", "os-version"])
             #expect(d["allowed"] as? Bool == false)
+            // A script can tell "would be refused" (exit 1) from "allowed" (exit 0).
+            let refused = try CLI.run(["doctor", "--user", "alice@winmdm.test", "--os-edition", "101", "--data-dir", s.server.dir.path])
+            #expect(refused.status == 1 && refused.out.contains("[maintenance]"), "\(refused.status) \(refused.err)")
             let out = try s.admin("doctor", "--user", "alice@winmdm.test", "--os-edition", "101", "--os-version", "10.0.19045.2006", "--fix", "--yes")
             #expect(out.contains("Applied: End maintenance."))
             let again = try #require(try s.json("doctor", "--user", "alice@winmdm.test", "--os-edition", "101", "--os-version", "10.0.19045.2006") as? [String: Any])

@@ -27,7 +27,7 @@ public struct GraphService: Sendable {
         } catch let e as GraphError {
             return .error(e.status, e.code, e.message)
         } catch let e as AdminError {
-            let notFound = e.message.hasPrefix("No ")
+            let notFound = e.code == .notFound
             return .error(notFound ? 404 : 400, notFound ? "Request_ResourceNotFound" : "Request_BadRequest", e.message)
         } catch {
             return .error(500, "InternalServerError", "The server failed: \(error)")
