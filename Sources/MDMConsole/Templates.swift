@@ -2,7 +2,7 @@
 enum Templates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "users": users, "user": user, "restrictions": restrictions, "restriction": restriction,
-        "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "configuration": configuration, "statusPage": statusPage, "compliance": compliance,
+        "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "autopilotDevices": autopilotDevices, "configuration": configuration, "statusPage": statusPage, "compliance": compliance,
         "troubleshooting": troubleshooting, "message": message, "tenant": tenant,
     ]
 
@@ -27,6 +27,7 @@ enum Templates {
     <a href="/console/devices/device-settings" {{#section_deviceSettings}}class="on"{{/section_deviceSettings}}>Device settings</a>
     <div class="h">Devices › Windows</div>
     <a href="/console/devices/windows" {{#section_windows}}class="on"{{/section_windows}}>Windows devices</a>
+    <a href="/console/devices/windows/autopilot/devices" {{#section_autopilotDevices}}class="on"{{/section_autopilotDevices}}>Autopilot devices</a>
     <a href="/console/devices/windows/autopilot" {{#section_autopilot}}class="on"{{/section_autopilot}}>Autopilot deployment profiles</a>
     <a href="/console/devices/windows/configuration" {{#section_configuration}}class="on"{{/section_configuration}}>Configuration profiles</a>
     <a href="/console/devices/windows/esp" {{#section_esp}}class="on"{{/section_esp}}>Enrollment Status Page</a>
@@ -213,8 +214,11 @@ enum Templates {
 
     static let autopilot = """
     <h1>Devices › Windows › Autopilot deployment profiles</h1>
-    <table><tr><th>Name</th><th>Join</th><th>Device name template</th><th>Groups</th><th>Created</th></tr>
-    {{#profiles}}<tr><td>{{name}}</td><td>{{join}}</td><td>{{template}}</td><td>{{groups}}</td><td>{{created}}</td></tr>{{/profiles}}
+    <p class="muted">A device gets the oldest-created profile assigned to one of its groups (Autopilot device groups collect devices by group tag). winmdm names it from that profile's template when it enrolls and reports its serial number.</p>
+    <table><tr><th>Name</th><th>Join</th><th>Device name template</th><th>Groups</th><th>Devices</th><th>Created</th></tr>
+    {{#profiles}}<tr><td>{{name}}</td><td>{{join}}</td><td>{{template}}</td><td>{{groups}}</td><td>{{devices}}</td><td>{{created}}</td></tr>
+    {{#warnings}}<tr><td></td><td colspan="5" class="error" role="alert">{{.}}</td></tr>{{/warnings}}{{/profiles}}
+    {{^profiles}}<tr><td colspan="6" class="muted">No Autopilot profiles yet.</td></tr>{{/profiles}}
     </table>
     <h2>Create profile</h2>
     <form method="post" action="/console/devices/windows/autopilot"><input type="hidden" name="csrf" value="{{csrf}}">
@@ -225,6 +229,26 @@ enum Templates {
     <button type="submit" name="action" value="preview">Preview</button> <button type="submit" name="action" value="create">Create</button></form>
     {{#preview}}<p class="card">A device with serial {{serial}} would be named <strong>{{preview}}</strong>.</p>{{/preview}}
     {{#hasProblems}}<div class="error"><p>The device name template breaks these rules:</p><ul>{{#problems}}<li>{{.}}</li>{{/problems}}</ul></div>{{/hasProblems}}
+    """
+
+    static let autopilotDevices = """
+    <h1>Devices › Windows › Windows enrollment › Devices</h1>
+    <form method="post" action="/console/devices/windows/autopilot/devices" enctype="multipart/form-data" class="card"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>Import the CSV that <code>Get-WindowsAutopilotInfo -OutputFile</code> writes (header <code>Device Serial Number,Windows Product ID,Hardware Hash,Group Tag,Assigned User</code>, at most 500 devices)<br>
+    <input type="file" name="csv" accept=".csv,text/csv" required></label>
+    <button type="submit">Import</button></form>
+    {{#uploadError}}<p class="error" role="alert">The file was not imported: {{uploadError}}</p>{{/uploadError}}
+    {{#summary}}<h2>Import results</h2><p>{{summary}}</p>
+    <table><tr><th>Line</th><th>Serial number</th><th>Result</th><th>Error</th><th>Details</th></tr>
+    {{#results}}<tr><td>{{line}}</td><td>{{serial}}</td><td>{{status}}</td><td>{{error}}</td><td>{{message}}</td></tr>{{/results}}
+    </table>{{/summary}}
+    <h2>Devices</h2>
+    <table><tr><th>Serial number</th><th>Manufacturer / model</th><th>Group tag</th><th>Assigned user</th><th>Profile</th><th>Enrollment state</th><th>Imported</th></tr>
+    {{#devices}}<tr><td>{{serial}}</td><td>{{model}}</td><td>{{tag}}</td><td>{{user}}</td><td>{{profile}}</td><td>{{state}}</td><td>{{imported}}</td></tr>
+    {{#warnings}}<tr><td></td><td colspan="6" class="error" role="alert">{{.}}</td></tr>{{/warnings}}{{/devices}}
+    {{^devices}}<tr><td colspan="7" class="muted">No Autopilot devices: import their CSV above, or <code>winmdm autopilot import FILE</code>.</td></tr>{{/devices}}
+    </table>
+    <p class="muted">Group tags, assigned users and deletion: <code>winmdm autopilot set|remove</code> or Graph <code>windowsAutopilotDeviceIdentities</code>. <code>winmdm autopilot lint</code> lists the warnings above.</p>
     """
 
     static let tenant = """

@@ -80,6 +80,21 @@ public struct PolicySnapshot: Sendable {
 
 /// The enrollment policy: pure, evaluates every rule and returns every denial in precedence order.
 public enum EnrollmentPolicy {
+    /// The personal-device rule alone: a device whose ownership is decided as personal is refused where the device type
+    /// restriction that applies to the user blocks personally owned Windows devices. Also evaluated at the first
+    /// check-in, when the serial number a device reports decides its ownership.
+    public static func personalDenial(_ ownership: OwnershipRecord, settings: TenantSettings, groupIDs: Set<String>) -> Denial? {
+        let platform = settings.applicableRestriction(.platform, groupIDs: groupIDs)
+        guard ownership.ownership == .personal, !ownership.isPending, platform.windows?.personalDeviceEnrollmentBlocked == true else { return nil }
+        let named = platform.isDefault ? "the Default device type restriction" : "the device type restriction \"\(platform.displayName)\" (priority \(platform.priority))"
+        let why = ownership.source == .notPreregistered
+            ? "Corporate identifiers are uploaded and this device matches none of them, so it counts as personally owned"
+            : "This user enrollment counts as a personally owned device"
+        return Denial(rule: .personalBlocked, reason: "\(why), and \(named) blocks personally owned Windows devices.",
+                      fault: .detail(.deviceNotSupported, "Device Identifier not preregistered. Personally owned Windows devices are blocked."),
+                      source: platform.id)
+    }
+
     public static func evaluate(_ facts: EnrollmentFacts, _ s: PolicySnapshot) -> EnrollmentDecision {
         var denials: [Denial] = []
         let upn = s.user.upn
@@ -148,14 +163,7 @@ public enum EnrollmentPolicy {
                 fault: .authorization("Windows Home editions are not allowed to enroll."), source: platform.id))
         }
         let ownership = s.ownership ?? OwnershipRecord(kind.isPersonal ? .personal : .corporate, .enrollmentType, "", at: .distantPast)
-        if ownership.ownership == .personal, !ownership.isPending, windows.personalDeviceEnrollmentBlocked {
-            let why = ownership.source == .notPreregistered
-                ? "Corporate identifiers are uploaded and this device matches none of them, so it counts as personally owned"
-                : "This user enrollment counts as a personally owned device"
-            denials.append(Denial(rule: .personalBlocked,
-                reason: "\(why), and \(named) blocks personally owned Windows devices.",
-                fault: .detail(.deviceNotSupported, "Device Identifier not preregistered. Personally owned Windows devices are blocked."), source: platform.id))
-        }
+        if let d = personalDenial(ownership, settings: settings, groupIDs: s.groupIDs) { denials.append(d) }
         if let v = facts.osVersion {
             if let min = windows.osMinimumVersion, !min.isEmpty, WindowsVersion.compare(v, min) == .orderedAscending {
                 denials.append(Denial(rule: .osVersion,

@@ -134,15 +134,24 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     }
 
     /// POST actions: signed in, CSRF token matching, role allowed; AdminError messages come back to the user.
-    func action(_ path: RouterPath, roles: Set<APIRole> = [.admin],
+    /// Forms are URL-encoded, or multipart where they upload a file (`maxBytes` then allows for the file).
+    func action(_ path: RouterPath, roles: Set<APIRole> = [.admin], maxBytes: Int = 256 * 1024,
                 _ body: @escaping @Sendable (Request, [(String, String)], ConsoleUser) async throws -> Response) {
         router.post(path) { req, _ in
             var req = req
             guard let who = await current(req) else { return ConsolePages.redirect("/console/login") }
-            guard let buffer = try? await req.collectBody(upTo: 256 * 1024) else {
-                return ConsolePages.html("<p>The form is too large.</p>", status: .contentTooLarge)
+            guard let buffer = try? await req.collectBody(upTo: maxBytes) else {
+                return ConsolePages.html("<p>The form is too large (at most \(maxBytes / 1024) KiB).</p>", status: .contentTooLarge)
             }
-            let form = FormDecoding.parseAll(String(buffer: buffer))
+            let form: [(String, String)]
+            if let boundary = Multipart.boundary(req.headers[.contentType]) {
+                guard let parts = Multipart.parse(Array(buffer: buffer), boundary: boundary) else {
+                    return ConsolePages.html("<p>The upload is not a well-formed multipart form.</p>", status: .badRequest)
+                }
+                form = parts
+            } else {
+                form = FormDecoding.parseAll(String(buffer: buffer))
+            }
             guard ConsoleSessions.csrfMatches(who.session, form.first { $0.0 == "csrf" }?.1) else {
                 return page(who, "message", "Refused", "", ["heading": "Refused", "text": "The form's security token is missing or stale. Reload the page and try again."], req: req, status: .forbidden)
             }
@@ -489,14 +498,55 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         }
         return page(who, "statusPage", "Enrollment Status Page", "esp", ["pages": pages, "failures": failures], req: req)
     }
+    /// The Autopilot lint as console warnings: what is wrong, the code Windows setup shows, and the fix.
+    @Sendable func warning(_ f: AdminService.AutopilotFinding) -> String { "\(f.code): \(f.message) Fix: \(f.fix)" }
     @Sendable func autopilotPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
+        let findings = try await c.admin.autopilotLint()
+        var wins: [String: Int] = [:]
+        for d in try await c.admin.autopilotDevices() { if let w = try await c.admin.autopilotResolution(d).winner { wins[w.id, default: 0] += 1 } }
         var profiles: [[String: Any]] = []
         for p in try await c.admin.autopilotProfiles() {
             profiles.append(["name": p.displayName, "join": p.joinType == .entra ? "Microsoft Entra joined" : "Hybrid joined",
                              "template": p.deviceNameTemplate ?? "", "groups": try await c.admin.groupNames(p.assignedGroups).joined(separator: ", "),
-                             "created": GraphDateText.short(p.createdAt)])
+                             "devices": wins[p.id] ?? 0, "created": GraphDateText.short(p.createdAt),
+                             "warnings": findings.filter { $0.profiles.contains { $0.id == p.id } }.map { "\($0.device.serialNumber): " + warning($0) }])
         }
         return page(who, "autopilot", "Autopilot deployment profiles", "autopilot", extra.merging(["profiles": profiles]) { a, _ in a }, req: req)
+    }
+    @Sendable func autopilotDevicesPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
+        let findings = try await c.admin.autopilotLint()
+        var devices: [[String: Any]] = []
+        for d in try await c.admin.autopilotDevices() {
+            let r = try await c.admin.autopilotResolution(d)
+            devices.append(["serial": d.serialNumber, "model": [d.manufacturer, d.model].compactMap { $0 }.joined(separator: " "),
+                            "tag": d.groupTag, "user": d.assignedUser ?? "", "profile": r.winner?.displayName ?? "none",
+                            "state": ["notContacted": "Not contacted", "enrolled": "Enrolled", "failed": "Failed"][d.enrollmentState.rawValue] ?? "",
+                            "imported": GraphDateText.short(d.importedAt), "warnings": findings.filter { $0.device.id == d.id }.map(warning)])
+        }
+        return page(who, "autopilotDevices", "Autopilot devices", "autopilotDevices", extra.merging(["devices": devices]) { a, _ in a }, req: req)
+    }
+    view("/console/devices/windows/autopilot/devices") { req, _, who in try await autopilotDevicesPage(req, who) }
+    // 500 devices with their hardware hashes (about 4 KB each) fit in 4 MiB.
+    action("/console/devices/windows/autopilot/devices", maxBytes: 4 << 20) { req, form, who in
+        var extra: [String: Any] = [:]
+        let file = value(form, "csv") ?? ""
+        if file.isEmpty {
+            extra["uploadError"] = "choose the CSV file to import."
+        } else {
+            do {
+                let rows = try await c.admin.acting(as: "console:\(who.user.upn)").importAutopilotDevices(csv: Multipart.bytes(file))
+                extra["results"] = rows.map { r -> [String: Any] in
+                    ["line": r.line, "serial": r.serialNumber, "status": r.status == .complete ? "Imported" : "Error",
+                     "error": r.errorName.map { n in r.errorCode == 0 ? n : "\(r.errorCode) \(n)" } ?? "", "message": r.message ?? ""]
+                }
+                let ok = rows.filter { $0.status == .complete }.count
+                extra["summary"] = "\(ok) of \(rows.count) device\(rows.count == 1 ? "" : "s") imported."
+            } catch let e as AdminError {
+                // The whole file was refused (header, quoting, size): nothing was imported.
+                extra["uploadError"] = e.message.replacingOccurrences(of: "The file was not imported. ", with: "")
+            }
+        }
+        return try await autopilotDevicesPage(req, who, extra: extra)
     }
     view("/console/devices/windows/autopilot") { req, _, who in try await autopilotPage(req, who, extra: ["serial": "PF3X9K2L7Q8R"]) }
     action("/console/devices/windows/autopilot") { req, form, who in

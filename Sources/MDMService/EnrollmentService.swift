@@ -155,9 +155,18 @@ public struct EnrollmentService: Sendable {
             // Corporate or personal: from what the request says and, once devices are registered, this hardware.
             let registrations = try await store.registrationCounts()
             let registered = registrations.autopilot > 0 ? try await store.autopilotDevice(hwDevID: hwDevID).flatMap { $0.releasedTo == nil ? $0 : nil } : nil
-            let ownership = OwnershipRecord.atEnrollment(kind: attempt.facts.kind ?? .user, autopilot: registered,
+            var ownership = OwnershipRecord.atEnrollment(kind: attempt.facts.kind ?? .user, autopilot: registered,
                                                          autopilotHint: attempt.facts.autopilot == true, matchedIdentifier: nil,
                                                          identifiersExist: registrations.identifiers > 0, now: clock.now())
+            if let correlator = attempt.facts.autopilotCorrelator {
+                // Autopilot for existing devices echoes the offline file's ZtdCorrelationId, which is the profile's id.
+                if let p = settings.autopilotProfiles.first(where: { $0.id == correlator.lowercased() }) {
+                    attempt.notes.append("autopilot-offline-profile: set up from the offline profile file of \"\(p.displayName)\" (ZtdCorrelationId \(p.id)).")
+                    if registered == nil { ownership.reason = "Enrolled by Windows Autopilot for existing devices with the offline profile file of \"\(p.displayName)\"." }
+                } else {
+                    attempt.notes.append("autopilot-offline-profile: the OfflineAutoPilotEnrollmentCorrelator \(correlator) names no Autopilot profile here (a file exported by another installation, or a deleted profile).")
+                }
+            }
             let snapshot = PolicySnapshot(settings: settings, user: user, groupIDs: groupIDs,
                                           userEnrollments: try await store.activeEnrollments(upn: user.upn),
                                           deviceEnrollments: try await store.activeEnrollments(hwDevID: hwDevID),

@@ -234,7 +234,7 @@ public struct ManagementService: Sendable {
             if let serial = inventory[Self.serialNode], !serial.isEmpty, enrollment.autopilotDeviceID == nil,
                enrollment.ownershipRecord?.source != .admin {
                 try await identify(enrollment, serial: serial, manufacturer: inventory["./DevInfo/Man"] ?? enrollment.inventory?["./DevInfo/Man"],
-                                   model: inventory["./DevInfo/Mod"] ?? enrollment.inventory?["./DevInfo/Mod"], now: now)
+                                   model: inventory["./DevInfo/Mod"] ?? enrollment.inventory?["./DevInfo/Mod"], now: now, meta)
             }
             return ServiceResponse(contentType: SyncMLNS.contentType, body: Array(actions.reply.encode().utf8))
         } catch let r as Refusal {
@@ -259,9 +259,11 @@ public struct ManagementService: Sendable {
     public static let serialNode = "./DevDetail/Ext/Microsoft/SMBiosSerialNumber"
 
     /// Matches a device that reported its serial number with its Autopilot registration or a corporate identifier:
-    /// an Autopilot device becomes corporate and is named from its profile's template; once identifiers exist, a device
-    /// that matches none is personal.
-    func identify(_ e: Enrollment, serial: String, manufacturer: String?, model: String?, now: Date) async throws {
+    /// an Autopilot device becomes corporate and is named from its profile's template (a profile conflict, V03, is
+    /// recorded as an attempt of this session); once identifiers exist, a device that matches none is personal, and
+    /// where personal devices are blocked for its user it is refused: unenrolled at its next session, with the refusal
+    /// recorded as an attempt under the personal-device rule.
+    func identify(_ e: Enrollment, serial: String, manufacturer: String?, model: String?, now: Date, _ meta: RequestMetadata) async throws {
         if var ap = try await store.autopilotDevice(serial: serial), ap.releasedTo == nil {
             ap.enrollmentState = .enrolled
             ap.enrollmentID = e.id
@@ -282,7 +284,16 @@ public struct ManagementService: Sendable {
                 c.note = "Named by the Autopilot profile \"\(p.displayName)\" (\(text)); Windows applies it at the next restart."
                 try await store.enqueue(c)
             }
-            logger.info("autopilot device matched", metadata: ["enrollment": .string(e.id), "serial": .string(ap.serialNumber)])
+            if let why = resolution.explanation {
+                // The enrollment request could not know the hardware: the conflict is recorded now, on this session.
+                var a = EnrollmentAttempt(time: now, phase: .manage, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent,
+                                          facts: Self.facts(of: e), enrollmentID: e.id,
+                                          notes: ["autopilot-conflict: " + why, "Matched the Autopilot registration of serial number \(ap.serialNumber) by the serial number the device reported."])
+                a.facts.autopilot = true
+                await recorder.record(a)
+            }
+            logger.info("autopilot device matched", metadata: ["enrollment": .string(e.id), "serial": .string(ap.serialNumber),
+                                                               "conflict": .string(resolution.isConflict ? "yes" : "no")])
             return
         }
         if let man = manufacturer, let mod = model,
@@ -294,11 +305,33 @@ public struct ManagementService: Sendable {
             _ = try await store.modifyEnrollment(id: e.id) { $0.ownershipRecord = record }
             return
         }
-        if e.ownershipRecord?.isPending == true {
-            let record = OwnershipRecord(.personal, .notPreregistered,
-                "Corporate identifiers exist and \(manufacturer ?? "?"),\(model ?? "?"),\(DeviceIdentifier.cleanSerial(serial)) matches none of them (Device Identifier not preregistered).", at: now)
-            _ = try await store.modifyEnrollment(id: e.id) { $0.ownershipRecord = record }
-        }
+        guard e.ownershipRecord?.isPending == true else { return }
+        let record = OwnershipRecord(.personal, .notPreregistered,
+            "Corporate identifiers exist and \(manufacturer ?? "?"),\(model ?? "?"),\(DeviceIdentifier.cleanSerial(serial)) matches none of them (Device Identifier not preregistered).", at: now)
+        _ = try await store.modifyEnrollment(id: e.id) { $0.ownershipRecord = record }
+        // The same rule enrollment applies, now that ownership is known.
+        guard let settings = try await store.tenantSettings() else { return }
+        let user = try await store.user(upn: e.upn)
+        var groupIDs: Set<String> = []
+        if let user { groupIDs = try await store.groupIDs(of: user.id) }
+        guard let denial = EnrollmentPolicy.personalDenial(record, settings: settings, groupIDs: groupIDs) else { return }
+        var unenroll = DeviceCommand(enrollmentID: e.id, kind: "unenroll", verb: "Exec",
+                                     items: [DMItem(target: "./Vendor/MSFT/DMClient/Provider/\(config.providerID)/Unenroll", format: "chr", data: config.providerID)],
+                                     createdAt: now)
+        unenroll.note = "Refused as a personally owned device (Device Identifier not preregistered)."
+        try await store.enqueue(unenroll)
+        let a = EnrollmentAttempt(time: now, phase: .manage, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent, facts: Self.facts(of: e),
+                                  outcome: .failed, fault: denial.fault, denials: [denial], enrollmentID: e.id,
+                                  notes: ["The device reported serial number \(serial) in its first session; it was enrolled pending that answer and is unenrolled at its next session."])
+        await recorder.record(a)
+        logger.info("refused", metadata: ["rule": .string(denial.rule.rawValue), "upn": .string(e.upn), "enrollment": .string(e.id),
+                                          "code": .string(a.code ?? ""), "attempt": .string(a.id)])
+    }
+
+    /// The facts of an enrolled device, for an attempt recorded after enrollment.
+    static func facts(of e: Enrollment) -> EnrollmentFacts {
+        EnrollmentFacts(upn: e.upn, credential: .certificate, enrollmentType: e.enrollmentType, deviceID: e.deviceID,
+                        hwDevID: e.hwDevID, deviceName: e.deviceName, osEdition: e.osEdition, osVersion: e.osVersion, kind: e.kind)
     }
 
     /// The commands as sent: a managed password placeholder becomes this device's password only here, on the wire
@@ -402,8 +435,7 @@ public struct ManagementService: Sendable {
     func statusPageAttempt(_ e: Enrollment, _ p: StatusPageProgress, rule: RuleID, code: UInt32, reason: String, now: Date,
                            _ meta: RequestMetadata) -> EnrollmentAttempt {
         let fault = EnrollmentFault.afterEnrollment(code, reason)
-        let facts = EnrollmentFacts(upn: e.upn, credential: .certificate, enrollmentType: e.enrollmentType, deviceID: e.deviceID,
-                                    hwDevID: e.hwDevID, deviceName: e.deviceName, osEdition: e.osEdition, osVersion: e.osVersion, kind: e.kind)
+        let facts = Self.facts(of: e)
         var a = EnrollmentAttempt(time: now, phase: .manage, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent, facts: facts,
                                   outcome: .failed, fault: fault, denials: [Denial(rule: rule, reason: reason, fault: fault, source: p.configurationID)],
                                   enrollmentID: e.id, notes: ["Enrollment Status Page \"\(p.configurationName)\" started \(p.startedAt), blocking profiles: \(p.blockingProfileIDs.count)."])

@@ -24,6 +24,20 @@ public struct Diagnosis: Sendable, Codable {
     /// Whether the enrollment would be allowed now.
     public var allowed: Bool
     public var items: [DiagnosisItem]
+    /// Autopilot problems (V03, V04) of the devices assigned to this user or of this hardware: enrollment is allowed,
+    /// but Windows setup would fail with the code named.
+    public var autopilot: [AutopilotNote] = []
+    /// Autopilot problems of other devices, counted (`winmdm autopilot lint` lists them).
+    public var otherAutopilotProblems = 0
+}
+
+/// One Autopilot lint finding, as the doctor shows it.
+public struct AutopilotNote: Sendable, Codable, Equatable {
+    public var kind: String
+    public var code: String
+    public var serialNumber: String
+    public var message: String
+    public var fix: String
 }
 
 /// An admin change that resolves a denial; `apply` goes through AdminService, so it is audited.
@@ -59,7 +73,15 @@ public struct TroubleshootService: Sendable {
                                     hwDevID: hwDevID ?? "DOCTOR-\(UUID().uuidString)", osEdition: osEdition ?? 48,
                                     osVersion: osVersion ?? "10.0.22631.4460")
         facts.kind = kind == .bulk || user.isPackageAccount ? .bulk : kind
-        return try await evaluate(user: user, facts: facts, settings: settings)
+        var d = try await evaluate(user: user, facts: facts, settings: settings)
+        for f in try await admin.autopilotLint() {
+            if f.device.assignedUser == user.upn || (hwDevID != nil && f.device.hwDevID == hwDevID) {
+                d.autopilot.append(AutopilotNote(kind: f.kind.rawValue, code: f.code, serialNumber: f.device.serialNumber, message: f.message, fix: f.fix))
+            } else {
+                d.otherAutopilotProblems += 1
+            }
+        }
+        return d
     }
 
     /// Explains a recorded attempt from its stored denials, and says whether the same request would pass now.

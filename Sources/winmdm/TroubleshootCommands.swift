@@ -116,6 +116,13 @@ struct Doctor: AsyncParsableCommand {
                 return
             }
             DiagnosisText.print(d, heading: "If \(d.upn) enrolled this device now (\(enrollmentType.rawValue) enrollment):")
+            for n in d.autopilot {
+                Swift.print("Autopilot \(n.serialNumber) [\(n.kind)]: \(n.message) (Windows setup shows \(n.code))")
+                Swift.print("     fix:   \(n.fix)")
+            }
+            if d.otherAutopilotProblems > 0 {
+                Swift.print("Autopilot: \(d.otherAutopilotProblems) problem\(d.otherAutopilotProblems == 1 ? "" : "s") on other devices; winmdm autopilot lint lists \(d.otherAutopilotProblems == 1 ? "it" : "them").")
+            }
             // The user's enrolled devices that break a compliance policy, and why.
             for e in try await admin.enrollments(upn: d.upn) where e.state == .active {
                 let c = try await admin.deviceCompliance(e)

@@ -188,6 +188,81 @@ import Testing
             #expect(try await server.admin.auditEntries(limit: 1).first?.action == "device.ownership")
         }
     }
+
+    @Test("identifiers uploaded, personal blocked: a device that matches none is refused at its first check-in, unenrolled, and the refusal recorded; uploading it fixes it")
+    func personalRefusedAtFirstCheckIn() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("alice@winmdm.test")
+        _ = try await server.admin.editRestriction(.platform, "Default", platform: PlatformChange(personalDeviceEnrollmentBlocked: true))
+        _ = try await server.admin.importDeviceIdentifiers(csv: Array("HP,EliteBook 840,OTHER1\n".utf8))
+        try await server.live { t in
+            // Cause: identifiers exist and this device is not among them.
+            var p = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1")
+            p.hardware(serial: "LAP-0042", manufacturer: "Lenovo", model: "ThinkPad X1")
+            let device = WindowsDevice(profile: p, transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            #expect(try await server.admin.enrollment(id.entDMID).ownershipRecord?.isPending == true, "the request alone cannot tell")
+            let tls = try server.mutualTLS(id)
+            _ = try await device.manage(id, transport: tls)
+            // What the admin sees: the refusal under the personal-device rule, with Intune's wording.
+            let refused = try #require(try await server.store.attempts(AttemptQuery(limit: 5, failedOnly: true)).first)
+            #expect(refused.phase == .manage && refused.enrollmentID == id.entDMID && refused.denials.first?.rule == .personalBlocked)
+            #expect(refused.fault?.reason.contains("Device Identifier not preregistered") == true && refused.code == "0x80180014")
+            #expect(refused.denials.first?.reason.contains("matches none of them") == true)
+            // What the device sees: it is told to unenroll at its next session, and the enrollment ends.
+            let next = try await device.manage(id, transport: tls, sessionID: "2")
+            #expect(next.executed.contains { $0.command.name == "Exec" && $0.command.items.first?.target?.hasSuffix("/Unenroll") == true })
+            #expect(try await server.admin.enrollment(id.entDMID).state == .unenrolled)
+            try await tls.shutdown()
+            // Fix: upload the device's identifier; the same hardware enrolls again and stays, as corporate.
+            _ = try await server.admin.importDeviceIdentifiers(csv: Array("Lenovo,ThinkPad X1,LAP-0042\n".utf8))
+            let again = WindowsDevice(profile: p, transport: t)
+            let id2 = try await again.enroll(discoveryURL: server.discoveryURL)
+            let tls2 = try server.mutualTLS(id2)
+            _ = try await again.manage(id2, transport: tls2)
+            let e = try await server.admin.enrollment(id2.entDMID)
+            #expect(e.state == .active && e.ownership == .corporate && e.ownershipRecord?.source == .identifier)
+            #expect(try await server.store.attempts(AttemptQuery(limit: 5, failedOnly: true)).count == 1, "no second refusal")
+            try await tls2.shutdown()
+        }
+    }
+
+    @Test("V03 on a first enrollment: matched by serial in the first session, the conflict is recorded on an attempt; the offline file's correlator names its profile")
+    func conflictRecordedAtFirstSession() async throws {
+        let clock = ManualClock(Date())
+        let server = try await TestServer.make(clock: clock)
+        _ = try await server.addUser("alice@winmdm.test")
+        _ = try await server.admin.importAutopilotDevices(csv: Self.csv(["CONFLICT1,,\(DeviceProfile.hardwareHash()),SALES,"]))
+        _ = try await server.admin.createGroup("AP Sales", autopilotGroupTag: "SALES")
+        _ = try await server.admin.createGroup("AP Sales EU", autopilotGroupTag: "SALES")
+        let first = try await server.admin.createAutopilotProfile(name: "Sales", joinType: .entra, template: "SAL-%RAND:4%", groups: ["AP Sales"])
+        clock.advance(by: 60)
+        _ = try await server.admin.createAutopilotProfile(name: "Sales EU", joinType: .entra, template: "EU-%RAND:4%", groups: ["AP Sales EU"])
+        try await server.live { t in
+            var p = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1", enrollmentType: .device)
+            p.autopilot = true
+            p.autopilotCorrelator = first.id
+            p.hardware(serial: "CONFLICT1")
+            let device = WindowsDevice(profile: p, transport: t)
+            let id = try await device.enroll(discoveryURL: server.discoveryURL)
+            let enrolled = try #require(try await server.store.attempts(AttemptQuery(limit: 5)).first { $0.enrollmentID == id.entDMID && $0.phase == .enroll })
+            #expect(enrolled.notes.contains { $0.hasPrefix("autopilot-offline-profile:") && $0.contains("\"Sales\"") }, "\(enrolled.notes)")
+            let tls = try server.mutualTLS(id)
+            _ = try await device.manage(id, transport: tls)
+            try await tls.shutdown()
+            let conflict = try #require(try await server.store.attempts(AttemptQuery(limit: 5)).first { $0.phase == .manage && $0.enrollmentID == id.entDMID })
+            let note = try #require(conflict.notes.first { $0.hasPrefix("autopilot-conflict: ") })
+            #expect(note.contains("\"Sales\" wins because it was created first") && note.contains("0x801C03EA"))
+        }
+        // An unknown correlator is noted as such.
+        try await server.live { t in
+            var p = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1", enrollmentType: .device)
+            p.autopilotCorrelator = "00000000-0000-0000-0000-000000000001"
+            _ = try await WindowsDevice(profile: p, transport: t).enroll(discoveryURL: server.discoveryURL)
+            let a = try #require(try await server.store.attempts(AttemptQuery(limit: 1)).first)
+            #expect(a.notes.contains { $0.contains("names no Autopilot profile here") })
+        }
+    }
 }
 
 extension TestServer {
@@ -229,6 +304,52 @@ extension TestServer {
             #expect(listed.value.first?["importedDeviceIdentifier"] as? String == "Microsoft,Surface Laptop 5,0123456")
             #expect(try await api.call(.delete, "/graph/beta/deviceManagement/windowsAutopilotDeviceIdentities/\(id)").status == 204)
             #expect(try await server.admin.autopilotDevices().isEmpty)
+        }
+    }
+}
+
+/// The console's Autopilot pages: the upload with a result per row, and the lint's warnings on devices and profiles.
+@Suite struct AutopilotConsoleTests {
+    @Test("upload the CSV in the console: a result per row (ANSI kept), a refused file shown with its line, V03/V04 warnings on devices and profiles")
+    func uploadAndWarnings() async throws {
+        try await ConsoleTests.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            _ = try await web.signIn(first.upn, first.password)
+            let empty = try await web.get("/console/devices/windows/autopilot/devices")
+            #expect(empty.status == 200 && empty.html.contains("No Autopilot devices"))
+            let csrf = try #require(ConsoleClient.csrf(empty.html))
+            // An ANSI file (Windows-1252 é in the group tag) with one good row, one bad hash and one duplicate.
+            var csv = Array("\(AutopilotTests.header)\r\nPF1ABC,,\(DeviceProfile.hardwareHash()),CAF".utf8) + [0xE9]
+            csv += Array(",\r\nPF2ABC,,abc,,\r\nPF1ABC,,\(DeviceProfile.hardwareHash()),,\r\nPF3ABC,,\(DeviceProfile.hardwareHash()),HYB,\r\n".utf8)
+            let done = try await web.upload("/console/devices/windows/autopilot/devices", [("csrf", csrf)], file: ("csv", "devices.csv", csv))
+            #expect(done.status == 200 && done.html.contains("2 of 4 devices imported."), "\(done.html)")
+            #expect(done.html.contains("InvalidZtdHardwareHash") && done.html.contains("ZtdDeviceDuplicated"))
+            #expect(try await server.admin.autopilotDevice("PF1ABC").groupTag == "CAFé", "the ANSI byte reaches the importer unchanged")
+            // A quoted file is refused whole, with the line and column, and nothing is imported.
+            let quoted = Array("\(AutopilotTests.header)\nPF9,,\"x\",,".utf8)
+            let refused = try await web.upload("/console/devices/windows/autopilot/devices", [("csrf", csrf)], file: ("csv", "q.csv", quoted))
+            #expect(refused.status == 200 && refused.html.contains("The file was not imported: Line 2, column 6"), "\(refused.html)")
+            #expect(try await server.admin.autopilotDevices().count == 2)
+            // Without the CSRF token the upload is refused.
+            #expect(try await web.upload("/console/devices/windows/autopilot/devices", [], file: ("csv", "d.csv", csv)).status == 403)
+
+            // V03 and V04 causes, then their warnings on the device page and on both profiles.
+            _ = try await server.admin.createGroup("AP Cafe", autopilotGroupTag: "CAFé")
+            _ = try await server.admin.createGroup("AP Hybrid", autopilotGroupTag: "HYB")
+            _ = try await server.admin.createAutopilotProfile(name: "Entra first", joinType: .entra, template: "CAF-%SERIAL%", groups: ["AP Cafe"])
+            _ = try await server.admin.createAutopilotProfile(name: "Hybrid second", joinType: .hybrid, template: nil, groups: ["AP Cafe", "AP Hybrid"])
+            _ = try await server.admin.updateAutopilotDevice("PF3ABC", assignedUser: .some("ann@winmdm.test"), override: true)
+            let devices = try await web.get("/console/devices/windows/autopilot/devices")
+            #expect(devices.html.contains("0x801C03EA") && devices.html.contains("&quot;Entra first&quot; wins because it was created first"), "\(devices.html)")
+            #expect(devices.html.contains("0x80070774"))
+            let profiles = try await web.get("/console/devices/windows/autopilot")
+            let rows = profiles.html.components(separatedBy: "<tr>")
+            #expect(rows.filter { $0.contains("PF1ABC: 0x801C03EA") }.count == 2, "both profiles carry the conflict")
+            #expect(rows.contains { $0.contains("PF3ABC: 0x80070774") })
+            // Fix: the warnings go away.
+            _ = try await server.admin.assignAutopilotProfile("Hybrid second", groups: ["AP Cafe"], remove: true)
+            _ = try await server.admin.updateAutopilotDevice("PF3ABC", assignedUser: .some(nil))
+            #expect(!(try await web.get("/console/devices/windows/autopilot").html.contains("role=\"alert\"")))
         }
     }
 }

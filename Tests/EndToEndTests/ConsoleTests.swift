@@ -38,6 +38,20 @@ final class ConsoleClient: @unchecked Sendable {
         return Page(status: Int(r.status.code), html: String(buffer: r.body), location: r.headers[.location])
     }
 
+    /// A multipart form with one file, as a browser uploads it.
+    func upload(_ path: String, _ fields: [(String, String)], file: (name: String, filename: String, bytes: [UInt8])) async throws -> Page {
+        let boundary = "----winmdmTest\(UUID().uuidString.prefix(8))"
+        var body: [UInt8] = []
+        for (k, v) in fields { body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(k)\"\r\n\r\n\(v)\r\n".utf8) }
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.name)\"; filename=\"\(file.filename)\"\r\nContent-Type: text/csv\r\n\r\n".utf8)
+        body += file.bytes + Array("\r\n--\(boundary)--\r\n".utf8)
+        var h = HTTPFields()
+        if let cookie { h[.cookie] = "winmdm_session=\(cookie)" }
+        h[.contentType] = "multipart/form-data; boundary=\(boundary)"
+        let r = try await client.execute(uri: path, method: .post, headers: h, body: ByteBuffer(bytes: body))
+        return Page(status: Int(r.status.code), html: String(buffer: r.body), location: r.headers[.location])
+    }
+
     /// The CSRF token from a page's forms.
     static func csrf(_ html: String) -> String? {
         guard let r = html.range(of: "name=\"csrf\" value=\"") else { return nil }

@@ -129,6 +129,14 @@ import Testing
                 ("/deviceManagement/deviceCompliancePolicies/{id}/deviceStatuses", "GET", "\(compliance)/\(policy.id)/deviceStatuses", nil, 200),
                 ("/deviceManagement/deviceCompliancePolicies/{id}/assign", "POST", "\(compliance)/\(policy.id)/assign",
                  ["assignments": [["target": ["@odata.type": "#microsoft.graph.allDevicesAssignmentTarget"]]]], 200),
+                ("/deviceManagement/importedWindowsAutopilotDeviceIdentities/import", "POST", "/graph/beta/deviceManagement/importedWindowsAutopilotDeviceIdentities/import",
+                 ["importedWindowsAutopilotDeviceIdentities": [["serialNumber": "DOC1", "hardwareIdentifier": DeviceProfile.hardwareHash(), "groupTag": "DOC"],
+                                                               ["serialNumber": "DOC2", "hardwareIdentifier": "not base64!"]]], 200),
+                ("/deviceManagement/windowsAutopilotDeviceIdentities", "GET", "/graph/beta/deviceManagement/windowsAutopilotDeviceIdentities", nil, 200),
+                ("/deviceManagement/windowsAutopilotDeviceIdentities/{id}", "GET", "/graph/beta/deviceManagement/windowsAutopilotDeviceIdentities/DOC1", nil, 200),
+                ("/deviceManagement/importedDeviceIdentities/importDeviceIdentityList", "POST", "/graph/beta/deviceManagement/importedDeviceIdentities/importDeviceIdentityList",
+                 ["importedDeviceIdentities": [["importedDeviceIdentityType": "manufacturerModelSerial", "importedDeviceIdentifier": "Microsoft,Surface Laptop 5,0123456789"]]], 200),
+                ("/deviceManagement/importedDeviceIdentities", "GET", "/graph/beta/deviceManagement/importedDeviceIdentities", nil, 200),
             ]
             for (template, method, uri, body, status) in calls {
                 let r = try await api.call(HTTPRequest.Method(rawValue: method)!, uri, body)
