@@ -7,6 +7,7 @@ Devices > Enrollment restrictions, deletes the user's device through Users > All
 screenshots of the main pages in Tests/Browser/screenshots/. Every change is checked through the CLI.
 Exit status 0 when everything held; prints "N passed, N failed".
 """
+import base64
 import json, os, shutil, socket, subprocess, sys, tempfile, time
 
 from selenium import webdriver
@@ -146,6 +147,25 @@ def main():
             if path.endswith("/esp"):
                 check(shows("Call IT on x1234") and shows("45 min"), "the Default page shows its edited settings")
             shot(name)
+        # Devices > Windows > Autopilot devices: upload the CSV Get-WindowsAutopilotInfo writes; each row gets a result.
+        csv_path = os.path.join(data, "autopilot.csv")
+        good = base64.b64encode(os.urandom(256)).decode()
+        with open(csv_path, "w", newline="") as f:
+            f.write("Device Serial Number,Windows Product ID,Hardware Hash,Group Tag,Assigned User\r\n")
+            f.write(f"PF1BROWSER,,{good},SALES,\r\nPF2BROWSER,,not-a-hash,,\r\n")
+        cli(data, "groups", "create", "AP Sales", "--autopilot-tag", "SALES")
+        cli(data, "groups", "create", "AP Sales 2", "--autopilot-tag", "SALES")
+        cli(data, "autopilot", "create", "--name", "Sales", "--template", "SAL-%SERIAL%", "--group", "AP Sales")
+        cli(data, "autopilot", "create", "--name", "Sales too", "--group", "AP Sales 2")
+        driver.get(base + "/console/devices/windows/autopilot/devices")
+        driver.find_element(By.NAME, "csv").send_keys(csv_path)
+        driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        check(shows("1 of 2 devices imported.") and shows("InvalidZtdHardwareHash"), "the upload shows a result per row")
+        check(shows("0x801C03EA"), "the device targeted by two profiles carries the V03 warning")
+        shot("09e-autopilot-devices-import")
+        driver.get(base + "/console/devices/windows/autopilot")
+        check(shows("PF1BROWSER: 0x801C03EA"), "both profiles carry the V03 warning")
+        shot("09f-autopilot-profiles-warnings")
         audit = cli(data, "audit", "list")
         check("console:" in audit, "console changes are audited")
     finally:
