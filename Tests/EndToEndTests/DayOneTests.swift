@@ -1,0 +1,75 @@
+import Foundation
+import MDMCore
+import MDMService
+import MDMTesting
+import Testing
+
+/// The rough edges of the day-one review (reviews/day-one-admin.md), each reproduced through the real CLI.
+@Suite(.serialized) struct DayOneTests {
+    /// Runs a command against the server's data directory.
+    static func cli(_ server: TestServer, _ args: String...) throws -> CLI.Result {
+        try CLI.run(args + ["--data-dir", server.dir.path])
+    }
+
+    @Test("review 7, 31: a version bound like 11 is refused with Windows 11's rule; quota 0 warns and unlimited is accepted")
+    func versionBoundsAndQuota() async throws {
+        let server = try await TestServer.make()
+        let eleven = try Self.cli(server, "restrictions", "edit", "Default", "--min-version", "11")
+        #expect(eleven.status == 65 && eleven.err.contains("Windows 11 is 10.0.22000 and later") && eleven.err.contains("use 10.0.22000"), "\(eleven.err)")
+        #expect(try await server.admin.restriction(.platform, "Default").windows?.osMinimumVersion == nil, "the refused change left no trace")
+        #expect(try Self.cli(server, "restrictions", "edit", "Default", "--min-version", "10.0.22000").status == 0)
+        #expect(try Self.cli(server, "compliance", "create", "Ten", "--os-min", "10").err.contains("Windows 10 use 10.0.10240"))
+
+        let zero = try Self.cli(server, "device-settings", "quota", "0")
+        #expect(zero.status == 0 && zero.err.contains("Warning: a quota of 0 refuses every device (join) enrollment"), "\(zero.err)")
+        #expect(zero.out.contains("changed from 50 to 0"))
+        let unlimited = try Self.cli(server, "device-settings", "quota", "unlimited")
+        #expect(unlimited.status == 0 && unlimited.out.contains("Maximum number of devices per user: Unlimited"), "\(unlimited.out)")
+        #expect(try Self.cli(server, "device-settings", "quota", "lots").err.contains("give a number from 0 to 1000, or unlimited"))
+        await server.close()
+    }
+
+    @Test("review 14: the last enabled console administrator cannot be deleted, disabled or demoted")
+    func lastAdministrator() async throws {
+        let server = try await TestServer.make()
+        let first = try #require(try await server.admin.createInitialAdministrator())
+        for args in [["users", "delete", first.upn], ["users", "set", first.upn, "--enabled", "false"], ["users", "set", first.upn, "--admin-role", "reader"]] {
+            let r = try CLI.run(args + ["--data-dir", server.dir.path])
+            #expect(r.status == 65 && r.err.contains("last enabled console administrator"), "\(args): \(r.err)")
+        }
+        let still = try await server.admin.user(first.upn)
+        #expect(still.adminRole == .admin && still.enabled)
+        // With a second administrator, the first can go.
+        _ = try await server.addUser("second@winmdm.test")
+        #expect(try Self.cli(server, "users", "set", "second@winmdm.test", "--admin-role", "admin").out.contains("console role none → admin"))
+        #expect(try Self.cli(server, "users", "set", first.upn, "--admin-role", "reader").status == 0)
+        #expect(try Self.cli(server, "users", "set", "second@winmdm.test", "--display-name", "Second").out.contains("display name"))
+        #expect(try Self.cli(server, "users", "set", "second@winmdm.test", "--display-name", "Second").out.contains("Nothing changed"))
+        await server.close()
+    }
+
+    @Test("review 15: devices delete is all or nothing; retiring twice says already retired; an ended enrollment is named by its device name")
+    func deviceCommandsOnSeveralAndEndedDevices() async throws {
+        let server = try await TestServer.make()
+        _ = try await server.addUser("alice@winmdm.test")
+        let ids = try await server.inProcess { t in
+            var out: [String] = []
+            for name in ["DESK-ONE", "DESK-TWO"] {
+                var p = DeviceProfile(upn: "alice@winmdm.test", password: "Correct horse 1")
+                p.deviceName = name
+                out.append(try await WindowsDevice(profile: p, transport: t).enroll(discoveryURL: server.discoveryURL).entDMID)
+            }
+            return out
+        }
+        let partial = try Self.cli(server, "devices", "delete", "DESK-ONE", "NOPE")
+        #expect(partial.status == 65 && partial.err.contains("Nothing was deleted") && partial.err.contains("No enrollment NOPE"), "\(partial.err)")
+        #expect(try await server.admin.enrollments(upn: "alice@winmdm.test").count == 2, "nothing was deleted")
+        #expect(try Self.cli(server, "devices", "retire", "DESK-ONE").status == 0)
+        let twice = try Self.cli(server, "devices", "retire", "DESK-ONE")
+        #expect(twice.status == 65 && twice.err.contains("is already retired"), "\(twice.err)")
+        let both = try Self.cli(server, "devices", "delete", "DESK-ONE", "DESK-TWO")
+        #expect(both.status == 0 && both.out.contains("Deleted DESK-ONE") && both.out.contains("Deleted DESK-TWO"), "\(both.err)")
+        #expect(try await server.admin.enrollments(upn: "alice@winmdm.test").isEmpty && ids.count == 2)
+        await server.close()
+    }
+}
