@@ -46,7 +46,8 @@ public struct TextMatcher: Sendable {
                 let w = Self.words(text)
                 // Sorted, so a phrase's score is summed in the same order in every process (a Set's order changes
                 // from run to run, and so did the last bits of near-equal scores, and with them the first cause).
-                if w.count >= 2 { phrases.append(Phrase(entry: i, words: Array(Set(w)).sorted())) }
+                // One-word phrases ("license error" is one content word) only answer one-word input; see match.
+                if !w.isEmpty { phrases.append(Phrase(entry: i, words: Array(Set(w)).sorted())) }
             }
         }
         var df: [String: Int] = [:]
@@ -80,13 +81,16 @@ public struct TextMatcher: Sendable {
         guard !input.isEmpty else { return [] }
         var best: [Int: Double] = [:]
         for p in phrases {
+            // A phrase of one word is evidence only when that word is all the input says; inside longer text a single
+            // shared word is noise.
+            if p.words.count == 1, input.count != 1 { continue }
             var total = 0.0, got = 0.0, matched = 0
             for w in p.words {
                 let weight = idf[w] ?? 1
                 total += weight
                 if input.contains(w) || input.contains(where: { Self.close($0, w) }) { got += weight; matched += 1 }
             }
-            guard matched >= 2, total > 0 else { continue }
+            guard matched >= min(2, p.words.count), total > 0 else { continue }
             let score = got / total
             if score >= threshold, score > best[p.entry] ?? 0 { best[p.entry] = score }
         }

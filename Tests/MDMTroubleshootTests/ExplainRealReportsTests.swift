@@ -72,6 +72,14 @@ import Testing
         #expect(Self.explainer.explain("stuck on identifying apps").causes.first?.id == "esp-identifying#1")
         // Typos and British spelling.
         #expect(Self.explainer.explain("the devcie limit was reachd for this user, cant enrol").causes.first?.id == "menroll-authorization#1")
+        // The day-one review's phrasings (item 4), short ones included: one content word answers only when it is all
+        // the text says.
+        #expect(Self.explainer.explain("license error").causes.first?.id == "menroll-user-license#1")
+        #expect(Self.explainer.explain("incorrect password").causes.first?.id == "menroll-authentication#1")
+        #expect(Self.explainer.explain("certificate expired").causes.first?.id == "menroll-not-eligible-to-renew#1")
+        #expect(Self.explainer.explain("We couldn't find the server").causes.first?.id == "net-name-not-resolved#1")
+        #expect(Self.explainer.explain("error").causes.isEmpty)
+        #expect(Self.explainer.explain("the printer shows a license sticker and my coffee is cold").causes.first?.id != "menroll-user-license#1")
         // Nothing that looks like a cause: no cause, not a guess.
         let none = Self.explainer.explain("my coffee is cold and the printer is out of paper")
         #expect(none.causes.isEmpty && !none.unrecognized.isEmpty)
