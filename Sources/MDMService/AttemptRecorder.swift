@@ -36,15 +36,31 @@ public final class AttemptRecorder: Sendable {
                     return nil
                 }
                 if let earlier {
+                    // Repeats are counted, not logged one by one: one client hammering an endpoint cannot flood the log.
                     try await store.noteRepeat(attemptID: earlier, at: now)
+                    logger.debug("refused again", metadata: ["attempt": .string(earlier), "phase": .string(attempt.phase.rawValue)])
                     return earlier
                 }
             }
             try await store.recordAttempt(attempt)
+            if attempt.outcome == .failed { logger.info("refused", metadata: Self.metadata(attempt)) }
         } catch {
             logger.error("could not record attempt", metadata: ["attempt": .string(attempt.id), "error": .string("\(error)")])
         }
         return attempt.id
+    }
+
+    /// What a refusal's log line carries: enough to find the attempt (`winmdm attempts show ID`) and to grep by rule,
+    /// user or code.
+    static func metadata(_ a: EnrollmentAttempt) -> Logger.Metadata {
+        var m: Logger.Metadata = ["attempt": .string(a.id), "phase": .string(a.phase.rawValue)]
+        if let r = a.denials.first?.rule { m["rule"] = .string(r.rawValue) }
+        if let u = a.facts.upn { m["user"] = .string(u) }
+        if let c = a.code { m["code"] = .string(c) }
+        if let addr = a.remoteAddress { m["address"] = .string(addr) }
+        if a.httpStatus != 200 { m["status"] = .string(String(a.httpStatus)) }
+        if let reason = a.fault?.reason ?? a.notes.first { m["reason"] = .string(reason) }
+        return m
     }
 
     /// Same source, phase, user, device, fault (with its reason) and rules; nil when there is no source to key on.

@@ -324,8 +324,6 @@ public struct ManagementService: Sendable {
                                   outcome: .failed, fault: denial.fault, denials: [denial], enrollmentID: e.id,
                                   notes: ["The device reported serial number \(serial) in its first session; it was enrolled pending that answer and is unenrolled at its next session."])
         await recorder.record(a)
-        logger.info("refused", metadata: ["rule": .string(denial.rule.rawValue), "upn": .string(e.upn), "enrollment": .string(e.id),
-                                          "code": .string(a.code ?? ""), "attempt": .string(a.id)])
     }
 
     /// The facts of an enrolled device, for an attempt recorded after enrollment.

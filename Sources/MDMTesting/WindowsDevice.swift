@@ -220,7 +220,7 @@ public struct WindowsDevice: Sendable {
         guard let postTo = HTMLForm.attribute("action", in: result.text), postTo == appru,
               let token = HTMLForm.hiddenValue("wresult", in: result.text) else {
             // The broker stays on the page: the user sees the error and the enrollment UI reports a WAB failure.
-            throw DeviceFailure(hresult: 0x8018_000F, phase: .auth, message: "Sign-in did not complete: \(HTMLForm.alert(in: result.text) ?? "no token returned").")
+            throw DeviceFailure(hresult: 0x8018_000F, phase: .auth, message: "Sign-in did not complete: " + (HTMLForm.alert(in: result.text).map { $0.hasSuffix(".") ? $0 : $0 + "." } ?? "no token returned."))
         }
         return token
     }

@@ -28,7 +28,7 @@ struct Attempts: AsyncParsableCommand {
             print(Table.render(["TIME", "ID", "PHASE", "RESULT", "CODE", "USER", "DEVICE", "REASON"], list.map { a in
                 [a.time.short, a.id, a.phase.rawValue, a.outcome.rawValue + (a.repeats.map { " ×\($0 + 1)" } ?? ""), a.code ?? "-", a.facts.upn ?? "-",
                  a.facts.deviceName ?? a.facts.deviceID.map { String($0.prefix(12)) } ?? "-",
-                 a.denials.first?.rule.rawValue ?? a.fault.map { String($0.reason.prefix(70)) } ?? a.notes.first.map { String($0.prefix(70)) } ?? ""]
+                 AttemptText.reason(a)]
             }))
         }
     }
@@ -124,5 +124,24 @@ enum AttemptReport {
             out.append(x.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
         }
         return out.joined(separator: "\n")
+    }
+}
+
+/// The REASON column, the same shape for every attempt: a failure says which rule (when one decided) and why, in a
+/// sentence cut at a word; a success says what it did, and how many notes `attempts show` has, never a note cut off.
+enum AttemptText {
+    static func reason(_ a: EnrollmentAttempt) -> String {
+        let notes = a.notes.isEmpty ? "" : " (\(a.notes.count) note\(a.notes.count == 1 ? "" : "s"): attempts show)"
+        guard a.outcome == .failed else {
+            return (a.phase == .enroll && a.enrollmentID != nil ? "enrolled" : a.phase == .renew ? "renewed" : "") + notes
+        }
+        let sentence = a.denials.first.map { "[\($0.rule.rawValue)] \($0.reason)" } ?? a.fault?.reason ?? a.notes.first ?? ""
+        return cut(sentence, 90)
+    }
+
+    static func cut(_ s: String, _ n: Int) -> String {
+        guard s.count > n else { return s }
+        let head = s.prefix(n)
+        return (head.lastIndex(of: " ").map { String(head[..<$0]) } ?? String(head)) + " …"
     }
 }

@@ -88,7 +88,9 @@ struct ResolvedConfiguration {
 
     static func resolve(_ common: CommonOptions, _ flags: Overrides = .init()) throws -> ResolvedConfiguration {
         let env = ProcessInfo.processInfo.environment
-        let dataDir = URL(fileURLWithPath: common.dataDir ?? env["WINMDM_DATA_DIR"] ?? "./winmdm-data").standardizedFileURL
+        // Under systemd (StateDirectory=), the service's own state directory is the default: /var/lib/winmdm.
+        let stateDirectory = env["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+        let dataDir = URL(fileURLWithPath: common.dataDir ?? env["WINMDM_DATA_DIR"] ?? stateDirectory ?? "./winmdm-data").standardizedFileURL
         let configPath = common.config ?? env["WINMDM_CONFIG"] ?? dataDir.appendingPathComponent("winmdm.json").path
         try ConfigNames.checkEnvironment(env)
         var file = ConfigFile()
@@ -188,7 +190,7 @@ enum ConfigNames {
                            "idleTimeout", "bodyTimeout", "databaseURL", "attemptRetention", "auditRetention"]
     static let variables = ["WINMDM_DATA_DIR", "WINMDM_CONFIG", "WINMDM_DATABASE_URL", "WINMDM_LISTEN", "WINMDM_PUBLIC_URL", "WINMDM_TLS_CERT",
                             "WINMDM_TLS_KEY", "WINMDM_PLAIN_HTTP", "WINMDM_INITIAL_DOMAIN", "WINMDM_CLIENT_CERT_HEADER",
-                            "WINMDM_TRUSTED_PROXIES", "WINMDM_CERT_VALIDITY", "WINMDM_PROVIDER_ID"]
+                            "WINMDM_TRUSTED_PROXIES", "WINMDM_CERT_VALIDITY", "WINMDM_PROVIDER_ID", "WINMDM_LOG_FORMAT"]
     /// Variables of the development tools (tests, CI, fuzzing), not of the server.
     static let developmentPrefixes = ["WINMDM_TEST_", "WINMDM_CI_", "WINMDM_FUZZ", "WINMDM_UPDATE_GOLDEN", "WINMDM_BIN"]
 

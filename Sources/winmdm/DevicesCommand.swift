@@ -23,7 +23,10 @@ struct Devices: AsyncParsableCommand {
             try await Runtime.withAdmin(common) { admin, _ in
                 let list = try await admin.enrollments(upn: user).filter { (all || $0.state == .active) && (horizon == nil || $0.certificateNotAfter <= horizon!) }
                 if json { return try JSONOutput.print(list) }
-                guard !list.isEmpty else { return print("No enrolled devices\(user.map { " for \($0)" } ?? "").") }
+                guard !list.isEmpty else {
+                    if let expiring { return print("No device certificate expires within \(expiring)\(user.map { " for \($0)" } ?? "") (devices renew their own before that).") }
+                    return print("No enrolled devices\(user.map { " for \($0)" } ?? "").")
+                }
                 print(DeviceTable.render(list))
             }
         }
@@ -263,7 +266,8 @@ struct Devices: AsyncParsableCommand {
 enum DeviceTable {
     static func render(_ list: [Enrollment]) -> String {
         Table.render(["ENROLLMENT", "USER", "DEVICE", "KIND", "OS", "STATE", "CERT EXPIRES", "ENROLLED"], list.map {
-            [$0.id, $0.upn, $0.deviceName ?? String($0.deviceID.prefix(12)), $0.kind.rawValue,
+            // A device with no primary user (unassigned, or a provisioning package's) is not shown as anyone's.
+            [$0.id, $0.primaryUser ?? "none (enrolled by \($0.upn))", $0.deviceName ?? String($0.deviceID.prefix(12)), $0.kind.rawValue,
              [$0.osVersion, $0.osEdition.map { WindowsEdition.name($0) }].compactMap { $0 }.joined(separator: " "),
              $0.state.rawValue, $0.certificateNotAfter.short, $0.enrolledAt.short]
         })

@@ -7,8 +7,10 @@ struct Emulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Enroll emulated Windows devices into a server, as a smoke test or a load.",
         discussion: """
-        Each device generates an RSA key and a Windows-style CSR and walks discovery, sign-in (Federated), policy and
-        enrollment over HTTPS. Put {n} in --upn to give every device its own user (load1@…, load2@…).
+        Each device generates an RSA key and a Windows-style CSR, then walks discovery, sign-in (Federated), policy and enrollment over HTTPS.
+        Put {n} in --upn to give every device its own user (load1@…, load2@…).
+        Give --hwdevid to replay the same hardware, for example to check "If this device tried again now" for real.
+        For a provisioning package (bulk), use --enrollment-type bulk with the package account's UPN and password.
         """)
 
     @Option(help: "Server base URL or full discovery URL, e.g. https://localhost:8443.") var server: String
@@ -22,7 +24,9 @@ struct Emulate: AsyncParsableCommand {
     @Flag(help: "Do not verify the server's TLS certificate (throwaway test servers only).") var insecure = false
     @Option(help: "OSEdition the devices report (48 Pro, 4 Enterprise, 101 Home …).") var osEdition: Int = 48
     @Option(help: "Windows version the devices report.") var osVersion: String = "10.0.22631.4460"
-    @Option(help: "user (EnrollmentType Full) or device (EnrollmentType Device).") var enrollmentType: String = "user"
+    @Option(help: "user (EnrollmentType Full), device (EnrollmentType Device), or bulk (Device, as a provisioning package's account).")
+    var enrollmentType: String = "user"
+    @Option(help: "The device's HWDevID (64 hex digits), the same for every device: replays one PC.") var hwdevid: String?
     @Flag(help: "After enrolling, each device also runs an OMA-DM session, renews its certificate and runs a session with the new one (mutual TLS).")
     var lifecycle = false
     @Flag(help: "Print the summary as JSON.") var json = false
@@ -30,8 +34,11 @@ struct Emulate: AsyncParsableCommand {
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1.") }
         guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 256.") }
-        guard ["user", "device"].contains(enrollmentType.lowercased()) else {
-            throw ValidationError("--enrollment-type must be user or device.")
+        guard ["user", "device", "bulk"].contains(enrollmentType.lowercased()) else {
+            throw ValidationError("--enrollment-type must be user, device or bulk.")
+        }
+        if let h = hwdevid, h.count != 64 || !h.allSatisfy(\.isHexDigit) {
+            throw ValidationError("--hwdevid must be 64 hex digits, as winmdm devices show prints it.")
         }
         guard let c = URLComponents(string: server), c.scheme == "https" || c.scheme == "http", c.host != nil else {
             throw ValidationError("--server '\(server)' is not a URL like https://mdm.example.com:8443.")
@@ -52,22 +59,24 @@ struct Emulate: AsyncParsableCommand {
         do { transport = try HTTPSTransport(trustRootsPEM: ca, insecure: insecure, maxConnections: concurrency) } catch {
             throw ValidationError("Cannot load the CA file \(ca ?? "-"): \(error)")
         }
-        let type: EnrollmentType = enrollmentType.lowercased() == "device" ? .device : .full
-        let progress = Progress(total: count, quiet: json)
+        let type: EnrollmentType = enrollmentType.lowercased() == "user" ? .full : .device
+        // The bar is for a person at a terminal; in a pipe or a log it would be noise.
+        let progress = Progress(total: count, quiet: json || isatty(2) == 0)
         let started = Date()
-        let results = await withTaskGroup(of: Result<Void, DeviceFailure>.self) { group in
+        let results = await withTaskGroup(of: Result<String, DeviceFailure>.self) { group in
             var next = 1
-            var collected: [Result<Void, DeviceFailure>] = []
+            var collected: [Result<String, DeviceFailure>] = []
             func add(_ n: Int) {
-                let profile = DeviceProfile(upn: upn.replacingOccurrences(of: "{n}", with: String(n)), password: password,
+                var profile = DeviceProfile(upn: upn.replacingOccurrences(of: "{n}", with: String(n)), password: password,
                                             osEdition: osEdition, osVersion: osVersion, enrollmentType: type)
+                if let hwdevid { profile.hwDevID = hwdevid.uppercased() }
                 let url = discoveryURL, lifecycle = lifecycle, insecure = insecure, caPath = ca
                 group.addTask {
                     do {
                         let device = WindowsDevice(profile: profile, transport: transport)
                         let id = try await device.enroll(discoveryURL: url)
                         if lifecycle { try await Self.manageAndRenew(device, id, discoveryURL: url, ca: caPath, insecure: insecure) }
-                        return .success(())
+                        return .success(id.entDMID)
                     } catch let failure as DeviceFailure { return .failure(failure) } catch {
                         return .failure(DeviceFailure(hresult: 0x8018_0008, phase: .discovery, message: "\(error)"))
                     }
@@ -88,9 +97,20 @@ struct Emulate: AsyncParsableCommand {
         for case .failure(let f) in results { byCode[f.code, default: (0, f)].count += 1 }
         let enrolled = results.count - byCode.values.reduce(0) { $0 + $1.count }
         if json {
-            struct Summary: Encodable { var enrolled: Int; var failed: [String: Int]; var seconds: Double; var perSecond: Double }
+            struct Failure: Encodable { var code: String; var phase: String; var message: String; var attempt: String? }
+            struct Summary: Encodable {
+                var enrolled: Int; var failed: [String: Int]; var seconds: Double; var perSecond: Double
+                var enrollments: [String]; var failures: [Failure]
+            }
+            var ids: [String] = [], failures: [Failure] = []
+            for r in results {
+                switch r {
+                case .success(let id): ids.append(id)
+                case .failure(let f): failures.append(Failure(code: f.code, phase: f.phase.rawValue, message: f.message, attempt: f.traceID))
+                }
+            }
             try JSONOutput.print(Summary(enrolled: enrolled, failed: byCode.mapValues(\.count), seconds: elapsed,
-                                         perSecond: Double(count) / max(elapsed, 0.001)))
+                                         perSecond: Double(count) / max(elapsed, 0.001), enrollments: ids, failures: failures))
         } else {
             print("\(lifecycle ? "Enrolled, managed and renewed" : "Enrolled") \(enrolled) of \(count) device(s) in \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", Double(count) / max(elapsed, 0.001)))/s).")
             for (code, v) in byCode.sorted(by: { $0.value.count > $1.value.count }) {

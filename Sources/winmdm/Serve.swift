@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MDMCore
+import NIOCore
 import MDMPKI
 import MDMServer
 import MDMService
@@ -44,6 +45,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(help: "Log format: text, or json (one object a line, for a log collector) (env WINMDM_LOG_FORMAT).")
+    var logFormat: String?
+
     static func days(_ n: Int) -> String { n == 1 ? "1 day" : "\(n) days" }
 
     func run() async throws {
@@ -57,10 +61,18 @@ struct Serve: AsyncParsableCommand {
         if (cfg.tlsCert == nil) != (cfg.tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together: give both, or neither to use the generated certificate.")
         }
-        var logger = Logger(label: "winmdm")
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error.")
         }
+        let format = (logFormat ?? ProcessInfo.processInfo.environment["WINMDM_LOG_FORMAT"] ?? "text").lowercased()
+        guard ["text", "json"].contains(format) else { throw ValidationError("--log-format '\(format)' is not text or json.") }
+        // Every logger of the process (services, storage, the HTTP server) gets this level and format.
+        LoggingSystem.bootstrap { label in
+            var h: any LogHandler = format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardOutput(label: label)
+            h.logLevel = level
+            return h
+        }
+        var logger = Logger(label: "winmdm")
         logger.logLevel = level
 
         // Everything the server creates is owner-only, whatever the umask it was started with.
@@ -148,8 +160,29 @@ struct Serve: AsyncParsableCommand {
         }
         let sweeper = RetentionSweeper(store: runtime.store, attempts: cfg.attemptRetention, audit: cfg.auditRetention, clock: clock, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app, sweeper], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await runtime.close()
+            throw Self.listenFailure(error, host: cfg.listenHost, port: cfg.listenPort) ?? error
+        }
         await runtime.close()
+    }
+
+    /// The address cannot be had: say which and what to do, instead of the socket call's own text.
+    static func listenFailure(_ error: any Error, host: String, port: Int) -> CommandFailure? {
+        let errno = (error as? IOError)?.errnoCode
+        let text = "\(error)"
+        if errno == EADDRINUSE || text.contains("Address already in use") {
+            return CommandFailure("Cannot listen on \(host):\(port): the address is already in use (another winmdm or another server holds it). Stop it, or choose another address with --listen HOST:PORT.")
+        }
+        if errno == EACCES || text.contains("Permission denied") {
+            return CommandFailure("Cannot listen on \(host):\(port): permission denied. Ports below 1024 need a privilege: run under the systemd unit in deploy/ (AmbientCapabilities=CAP_NET_BIND_SERVICE), or setcap cap_net_bind_service=+ep on the binary, or listen on 8443 behind a proxy.")
+        }
+        if errno == EADDRNOTAVAIL || text.contains("Cannot assign requested address") {
+            return CommandFailure("Cannot listen on \(host):\(port): no network interface of this machine has that address. Use 0.0.0.0:\(port), or one of this machine's addresses.")
+        }
+        return nil
     }
 }
 

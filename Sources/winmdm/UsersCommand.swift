@@ -78,7 +78,7 @@ struct Users: AsyncParsableCommand {
                   licenses:           \(u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", ").nonEmpty ?? "none")
                   device limit:       \(limit.limit ?? 5) (\(limit.isDefault ? "Default" : limit.displayName))
                   device type rules:  \(platform.isDefault ? "Default" : platform.displayName)
-                  devices:            \(devices.filter { $0.state == .active }.count) active
+                  devices:            \(DeviceCount.text(devices))
                 """)
                 for w in AdminService.enrollmentWarnings(u, s) where !u.isPackageAccount { print("  warning: \(w)") }
                 if !devices.isEmpty { print(DeviceTable.render(devices)) }
@@ -198,5 +198,15 @@ extension Users {
                 """)
             }
         }
+    }
+}
+
+/// A user's devices as the device limit sees them: active ones, and how many of those count toward the limit (a device
+/// with its user unassigned, or a joined one, stays active without counting).
+enum DeviceCount {
+    static func text(_ devices: [Enrollment]) -> String {
+        let active = devices.filter { $0.state == .active }
+        let counting = active.filter(\.countsTowardDeviceLimit).count
+        return "\(active.count) active" + (counting == active.count ? "" : ", \(counting) counting toward the device limit")
     }
 }

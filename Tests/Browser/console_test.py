@@ -57,12 +57,12 @@ def main():
     try:
         deadline = time.time() + 60
         banner = ""
-        while "listening on" not in banner and time.time() < deadline:
+        while "  listening on:" not in banner and time.time() < deadline:
             line = server.stdout.readline()
             if not line:
                 break
             banner += line
-        check("listening on" in banner, "server started")
+        check("  listening on:" in banner, "server started")
         cli(data, "users", "add", "alice@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
         subprocess.run([BIN, "emulate", "--server", base, "--upn", "alice@winmdm.test", "--password", "Correct horse 1",
                         "--data-dir", data, "--json"], check=True, capture_output=True, timeout=120)

@@ -46,10 +46,26 @@ enum CLI {
             process.standardError = FileHandle.nullDevice
             try process.run()
             let deadline = Date() + 60
-            while !banner.contains("listening on"), Date() < deadline, process.isRunning {
+            // The banner's own line (the HTTP server logs "listening on" too, just before it).
+            while !banner.contains("  listening on:"), Date() < deadline, process.isRunning {
                 let chunk = output.fileHandleForReading.availableData
                 if chunk.isEmpty { Thread.sleep(forTimeInterval: 0.05) } else { banner += String(decoding: chunk, as: UTF8.self) }
             }
+        }
+
+        /// Reads what the server printed after its banner, for up to `seconds`, until `until` appears.
+        func output(until: String, seconds: TimeInterval = 10) -> String {
+            var text = ""
+            let deadline = Date() + seconds
+            let fd = output.fileHandleForReading.fileDescriptor
+            let flags = fcntl(fd, F_GETFL)
+            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while !text.contains(until), Date() < deadline {
+                let n = read(fd, &buffer, buffer.count)
+                if n > 0 { text += String(decoding: buffer[0..<n], as: UTF8.self) } else { Thread.sleep(forTimeInterval: 0.05) }
+            }
+            return text
         }
 
         func stop() -> Int32 {

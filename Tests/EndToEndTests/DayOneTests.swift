@@ -73,3 +73,54 @@ import Testing
         await server.close()
     }
 }
+
+/// Running winmdm as an administrator runs it: a real `winmdm serve`, its log, and the commands next to it.
+@Suite(.serialized) struct DayOneServerTests {
+    @Test("review 22, 28, 30, 37: refusals are logged at info as JSON; emulate's JSON names attempts; the REASON column is one shape; a taken port is said plainly")
+    func serveLogsAndCommandOutput() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-dayone-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let port = try FreePort.find()
+        let common = ["--data-dir", dir]
+        let server = try CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)", "--log-format", "json"])
+        defer { _ = server.stop() }
+        #expect(server.banner.contains("winmdm \(BuildInfoForTests.version)"), "\(server.banner)")
+        try CLI.run(["users", "add", "eve@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD"] + common)
+        let url = "https://localhost:\(port)"
+        let ok = try CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "Correct horse 1", "--json"] + common)
+        let okJSON = try #require(try JSONSerialization.jsonObject(with: Data(ok.out.utf8)) as? [String: Any])
+        #expect((okJSON["enrollments"] as? [String])?.count == 1 && ok.err.isEmpty, "no progress bar when standard error is not a terminal: \(ok.err)")
+        let bad = try CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "wrong password", "--json"] + common)
+        let badJSON = try #require(try JSONSerialization.jsonObject(with: Data(bad.out.utf8)) as? [String: Any])
+        let failure = try #require((badJSON["failures"] as? [[String: Any]])?.first)
+        let attempt = try #require(failure["attempt"] as? String)
+        #expect(failure["code"] as? String == "0x80180002")
+        // The refusal is in the server's log: one JSON object with the attempt id, the user and the code.
+        let log = server.output(until: attempt)
+        let line = try #require(log.split(separator: "\n").first { $0.contains(attempt) })
+        let entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(entry["message"] as? String == "refused" && entry["level"] as? String == "info")
+        #expect(entry["user"] as? String == "eve@winmdm.test" && entry["code"] as? String == "0x80180002" && entry["phase"] as? String == "policy")
+        // attempts list: a success never shows a note cut off; a failure shows its reason.
+        let list = try CLI.run(["attempts", "list"] + common).out
+        #expect(!list.contains("PrintableString"), "\(list)")
+        #expect(list.split(separator: "\n").contains { $0.contains("enroll") && $0.contains("succeeded") && $0.contains("enrolled") })
+        #expect(list.contains("The password for eve@winmdm.test is wrong."))
+        // The same hardware again, as "If this device tried again now" suggests.
+        let hw = String(repeating: "AB", count: 32)
+        for _ in 0..<2 {
+            #expect(try CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "Correct horse 1", "--hwdevid", hw] + common).status == 0)
+        }
+        let devices = try CLI.run(["devices", "list", "--all", "--json"] + common).out
+        #expect(devices.components(separatedBy: hw).count - 1 == 2, "two enrollments of one PC")
+        // A second server on the same port says what is wrong and what to do.
+        let taken = try CLI.run(["serve", "--listen", "127.0.0.1:\(port)"] + common, timeout: 60)
+        #expect(taken.status != 0 && taken.err.contains("Cannot listen on 127.0.0.1:\(port): the address is already in use"), "\(taken.err)")
+        #expect(!taken.err.contains("bind(descriptor"))
+    }
+}
+
+/// The release the binary reports (`winmdm --version`, the serve banner).
+enum BuildInfoForTests {
+    static var version: String { (try? CLI.run(["--version"]).out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?" }
+}

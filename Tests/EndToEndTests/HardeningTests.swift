@@ -333,6 +333,9 @@ import Testing
     @Test func sessionsEndOnSignOutPasswordRoleAndDisable() async throws {
         try await ConsoleTests.run { web, server in
             let first = try #require(try await server.admin.createInitialAdministrator())
+            // A second administrator, so the first may be demoted and disabled (the last one may not be).
+            _ = try await server.addUser("backup@winmdm.test")
+            _ = try await server.admin.setAdminRole("backup@winmdm.test", .admin)
             func signedIn() async throws -> Bool { try await web.get("/console/users").status == 200 }
             let changes: [(String, @Sendable () async throws -> Void)] = [
                 ("new password", { _ = try await server.admin.updateUser(first.upn, password: "Another horse 2") }),
