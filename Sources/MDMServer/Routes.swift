@@ -23,8 +23,8 @@ public struct ServerServices: Sendable {
     public var trustedProxies: Set<String> = []
     /// Send HSTS on every response (the server speaks TLS itself).
     public var strictTransportSecurity = false
-    /// SQL statements this process has sent so far, reported by `/metrics`.
-    public var statementCount: (@Sendable () -> Int)?
+    /// `/metrics` (Prometheus text from the metrics backend the composition root chose); nil serves none.
+    public var metrics: MetricsExposition?
 
     public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService,
                 graph: GraphService? = nil, admin: AdminService? = nil, console: ConsoleServices? = nil,
@@ -43,6 +43,8 @@ public struct ServerServices: Sendable {
 public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
     let router = Router(context: MDMRequestContext.self)
     router.add(middleware: EdgeMiddleware(trustedProxies: s.trustedProxies, strictTransportSecurity: s.strictTransportSecurity))
+    // Requests, their duration and the ones in flight, by route template, method and status (swift-metrics).
+    router.add(middleware: MetricsMiddleware())
     let limit = s.configuration.maxBodyBytes
 
     router.get(RouterPath(stringLiteral: Paths.discovery)) { _, _ in
@@ -99,8 +101,8 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
     router.get("/graph/openapi.json") { _, _ in
         response(ServiceResponse(contentType: "application/json", body: OpenAPIDocument.bytes))
     }
-    if let admin = s.admin {
-        router.get("/metrics") { req, _ in await metricsRoute(req, admin: admin, statements: s.statementCount) }
+    if let admin = s.admin, let metrics = s.metrics {
+        router.get("/metrics") { req, _ in await metricsRoute(req, admin: admin, metrics) }
     }
     router.get("/health") { _, _ in
         response(ServiceResponse(contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8)))
@@ -194,20 +196,20 @@ func bearerToken(_ req: Request, _ admin: AdminService) async -> APIToken? {
 }
 
 /// `/metrics`: Prometheus text for any API token (bearer), so a scraper needs no more than the reader role.
-func metricsRoute(_ req: Request, admin: AdminService, statements: (@Sendable () -> Int)?) async -> Response {
+func metricsRoute(_ req: Request, admin: AdminService, _ metrics: MetricsExposition) async -> Response {
     guard await bearerToken(req, admin) != nil else {
         var r = response(ServiceResponse(status: 401, contentType: "text/plain; charset=utf-8",
                                          body: Array("A bearer token is required (winmdm tokens create --role reader).\n".utf8)))
         r.headers[.wwwAuthenticate] = "Bearer realm=\"winmdm\""
         return r
     }
-    var lines: [String] = []
-    func metric(_ name: String, _ type: String, _ help: String, _ value: Int) {
-        lines += ["# HELP \(name) \(help)", "# TYPE \(name) \(type)", "\(name) \(value)"]
-    }
-    if let statements { metric("winmdm_sql_statements_total", "counter", "SQL statements this instance sent to its database.", statements()) }
-    if let rss = ProcessMemory.residentBytes() { metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss) }
-    return response(ServiceResponse(contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array((lines.joined(separator: "\n") + "\n").utf8)))
+    return response(ServiceResponse(contentType: "text/plain; version=0.0.4; charset=utf-8", body: await metrics.collect()))
+}
+
+/// What `/metrics` answers: the exposition of the process's metrics, refreshed as it is read.
+public struct MetricsExposition: Sendable {
+    public var collect: @Sendable () async -> [UInt8]
+    public init(collect: @escaping @Sendable () async -> [UInt8]) { self.collect = collect }
 }
 
 public enum ProcessMemory {

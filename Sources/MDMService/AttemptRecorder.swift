@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import MDMCore
 import MDMStorage
 import Synchronization
@@ -24,6 +25,7 @@ public final class AttemptRecorder: Sendable {
     /// (the TraceId to hand the device, so `winmdm attempts show` finds it).
     @discardableResult
     public func record(_ attempt: EnrollmentAttempt) async -> String {
+        Self.count(attempt)
         do {
             if attempt.outcome == .failed, let key = Self.key(attempt) {
                 let now = attempt.time
@@ -48,6 +50,21 @@ public final class AttemptRecorder: Sendable {
             logger.error("could not record attempt", metadata: ["attempt": .string(attempt.id), "error": .string("\(error)")])
         }
         return attempt.id
+    }
+
+    /// `winmdm_enrollment_attempts_total{phase, outcome, rule}`: every attempt, repeats included (the rule is the
+    /// first denial's, `none` for a success or a failure no rule decided). Labels come from closed sets only.
+    static func count(_ a: EnrollmentAttempt) {
+        Counter(label: "winmdm_enrollment_attempts_total",
+                dimensions: [("phase", a.phase.rawValue), ("outcome", a.outcome.rawValue), ("rule", rule(a))])
+            .increment()
+    }
+
+    /// The rule that decided, else for a failure the fault's kind (`fault-authentication`, `fault-messageformat` …).
+    static func rule(_ a: EnrollmentAttempt) -> String {
+        if let r = a.denials.first?.rule { return r.rawValue }
+        guard a.outcome == .failed else { return "none" }
+        return a.fault.map { "fault-" + $0.subcode.rawValue.lowercased().filter { $0.isLetter || $0.isNumber } } ?? "fault-other"
     }
 
     /// What a refusal's log line carries: enough to find the attempt (`winmdm attempts show ID`) and to grep by rule,

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import MDMCore
 import MDMPKI
 import MDMStorage
@@ -202,6 +203,7 @@ public struct ManagementService: Sendable {
             let changed = unenroll || (usedCurrent && enrollment.previousCertificateThumbprint != nil)
                 || (loginStatus != nil && loginStatus != enrollment.loginStatus)
                 || inventory.contains { enrollment.inventory?[$0.key] != $0.value }
+            Self.checkIns(changed ? "reported" : "idle")
             guard changed else {
                 // Nothing new (the usual check-in): one update by key, nothing read.
                 try await store.markSeen(enrollmentID: enrollment.id, at: now)
@@ -238,6 +240,7 @@ public struct ManagementService: Sendable {
             }
             return ServiceResponse(contentType: SyncMLNS.contentType, body: Array(actions.reply.encode().utf8))
         } catch let r as Refusal {
+            Self.checkIns("refused")
             await recordRefusal(r, meta)
             let status: Int
             switch r {
@@ -254,6 +257,10 @@ public struct ManagementService: Sendable {
             return ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The server failed.\n".utf8))
         }
     }
+
+    /// `winmdm_checkins_total{result}`: idle (nothing new, the usual case), reported (results or inventory written),
+    /// refused (no or a wrong certificate, a bad message).
+    static func checkIns(_ result: String) { Counter(label: "winmdm_checkins_total", dimensions: [("result", result)]).increment() }
 
     /// The SMBIOS serial number, as Intune reads it in the first session.
     public static let serialNode = "./DevDetail/Ext/Microsoft/SMBiosSerialNumber"

@@ -222,7 +222,26 @@ public protocol DeviceRegistrationStore: Sendable {
 
 /// Everything a winmdm server needs, composed from the role protocols.
 public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore & CommandQueueStore & SignInThrottleStore & ProfileStore
-    & DeviceRegistrationStore
+    & DeviceRegistrationStore & OperationsStore
+
+/// How much work the installation holds, for `/metrics` and `winmdm status`: read when asked (a scrape), never on a
+/// device's request.
+public struct OperationalCounts: Sendable, Equatable, Codable {
+    public var activeEnrollments: Int
+    /// Commands waiting for their device's next session, and sent but not answered yet.
+    public var queuedCommands: Int
+    public var sentCommands: Int
+    public init(activeEnrollments: Int, queuedCommands: Int, sentCommands: Int) {
+        self.activeEnrollments = activeEnrollments
+        self.queuedCommands = queuedCommands
+        self.sentCommands = sentCommands
+    }
+}
+
+public protocol OperationsStore: Sendable {
+    /// Counted through indexes (`enrollments_state`, `commands_waiting`), without reading documents.
+    func operationalCounts() async throws -> OperationalCounts
+}
 
 public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable { case conflict, notFound, backend }

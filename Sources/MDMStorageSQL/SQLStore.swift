@@ -22,7 +22,7 @@ public final class SQLStore: MDMStore {
     let decodedEnrollments = DecodedDocuments<Enrollment>(capacity: 4096)
 
     init(connections: any Connections, dialect: any StoreDialect, counter: StatementCounter, location: String) {
-        self.connections = connections
+        self.connections = InstrumentedConnections(base: connections, backend: dialect is SQLiteStoreDialect ? "sqlite" : "postgresql")
         self.dialect = dialect
         self.counter = counter
         self.location = location

@@ -109,6 +109,11 @@ enum SchemaSQLite {
             "CREATE INDEX autopilot_devices_hw ON autopilot_devices(hw_dev_id) WHERE hw_dev_id IS NOT NULL",
             "CREATE TABLE device_identifiers (key TEXT PRIMARY KEY, doc TEXT NOT NULL)",
         ],
+        [
+            // What /metrics and winmdm status count: active enrollments, commands waiting for their device.
+            "CREATE INDEX enrollments_state ON enrollments(state)",
+            "CREATE INDEX commands_waiting ON commands(state) WHERE state IN ('queued', 'sent')",
+        ],
     ]
 }
 
@@ -192,6 +197,11 @@ enum SchemaPostgres {
             """,
             "CREATE INDEX autopilot_devices_hw ON autopilot_devices(hw_dev_id) WHERE hw_dev_id IS NOT NULL",
             "CREATE TABLE device_identifiers (key TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+        ],
+        [
+            // What /metrics and winmdm status count: active enrollments, commands waiting for their device.
+            "CREATE INDEX enrollments_state ON enrollments(state)",
+            "CREATE INDEX commands_waiting ON commands(state) WHERE state IN ('queued', 'sent')",
         ],
     ]
 }

@@ -476,13 +476,19 @@ public enum StoreConformance {
         let eid = "E-\(tag)"
         let c1 = DeviceCommand(enrollmentID: eid, kind: "inventory", verb: "Get", items: [DMItem(target: "./DevDetail/SwV")], createdAt: now)
         let c2 = DeviceCommand(enrollmentID: eid, kind: "reboot", verb: "Exec", items: [DMItem(target: "./Device/Vendor/MSFT/Reboot/RebootNow")], createdAt: now + 1)
+        let counted = try await store.operationalCounts()
         try await store.enqueue(c1)
         try await store.enqueue(c2)
         try check(try await store.queuedCommands(enrollmentID: eid).map(\.id) == [c1.id, c2.id], "queued commands come oldest first")
+        try check(try await store.operationalCounts().queuedCommands == counted.queuedCommands + 2, "queued commands are counted")
         var sent = c1
         sent.state = .sent
         sent.cmdID = "7"
         try await store.updateCommand(sent)
+        let now2 = try await store.operationalCounts()
+        try check(now2.queuedCommands == counted.queuedCommands + 1 && now2.sentCommands == counted.sentCommands + 1,
+                  "a sent command counts as sent, not queued")
+        try check(now2.activeEnrollments == counted.activeEnrollments, "commands do not change the enrollment count")
         try check(try await store.queuedCommands(enrollmentID: eid).map(\.id) == [c2.id], "sent commands leave the queue")
         try check(try await store.sentCommands(enrollmentID: eid).map(\.id) == [c1.id], "sent commands wait for their answer")
         try check(try await store.command(id: c1.id) == sent, "commands are read back whole")

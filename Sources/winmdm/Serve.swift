@@ -66,6 +66,8 @@ struct Serve: AsyncParsableCommand {
         }
         let format = (logFormat ?? ProcessInfo.processInfo.environment["WINMDM_LOG_FORMAT"] ?? "text").lowercased()
         guard ["text", "json"].contains(format) else { throw ValidationError("--log-format '\(format)' is not text or json.") }
+        // The metrics backend before anything records a metric.
+        _ = PrometheusMetrics.registry
         // Every logger of the process (services, storage, the HTTP server) gets this level and format.
         LoggingSystem.bootstrap { label in
             var h: any LogHandler = format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardOutput(label: label)
@@ -117,7 +119,7 @@ struct Serve: AsyncParsableCommand {
         services.console?.providerID = cfg.providerID
         services.proxyCertificateHeader = cfg.clientCertHeader
         let store = runtime.store
-        services.statementCount = { store.statementsExecuted }
+        services.metrics = PrometheusMetrics.exposition(store: store, statements: { store.statementsExecuted })
         services.trustedProxies = Set(cfg.trustedProxies)
         var listenCfg = ListenConfiguration(
             host: cfg.listenHost, port: cfg.listenPort,

@@ -77,7 +77,7 @@ import Testing
 /// Running winmdm as an administrator runs it: a real `winmdm serve`, its log, and the commands next to it.
 @Suite(.serialized) struct DayOneServerTests {
     @Test("review 22, 28, 30, 37: refusals are logged at info as JSON; emulate's JSON names attempts; the REASON column is one shape; a taken port is said plainly")
-    func serveLogsAndCommandOutput() throws {
+    func serveLogsAndCommandOutput() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-dayone-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = try FreePort.find()
@@ -87,7 +87,7 @@ import Testing
         #expect(server.banner.contains("winmdm \(BuildInfoForTests.version)"), "\(server.banner)")
         try CLI.run(["users", "add", "eve@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD"] + common)
         let url = "https://localhost:\(port)"
-        let ok = try CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "Correct horse 1", "--json"] + common)
+        let ok = try CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "Correct horse 1", "--json", "--lifecycle"] + common)
         let okJSON = try #require(try JSONSerialization.jsonObject(with: Data(ok.out.utf8)) as? [String: Any])
         #expect((okJSON["enrollments"] as? [String])?.count == 1 && ok.err.isEmpty, "no progress bar when standard error is not a terminal: \(ok.err)")
         let bad = try CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "wrong password", "--json"] + common)
@@ -113,6 +113,24 @@ import Testing
         }
         let devices = try CLI.run(["devices", "list", "--all", "--json"] + common).out
         #expect(devices.components(separatedBy: hw).count - 1 == 2, "two enrollments of one PC")
+        // /metrics: Prometheus text through swift-metrics, behind an API token.
+        let https = try HTTPSTransport(trustRootsPEM: dir + "/pki/tls-ca.pem")
+        let anonymous = try await https.send(DeviceRequest(method: "GET", url: url + "/metrics"))
+        #expect(anonymous.status == 401)
+        let token = try String(contentsOfFile: dir + "/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let metrics = try await https.send(DeviceRequest(method: "GET", url: url + "/metrics", headers: [("Authorization", "Bearer \(token)")])).text
+        try? await https.shutdown()
+        for family in ["# TYPE winmdm_enrollment_attempts_total counter", "# TYPE winmdm_checkins_total counter",
+                       "# TYPE winmdm_command_queue_depth gauge", "# TYPE http_server_request_duration histogram",
+                       "# TYPE winmdm_database_operation_duration_seconds histogram", "# TYPE winmdm_database_operations_in_flight gauge",
+                       "# TYPE winmdm_active_enrollments gauge", "# TYPE winmdm_sql_statements_total counter"] {
+            #expect(metrics.contains(family), "missing \(family)")
+        }
+        #expect(metrics.contains(#"winmdm_enrollment_attempts_total{phase="policy",outcome="failed",rule="fault-authentication"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"winmdm_enrollment_attempts_total{phase="enroll",outcome="succeeded",rule="none"} 3"#))
+        #expect(metrics.contains("winmdm_active_enrollments 2.0"), "the replayed PC's first enrollment was replaced")
+        #expect(metrics.contains(#"winmdm_checkins_total{result="reported"}"#))
+        #expect(metrics.contains(#"http_server_request_duration_bucket{http_route="/EnrollmentServer/Enrollment.svc""#))
         // A second server on the same port says what is wrong and what to do.
         let taken = try CLI.run(["serve", "--listen", "127.0.0.1:\(port)"] + common, timeout: 60)
         #expect(taken.status != 0 && taken.err.contains("Cannot listen on 127.0.0.1:\(port): the address is already in use"), "\(taken.err)")
