@@ -28,7 +28,7 @@ struct WinMDM: AsyncParsableCommand {
         commandName: "winmdm",
         abstract: "A self-hosted Windows MDM server: enrollment, directory, troubleshooting.",
         version: BuildInfo.version,
-        subcommands: [Serve.self, Init.self, Users.self, Groups.self, Domains.self, Licenses.self, DeviceSettings.self, Mobility.self,
+        subcommands: [Serve.self, Init.self, Status.self, Users.self, Groups.self, Domains.self, Licenses.self, DeviceSettings.self, Mobility.self,
                       Restrictions.self, StatusPageCommand.self, Devices.self, Profiles.self, Compliance.self, Bulk.self, Autopilot.self, Identifiers.self, Maintenance.self, Settings.self,
                       Attempts.self, Lockouts.self, Audit.self, Explain.self, Doctor.self, Report.self, Tokens.self, Emulate.self, Backup.self, MigrateDatabase.self, Bench.self]
     )

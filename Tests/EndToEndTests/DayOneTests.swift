@@ -131,6 +131,14 @@ import Testing
         #expect(metrics.contains("winmdm_active_enrollments 2.0"), "the replayed PC's first enrollment was replaced")
         #expect(metrics.contains(#"winmdm_checkins_total{result="reported"}"#))
         #expect(metrics.contains(#"http_server_request_duration_bucket{http_route="/EnrollmentServer/Enrollment.svc""#))
+        // winmdm status: every check ok while the server runs; a key file others can read is a problem (exit 1).
+        let status = try CLI.run(["status"] + common)
+        #expect(status.status == 0 && status.out.contains("public URL") && status.out.contains("answers (health and discovery)"), "\(status.out)\(status.err)")
+        #expect(status.out.contains("2 enrolled devices") && status.out.contains("TLS certificate  ok"), "\(status.out)")
+        chmod(dir + "/admin-token", 0o644)
+        let exposed = try CLI.run(["status"] + common)
+        #expect(exposed.status == 1 && exposed.out.contains("admin-token has mode 644"), "\(exposed.out)")
+        chmod(dir + "/admin-token", 0o600)
         // A second server on the same port says what is wrong and what to do.
         let taken = try CLI.run(["serve", "--listen", "127.0.0.1:\(port)"] + common, timeout: 60)
         #expect(taken.status != 0 && taken.err.contains("Cannot listen on 127.0.0.1:\(port): the address is already in use"), "\(taken.err)")
