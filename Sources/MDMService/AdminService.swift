@@ -79,6 +79,7 @@ public struct AdminService: Sendable {
     }
 
     public func auditEntries(limit: Int) async throws -> [AuditEntry] { try await store.auditEntries(limit: limit) }
+    public func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] { try await store.auditEntries(query) }
 
     /// Changes the tenant settings in one transaction and audits the change.
     @discardableResult

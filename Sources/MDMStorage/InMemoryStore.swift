@@ -93,7 +93,13 @@ public actor InMemoryStore: MDMStore {
         return (before, after)
     }
     public func appendAudit(_ entry: AuditEntry) { audit.append(entry) }
-    public func auditEntries(limit: Int) -> [AuditEntry] { Array(audit.reversed().prefix(limit)) }
+    public func auditEntries(_ q: AuditQuery) -> [AuditEntry] {
+        func has(_ value: String, _ part: String?) -> Bool { part.map { value.lowercased().contains($0.lowercased()) } ?? true }
+        return Array(audit.reversed().filter { e in
+            has(e.actor, q.actor) && has(e.target, q.target) && (q.action.map { e.action.lowercased().hasPrefix($0.lowercased()) } ?? true)
+                && (q.since.map { e.time >= $0 } ?? true)
+        }.prefix(q.limit))
+    }
     public func pruneAudit(before date: Date) -> Int {
         let n = audit.count
         audit.removeAll { $0.time < date }

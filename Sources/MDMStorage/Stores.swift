@@ -188,10 +188,30 @@ public protocol CommandQueueStore: Sendable {
 }
 
 /// Administrative changes, newest last.
+/// Which audit entries to read: newest first, at most `limit`, narrowed by who, what and since when.
+public struct AuditQuery: Sendable {
+    public var limit: Int
+    /// Part of the actor (`console:ann@…`, `api:helpdesk laptop`, `cli:root@host`), any case.
+    public var actor: String?
+    /// Part of the target (a UPN, a restriction's name, an enrollment id), any case.
+    public var target: String?
+    /// The action or its start (`restriction.` for every restriction change).
+    public var action: String?
+    public var since: Date?
+
+    public init(limit: Int = 50, actor: String? = nil, target: String? = nil, action: String? = nil, since: Date? = nil) {
+        self.limit = limit
+        self.actor = actor
+        self.target = target
+        self.action = action
+        self.since = since
+    }
+}
+
 public protocol AuditStore: Sendable {
     func appendAudit(_ entry: AuditEntry) async throws
     /// Newest first.
-    func auditEntries(limit: Int) async throws -> [AuditEntry]
+    func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry]
     /// Deletes audit entries older than `date`; returns how many.
     @discardableResult
     func pruneAudit(before date: Date) async throws -> Int
@@ -221,6 +241,11 @@ public protocol DeviceRegistrationStore: Sendable {
 }
 
 /// Everything a winmdm server needs, composed from the role protocols.
+extension AuditStore {
+    /// The newest `limit` entries.
+    public func auditEntries(limit: Int) async throws -> [AuditEntry] { try await auditEntries(AuditQuery(limit: limit)) }
+}
+
 public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & AuditStore & CommandQueueStore & SignInThrottleStore & ProfileStore
     & DeviceRegistrationStore & OperationsStore
 

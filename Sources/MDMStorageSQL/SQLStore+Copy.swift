@@ -32,7 +32,7 @@ extension SQLStore {
                                  ("enrolled_at", .real), ("last_seen_at", .optionalReal), ("profile_rev", .integer), ("doc", .text)]),
         ("attempts", ["id"], [("id", .text), ("time", .real), ("phase", .text), ("outcome", .text), ("upn", .optionalText),
                               ("code", .optionalText), ("repeats", .integer), ("last_repeat_at", .optionalReal), ("doc", .text)]),
-        ("audit", ["id"], [("id", .text), ("time", .real), ("doc", .text)]),
+        ("audit", ["id"], [("id", .text), ("time", .real), ("actor", .text), ("target", .text), ("action", .text), ("doc", .text)]),
         ("commands", ["id"], [("id", .text), ("enrollment_id", .text), ("state", .text), ("created_at", .real), ("doc", .text)]),
         ("signin_throttle", ["key"], [("key", .text), ("last_failure", .optionalReal), ("locked_until", .optionalReal), ("doc", .text)]),
         ("counters", ["key"], [("key", .text), ("value", .integer)]),

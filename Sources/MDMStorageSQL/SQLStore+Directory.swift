@@ -166,8 +166,20 @@ extension SQLStore {
         try await connections.write { db in try await db.raw(Columns.insert("audit", cols)).run() }
     }
 
-    public func auditEntries(limit: Int) async throws -> [AuditEntry] {
-        try await many(SQLQueryString("SELECT doc FROM audit ORDER BY time DESC, \(dialect.insertionOrder) DESC LIMIT ") + "\(bind: limit)", AuditEntry.self)
+    public func auditEntries(_ q: AuditQuery) async throws -> [AuditEntry] {
+        // Filtered on the actor, target and action columns, newest first through audit_time: no document is decoded
+        // for an entry that is not returned.
+        var sql = SQLQueryString("SELECT doc FROM audit WHERE 1 = 1")
+        func like(_ part: String) -> String {
+            "%" + part.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+        }
+        if let a = q.actor { sql = sql + " AND LOWER(actor) LIKE \(bind: like(a)) ESCAPE '\\'" }
+        if let t = q.target { sql = sql + " AND LOWER(target) LIKE \(bind: like(t)) ESCAPE '\\'" }
+        if let a = q.action { sql = sql + " AND LOWER(action) LIKE \(bind: String(like(a).dropFirst())) ESCAPE '\\'" }
+        if let since = q.since { sql = sql + " AND time >= \(bind: since.timeIntervalSince1970)" }
+        sql = sql + SQLQueryString(" ORDER BY time DESC, \(dialect.insertionOrder) DESC LIMIT ") + "\(bind: q.limit)"
+        return try await many(sql, AuditEntry.self)
     }
 
     public func pruneAudit(before date: Date) async throws -> Int {

@@ -242,7 +242,8 @@ enum Columns {
     }
 
     static func audit(_ a: AuditEntry) throws -> [(String, any Encodable & Sendable)] {
-        [("id", a.id), ("time", a.time.timeIntervalSince1970), ("doc", try SQLStore.doc(a))]
+        [("id", a.id), ("time", a.time.timeIntervalSince1970), ("actor", a.actor), ("target", a.target), ("action", a.action),
+         ("doc", try SQLStore.doc(a))]
     }
 
     static func command(_ c: DeviceCommand) throws -> [(String, any Encodable & Sendable)] {

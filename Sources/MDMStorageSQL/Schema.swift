@@ -113,6 +113,14 @@ enum SchemaSQLite {
             // What /metrics and winmdm status count: active enrollments, commands waiting for their device.
             "CREATE INDEX enrollments_state ON enrollments(state)",
             "CREATE INDEX commands_waiting ON commands(state) WHERE state IN ('queued', 'sent')",
+            // The audit log filtered by who, on what and which change (winmdm audit list --actor/--target/--action).
+            "ALTER TABLE audit ADD COLUMN actor TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE audit ADD COLUMN target TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE audit ADD COLUMN action TEXT NOT NULL DEFAULT ''",
+            """
+            UPDATE audit SET actor = COALESCE(json_extract(doc, '$.actor'), ''), target = COALESCE(json_extract(doc, '$.target'), ''),
+              action = COALESCE(json_extract(doc, '$.action'), '')
+            """,
         ],
     ]
 }
@@ -202,6 +210,13 @@ enum SchemaPostgres {
             // What /metrics and winmdm status count: active enrollments, commands waiting for their device.
             "CREATE INDEX enrollments_state ON enrollments(state)",
             "CREATE INDEX commands_waiting ON commands(state) WHERE state IN ('queued', 'sent')",
+            "ALTER TABLE audit ADD COLUMN actor TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE audit ADD COLUMN target TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE audit ADD COLUMN action TEXT NOT NULL DEFAULT ''",
+            """
+            UPDATE audit SET actor = COALESCE(doc::jsonb->>'actor', ''), target = COALESCE(doc::jsonb->>'target', ''),
+              action = COALESCE(doc::jsonb->>'action', '')
+            """,
         ],
     ]
 }

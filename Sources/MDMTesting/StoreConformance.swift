@@ -471,6 +471,19 @@ public enum StoreConformance {
         try await store.appendAudit(e2)
         let audit = try await store.auditEntries(limit: 2)
         try check(audit.first == e2, "audit entries come newest first")
+        // Dated before the entries above, so they stay the newest for the checks that follow.
+        let e3 = AuditEntry(time: now - 20, actor: "console:Ann_\(tag)@x", action: "Restriction.edit", target: "Kiosk 100% \(tag)", before: "{}", after: "{}")
+        try await store.appendAudit(e3)
+        try check(try await store.auditEntries(AuditQuery(limit: 5, actor: "ann_\(tag)")).map(\.id) == [e3.id], "audit entries are found by part of the actor, any case")
+        try check(try await store.auditEntries(AuditQuery(limit: 5, actor: "ann%\(tag)")).isEmpty, "a % in the filter is a character, not a wildcard")
+        try check(try await store.auditEntries(AuditQuery(limit: 5, target: "kiosk 100% \(tag)", action: "restriction.")).map(\.id) == [e3.id],
+                  "audit entries are found by target and the start of the action")
+        let older = AuditEntry(time: now - 100, actor: "since-\(tag)", action: "x", target: "y", before: nil, after: nil)
+        let recent = AuditEntry(time: now - 50, actor: "since-\(tag)", action: "x", target: "y", before: nil, after: nil)
+        try await store.appendAudit(older)
+        try await store.appendAudit(recent)
+        try check(try await store.auditEntries(AuditQuery(limit: 5, actor: "since-\(tag)", since: now - 60)).map(\.id) == [recent.id],
+                  "since leaves older entries out")
 
         // Command queue: queued commands come oldest first; delivered ones leave the queue but stay listed.
         let eid = "E-\(tag)"

@@ -3,6 +3,7 @@ import Foundation
 import MDMCore
 import MDMPKI
 import MDMService
+import MDMStorage
 
 struct Bulk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Bulk enrollment packages for provisioning packages (Windows Configuration Designer).",
@@ -195,27 +196,88 @@ struct Audit: AsyncParsableCommand {
                                                     subcommands: [List.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List changes, newest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List changes, newest first, each with the fields it changed.",
+            discussion: """
+            Filters combine: --actor and --target match any part (any case), --action the start of the action, --since a
+            time span back from now. --verbose prints the whole before and after objects instead of the changed fields.
+              winmdm audit list --actor console:ann@example.com --since 7d
+              winmdm audit list --target Kiosks --action restriction.
+            """)
         @OptionGroup var common: CommonOptions
         @Option(help: "How many (default 50).") var limit: Int = 50
-        @Flag(help: "Include the before and after states.") var verbose = false
-        @Flag(help: "Print JSON.") var json = false
+        @Option(help: "Who made the change: part of console:UPN, api:TOKEN or cli:USER@HOST.") var actor: String?
+        @Option(help: "What was changed: part of its name (a UPN, a restriction, an enrollment id).") var target: String?
+        @Option(help: "The action or its start (user., restriction.edit …).") var action: String?
+        @Option(help: "Only changes within this time back, like 24h or 7d.") var since: String?
+        @Flag(help: "Include the whole before and after states.") var verbose = false
+        @Flag(help: "Print JSON (before and after as objects, and the changed fields).") var json = false
         func run() async throws {
             guard limit > 0 else { throw ValidationError("--limit must be a positive number.") }
+            let from = try since.map { v -> Date in
+                guard let s = TimeSpan.parse(v) else { throw ValidationError("--since '\(v)' is not a duration like 90m, 24h or 7d.") }
+                return Date() - s
+            }
             try await Runtime.withAdmin(common) { admin, _ in
-                let entries = try await admin.auditEntries(limit: limit)
-                if json { return try JSONOutput.print(entries) }
-                guard !entries.isEmpty else { return print("No changes recorded.") }
-                if verbose {
-                    for e in entries {
-                        print("\(e.time.short)  \(e.actor)  \(e.action)  \(e.target)")
+                let entries = try await admin.auditEntries(AuditQuery(limit: limit, actor: actor, target: target, action: action, since: from))
+                if json { return try JSONOutput.print(entries.map(AuditJSON.init)) }
+                guard !entries.isEmpty else {
+                    return print(actor == nil && target == nil && action == nil && since == nil ? "No changes recorded." : "No changes match.")
+                }
+                for e in entries {
+                    print("\(e.time.short)  \(e.actor)  \(e.action)  \(e.target)")
+                    if verbose {
                         if let b = e.before { print("  before: \(b)") }
                         if let a = e.after { print("  after:  \(a)") }
+                        continue
                     }
-                } else {
-                    print(Table.render(["TIME", "ACTOR", "ACTION", "TARGET"], entries.map { [$0.time.short, $0.actor, $0.action, $0.target] }))
+                    let changes = e.changes
+                    for c in changes.prefix(12) { print("  \(c.field): \(c.before ?? "(none)") → \(c.after ?? "(none)")") }
+                    if changes.count > 12 { print("  … \(changes.count - 12) more fields (--verbose shows the whole objects)") }
                 }
             }
+        }
+    }
+
+    /// An entry for scripts: before and after as JSON values, not strings to parse again, and the changed fields.
+    struct AuditJSON: Encodable {
+        var id: String, time: Date, actor: String, action: String, target: String
+        var before: JSONValue?, after: JSONValue?
+        var changes: [AuditFieldChange]
+        init(_ e: AuditEntry) {
+            (id, time, actor, action, target) = (e.id, e.time, e.actor, e.action, e.target)
+            before = e.before.flatMap(JSONValue.parse)
+            after = e.after.flatMap(JSONValue.parse)
+            changes = e.changes
+        }
+    }
+}
+
+/// Any JSON value, re-encoded as itself (for printing stored JSON inside JSON output).
+indirect enum JSONValue: Codable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    static func parse(_ text: String) -> JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n): if n == n.rounded(), abs(n) < 1e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
         }
     }
 }

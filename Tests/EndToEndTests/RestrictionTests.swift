@@ -102,8 +102,19 @@ import Testing
         #expect(entries.first?["action"] as? String == "tenant.maintenance")
         let edit = try #require(entries.first { $0["action"] as? String == "restriction.update" })
         #expect((edit["actor"] as? String)?.hasPrefix("cli:") == true)
-        #expect((edit["before"] as? String)?.contains("\"limit\":5") == true)
-        #expect((edit["after"] as? String)?.contains("\"limit\":9") == true)
+        // Before and after are objects for scripts, and the changed fields are listed (review item 11).
+        #expect((edit["before"] as? [String: Any])?["restrictions"] is [Any], "the restrictions are part of the tenant settings")
+        let changes = try #require(edit["changes"] as? [[String: Any]])
+        #expect(changes.contains { ($0["field"] as? String)?.hasSuffix("_DefaultLimit].limit") == true && $0["before"] as? String == "5" && $0["after"] as? String == "9" },
+                "\(changes)")
+        // The text shows the one field a one-field change of the whole tenant made, not the whole settings.
+        let text = try CLI.run(["audit", "list", "--limit", "1", "--data-dir", dir]).out
+        #expect(text.split(separator: "\n").map(String.init) == [String(text.prefix { $0 != "\n" }), "  maintenance: false → true"], "\(text)")
+        // Filters: by actor, target, action and time.
+        #expect(try CLI.run(["audit", "list", "--action", "restriction.", "--data-dir", dir]).out.contains("restriction.update"))
+        #expect(!(try CLI.run(["audit", "list", "--action", "restriction.", "--data-dir", dir]).out.contains("tenant.maintenance")))
+        #expect(try CLI.run(["audit", "list", "--actor", "console:", "--data-dir", dir]).out == "No changes match.\n")
+        #expect(try CLI.run(["audit", "list", "--target", "ALL USERS", "--since", "1h", "--data-dir", dir]).out.contains("restriction.update"))
         // A refused change writes nothing.
         try CLI.run(["restrictions", "edit", "Default", "--type", "device-limit", "--limit", "99", "--data-dir", dir])
         #expect(try await server.store.auditEntries(limit: 100).count == entries.count)
