@@ -4,6 +4,7 @@ enum Templates {
         "layout": layout, "login": login, "users": users, "user": user, "restrictions": restrictions, "restriction": restriction,
         "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "autopilotDevices": autopilotDevices, "configuration": configuration, "statusPage": statusPage, "compliance": compliance,
         "troubleshooting": troubleshooting, "message": message, "tenant": tenant,
+        "home": home, "device": device, "confirm": confirm, "audit": audit,
     ]
 
     static let layout = """
@@ -17,10 +18,16 @@ enum Templates {
     main{margin-left:15rem;padding:1rem 2rem}table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
     .flash{background:#e7f6e7;padding:.5rem}.error{background:#fde8e8;padding:.5rem}button,input[type=submit]{padding:.3rem .8rem}
     label{display:block;margin:.5rem 0}.muted{color:#666}.card{border:1px solid #ddd;padding:.8rem;margin:.8rem 0}.bar{fill:#0f3b63}
+    .tiles{display:flex;flex-wrap:wrap;gap:.8rem}.tile{border:1px solid #ddd;padding:.6rem 1rem;min-width:9rem;color:inherit;text-decoration:none}a.tile:hover{border-color:#0f3b63}.tile strong{display:block;font-size:1.6rem}
+    details.menu{display:inline-block;position:relative}details.menu>summary{cursor:pointer;list-style:none;padding:.1rem .5rem;border:1px solid #bbb;border-radius:3px}
+    details.menu>div{position:absolute;left:0;background:#fff;border:1px solid #bbb;padding:.4rem;z-index:2;white-space:nowrap}details.menu>div>*{display:block;margin:.2rem 0}
+    td{overflow-wrap:break-word}.danger{color:#a4262c}
+    @media (max-width:1000px){nav{float:none;width:auto;min-height:0;display:flex;flex-wrap:wrap;gap:.2rem 1rem}nav .h{width:100%}main{margin-left:0;padding:1rem}.wide{display:none}}
     </style></head><body>
     <header><strong>winmdm</strong>{{#user}}<span>{{user}} ({{role}}) <form method="post" action="/console/logout" style="display:inline"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form></span>{{/user}}</header>
     {{#user}}
     <nav>
+    <a href="/console/home" {{#section_home}}class="on"{{/section_home}}>Home</a>
     <div class="h">Users</div><a href="/console/users" {{#section_users}}class="on"{{/section_users}}>All users</a>
     <div class="h">Devices</div>
     <a href="/console/devices/enrollment-restrictions" {{#section_restrictions}}class="on"{{/section_restrictions}}>Enrollment restrictions</a>
@@ -36,6 +43,7 @@ enum Templates {
     <a href="/console/mobility" {{#section_mobility}}class="on"{{/section_mobility}}>Mobility (MDM and MAM)</a>
     <a href="/console/tenant" {{#section_tenant}}class="on"{{/section_tenant}}>Tenant administration</a>
     <a href="/console/troubleshooting" {{#section_troubleshooting}}class="on"{{/section_troubleshooting}}>Troubleshooting + support</a>
+    <a href="/console/audit" {{#section_audit}}class="on"{{/section_audit}}>Audit log</a>
     </nav>
     {{/user}}
     <main>
@@ -55,7 +63,7 @@ enum Templates {
     <p class="muted">The first administrator's name and password are in the data directory's initial-admin file.</p>
     """
 
-    static let message = "<h1>{{heading}}</h1><p>{{text}}</p>"
+    static let message = "<h1>{{heading}}</h1><p>{{text}}</p>{{#back}}<p><a href=\"{{back}}\">← Back</a></p>{{/back}}"
 
     static let users = """
     <h1>Users › All users</h1>
@@ -163,17 +171,96 @@ enum Templates {
     <button type="submit">Restore default MDM URLs</button></form>
     """
 
+    static let home = """
+    <h1>Home</h1>
+    <div class="tiles">
+    <a class="tile" href="/console/users"><strong>{{users}}</strong>users</a>
+    <a class="tile" href="/console/devices/windows"><strong>{{devices}}</strong>enrolled devices</a>
+    <a class="tile" href="/console/troubleshooting"><strong>{{failures}}</strong>enrollment failures in 24 h</a>
+    <span class="tile"><strong>{{queued}}</strong>commands waiting for a check-in</span>
+    <a class="tile" href="/console/devices/windows/autopilot/devices"><strong>{{autopilot}}</strong>Autopilot devices</a>
+    <a class="tile" href="/console/devices/windows/configuration"><strong>{{profiles}}</strong>configuration profiles</a>
+    </div>
+    {{#hasSteps}}<h2>What to do first</h2><ol>{{#steps}}<li><strong>{{title}}</strong><br>{{detail}}{{#link}}<br><code>{{link}}</code>{{/link}}</li>{{/steps}}</ol>{{/hasSteps}}
+    <p class="muted">Discovery URL: <code>{{discovery}}</code></p>
+    <h2>Recent failures, by cause</h2>
+    <table><tr><th>Cause</th><th>Code</th><th>Who</th><th>How many</th><th>Last</th><th></th></tr>
+    {{#groups}}<tr><td>{{rule}}{{#noise}} <span class="muted">(sign-in)</span>{{/noise}}<br><span class="muted">{{reason}}</span></td><td>{{code}}</td><td>{{users}}</td><td>{{count}}</td><td>{{last}}</td><td><a href="/console/troubleshooting?attempt={{attempt}}">Explain</a></td></tr>{{/groups}}
+    {{^hasGroups}}<tr><td colspan="6" class="muted">No enrollment failed in the last 24 hours.</td></tr>{{/hasGroups}}
+    </table>
+    """
+
+    static let device = """
+    <h1>{{name}}</h1>
+    <p class="muted">{{os}} · {{kind}} enrollment · {{state}} · <a href="/console/devices/windows">All Windows devices</a></p>
+    {{#active}}{{#canAct}}<form method="post" action="/console/devices/windows/{{id}}"><input type="hidden" name="csrf" value="{{csrf}}">
+    <button name="action" value="sync">Sync</button> <button name="action" value="reboot">Restart</button>
+    {{#hasUser}}<button name="action" value="unassign">Unassign user</button>{{/hasUser}}
+    <a href="/console/devices/windows/{{id}}/confirm?action=retire">Retire…</a> <a class="danger" href="/console/devices/windows/{{id}}/confirm?action=delete">Delete…</a></form>{{/canAct}}{{/active}}
+    <h2>Overview</h2>
+    <table>
+    <tr><th>Primary user</th><td>{{user}}</td></tr><tr><th>Ownership</th><td>{{ownership}} <span class="muted">{{ownershipReason}}</span></td></tr>
+    <tr><th>Enrolled</th><td>{{enrolled}}</td></tr><tr><th>Last check-in</th><td>{{seen}}</td></tr><tr><th>Next check-in by</th><td>{{next}}</td></tr>
+    <tr><th>Certificate</th><td>{{thumbprint}}, expires {{expires}}, renewed {{renewed}}</td></tr>
+    <tr><th>DeviceID</th><td>{{deviceID}}</td></tr><tr><th>HWDevID</th><td>{{hwDevID}}</td></tr>
+    </table>
+    <h2>Compliance</h2>
+    <table><tr><th>Policy</th><th>State</th><th>Why</th></tr>{{#compliance}}<tr><td>{{name}}</td><td>{{state}}</td><td>{{#reasons}}{{.}}<br>{{/reasons}}</td></tr>{{/compliance}}
+    {{^compliance}}<tr><td colspan="3" class="muted">No compliance policy applies.</td></tr>{{/compliance}}</table>
+    <h2>Configuration profiles</h2>
+    <table><tr><th>Profile</th><th>Version</th><th>State</th><th>Failed settings</th></tr>{{#profiles}}<tr><td>{{name}}</td><td>{{version}}</td><td>{{state}}</td><td>{{#failed}}{{.}}<br>{{/failed}}</td></tr>{{/profiles}}
+    {{^profiles}}<tr><td colspan="4" class="muted">No profile reaches this device.</td></tr>{{/profiles}}</table>
+    <h2>Commands</h2>
+    <table><tr><th>Created</th><th>Command</th><th>Node</th><th>State</th><th>Status</th></tr>{{#commands}}<tr><td>{{created}}</td><td>{{kind}}<br><span class="muted">{{note}}</span></td><td><code>{{target}}</code></td><td>{{state}}</td><td>{{status}} <span class="muted">{{meaning}}</span></td></tr>{{/commands}}
+    {{^commands}}<tr><td colspan="5" class="muted">No commands.</td></tr>{{/commands}}</table>
+    <h2>Inventory</h2>
+    <table><tr><th>Node</th><th>Value</th></tr>{{#inventory}}<tr><td><code>{{node}}</code></td><td>{{value}}</td></tr>{{/inventory}}
+    {{^inventory}}<tr><td colspan="2" class="muted">Not reported yet: Sync asks for it at the next check-in.</td></tr>{{/inventory}}</table>
+    <h2>Enrollment attempts</h2>
+    <table><tr><th>Time</th><th>Phase</th><th>Result</th><th>Code</th><th>Why</th></tr>{{#attempts}}<tr><td>{{time}}</td><td>{{phase}}</td><td>{{outcome}}</td><td>{{code}}</td><td>{{reason}}</td></tr>{{/attempts}}
+    {{^attempts}}<tr><td colspan="5" class="muted">None recorded.</td></tr>{{/attempts}}</table>
+    """
+
+    static let confirm = """
+    <h1>{{label}} {{name}}?</h1>
+    <p>This is what will happen:</p>
+    <ul>{{#consequences}}<li>{{.}}</li>{{/consequences}}</ul>
+    <form method="post" action="/console/devices/windows/{{id}}"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="confirmed" value="yes">
+    <button class="danger" name="action" value="{{action}}">{{label}} {{name}}</button> <a href="/console/devices/windows/{{id}}">Cancel</a></form>
+    """
+
+    static let audit = """
+    <h1>Audit log</h1>
+    <form method="get" action="/console/audit">
+    <label style="display:inline-block">Who <input name="actor" value="{{actor}}" placeholder="console:ann@"></label>
+    <label style="display:inline-block">Changed <input name="target" value="{{target}}" placeholder="a user, a restriction"></label>
+    <label style="display:inline-block">Action <input name="action" value="{{action}}" placeholder="restriction."></label>
+    <label style="display:inline-block">Within <input name="since" value="{{since}}" size="5" placeholder="7d"></label>
+    <button type="submit">Filter</button> <a href="/console/audit">Clear</a></form>
+    <table><tr><th>Time</th><th>Who</th><th>Action</th><th>Changed</th><th>Fields</th></tr>
+    {{#entries}}<tr><td>{{time}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{target}}</td><td>{{#changes}}<div><code>{{field}}</code>: {{before}} → {{after}}</div>{{/changes}}<span class="muted">{{more}}</span></td></tr>{{/entries}}
+    {{^entries}}<tr><td colspan="5" class="muted">No change matches.</td></tr>{{/entries}}
+    </table>
+    {{#more}}<p><a href="{{more}}">Show more</a></p>{{/more}}
+    <p class="muted">The same with <code>winmdm audit list --actor … --target … --action … --since …</code>.</p>
+    """
+
     static let windowsDevices = """
     <h1>Devices › Windows › Windows devices</h1>
-    <table><tr><th>Device</th><th>Primary user</th><th>Ownership</th><th>Windows</th><th>State</th><th>Compliance</th><th>Last check-in</th><th>Next check-in by</th><th>Certificate expires</th><th></th></tr>
-    {{#devices}}<tr><td>{{name}}</td><td>{{#hasUser}}<a href="/console/users/{{upn}}">{{upn}}</a>{{/hasUser}}{{^hasUser}}<span class="muted">none (enrolled by {{upn}})</span>{{/hasUser}}</td><td>{{ownership}}</td><td>{{os}}</td><td>{{state}}</td><td>{{compliance}}{{#reasons}}<br><span class="muted">{{.}}</span>{{/reasons}}</td><td>{{seen}}</td><td>{{nextCheckIn}}</td><td>{{expires}} <span class="muted">{{renewed}}</span></td>
-    <td><form method="post" action="/console/devices/windows/{{id}}"><input type="hidden" name="csrf" value="{{csrf}}">
-    <button name="action" value="sync">Sync</button> <button name="action" value="reboot">Restart</button>
-    {{#hasUser}}<button name="action" value="unassign">Unassign user</button> {{/hasUser}}<button name="action" value="retire">Retire</button> <button name="action" value="delete">Delete</button></form></td></tr>{{/devices}}
-    {{^devices}}<tr><td colspan="10" class="muted">No enrolled devices.</td></tr>{{/devices}}
+    <form method="get" action="/console/devices/windows"><label style="display:inline-block">Search <input name="q" value="{{q}}" placeholder="name, user or DeviceID"></label>
+    <label style="display:inline-block">Sort by <select name="sort">{{#sorts}}<option value="{{value}}" {{#selected}}selected{{/selected}}>{{label}}</option>{{/sorts}}</select></label>
+    <button type="submit">Apply</button>{{#q}} <a href="/console/devices/windows">Clear</a>{{/q}}</form>
+    {{#summary}}<p class="muted">{{summary}}</p>{{/summary}}
+    <table><tr><th></th><th>Device</th><th>Primary user</th><th class="wide">Ownership</th><th>Windows</th><th>Compliance</th><th>Last check-in</th><th class="wide">Next check-in by</th><th class="wide">Certificate expires</th></tr>
+    {{#devices}}<tr><td>{{#canAct}}<details class="menu"><summary aria-label="Actions for {{name}}">⋯</summary><div><form method="post" action="/console/devices/windows/{{id}}"><input type="hidden" name="csrf" value="{{csrf}}">
+    <button name="action" value="sync">Sync</button><button name="action" value="reboot">Restart</button>
+    {{#hasUser}}<button name="action" value="unassign">Unassign user</button>{{/hasUser}}</form>
+    <a href="/console/devices/windows/{{id}}/confirm?action=retire">Retire…</a><a class="danger" href="/console/devices/windows/{{id}}/confirm?action=delete">Delete…</a></div></details>{{/canAct}}</td>
+    <td><a href="/console/devices/windows/{{id}}">{{name}}</a></td><td>{{#hasUser}}<a href="/console/users/{{upn}}">{{upn}}</a>{{/hasUser}}{{^hasUser}}<span class="muted">none (enrolled by {{upn}})</span>{{/hasUser}}</td><td class="wide">{{ownership}}</td><td>{{os}}</td><td>{{compliance}}{{#reasons}}<br><span class="muted">{{.}}</span>{{/reasons}}</td><td>{{seen}}</td><td class="wide">{{nextCheckIn}}</td><td class="wide">{{expires}} <span class="muted">{{renewed}}</span></td></tr>{{/devices}}
+    {{^devices}}<tr><td colspan="9" class="muted">{{#q}}No device matches.{{/q}}{{^q}}No enrolled devices. Home shows how to enroll the first one.{{/q}}</td></tr>{{/devices}}
     </table>
     {{#next}}<p><a href="{{next}}">Next page</a></p>{{/next}}
-    <p class="muted">Devices check in {{schedule}}. There is no push: Sync and Restart wait for that check-in (or a restart, a sign-in, or Sync on the device).</p>
+    <p class="muted">Devices check in {{schedule}}. Sync and Restart wait for that check-in (sooner with push, or when the device restarts, a user signs in, or someone presses Sync on it). Times are UTC.</p>
     """
 
     static let configuration = """

@@ -126,3 +126,11 @@ public struct DeviceCommand: Codable, Sendable, Equatable, Identifiable {
         state = ok(status) && stepsOK ? .succeeded : .failed
     }
 }
+
+extension DeviceCommand {
+    /// The creation time of the `index`th of `count` commands queued together: 10 µs apart, in order, the last at
+    /// `now`, so the queue (ordered by creation) keeps them together and ahead of anything queued after them.
+    public static func orderedTime(_ now: Date, _ index: Int, of count: Int) -> Date {
+        now - Double(count - 1 - index) / 100_000
+    }
+}

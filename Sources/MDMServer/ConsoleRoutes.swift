@@ -103,76 +103,31 @@ enum ConsolePages {
 public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleServices) {
     let secure = c.publicURL.hasPrefix("https:")
 
-    @Sendable func current(_ req: Request) async -> ConsoleUser? {
-        guard let raw = ConsolePages.sessionCookie(req), let s = c.sessions.verify(raw, now: c.clock.now()),
-              let u = try? await c.admin.user(s.userID), ConsoleSessions.isCurrent(s, for: u), let role = u.adminRole else { return nil }
-        return ConsoleUser(session: s, user: u, role: role)
-    }
-
+    // The helpers every section uses (ConsoleRouting.swift); sections in their own files extend ConsoleRouting.
+    let k = ConsoleRouting(router: router, c: c)
+    let kit = k.kit
+    @Sendable func current(_ req: Request) async -> ConsoleUser? { await kit.current(req) }
     @Sendable func page(_ who: ConsoleUser, _ template: String, _ title: String, _ section: String, _ model: [String: Any],
-              req: Request, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
-        var m = model
-        m["csrf"] = who.session.csrf
-        let flash = req.uri.queryParameters.get("msg").map { $0.removingPercentEncoding ?? $0 }
-        return ConsolePages.html(c.renderer.render(page: template, title: title, model: m, user: who.user.upn, role: who.role.rawValue,
-                                                   csrf: who.session.csrf, flash: flash, error: error, section: section), status: status)
+                        req: Request, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        kit.page(who, template, title, section, model, req: req, error: error, status: status)
     }
-
-    /// GET pages: signed in, any role.
     func view(_ path: RouterPath, _ body: @escaping @Sendable (Request, MDMRequestContext, ConsoleUser) async throws -> Response) {
-        router.get(path) { req, ctx in
-            guard let who = await current(req) else { return ConsolePages.redirect("/console/login") }
-            do { return try await body(req, ctx, who) } catch let e as AdminError {
-                // Something named in the address that does not exist (a deleted user, a mistyped id).
-                return page(who, "message", "Not found", "", ["heading": "Not found", "text": e.message], req: req, status: .notFound)
-            } catch {
-                ctx.logger.error("console page failed", metadata: ["path": .string(req.uri.path), "error": .string("\(error)")])
-                return page(who, "message", "Error", "", ["heading": "Something failed", "text": "The page could not be shown; the server log has the details."],
-                            req: req, status: .internalServerError)
-            }
-        }
+        k.view(path, body)
     }
-
-    /// POST actions: signed in, CSRF token matching, role allowed; AdminError messages come back to the user.
-    /// Forms are URL-encoded, or multipart where they upload a file (`maxBytes` then allows for the file).
     func action(_ path: RouterPath, roles: Set<APIRole> = [.admin], maxBytes: Int = 256 * 1024,
                 _ body: @escaping @Sendable (Request, [(String, String)], ConsoleUser) async throws -> Response) {
-        router.post(path) { req, _ in
-            var req = req
-            guard let who = await current(req) else { return ConsolePages.redirect("/console/login") }
-            guard let buffer = try? await req.collectBody(upTo: maxBytes) else {
-                return ConsolePages.html("<p>The form is too large (at most \(maxBytes / 1024) KiB).</p>", status: .contentTooLarge)
-            }
-            let form: [(String, String)]
-            if let boundary = Multipart.boundary(req.headers[.contentType]) {
-                guard let parts = Multipart.parse(Array(buffer: buffer), boundary: boundary) else {
-                    return ConsolePages.html("<p>The upload is not a well-formed multipart form.</p>", status: .badRequest)
-                }
-                form = parts
-            } else {
-                form = FormDecoding.parseAll(String(buffer: buffer))
-            }
-            guard ConsoleSessions.csrfMatches(who.session, form.first { $0.0 == "csrf" }?.1) else {
-                return page(who, "message", "Refused", "", ["heading": "Refused", "text": "The form's security token is missing or stale. Reload the page and try again."], req: req, status: .forbidden)
-            }
-            guard roles.contains(who.role) else {
-                return page(who, "message", "Not allowed", "", ["heading": "Not allowed", "text": "Your role (\(who.role.rawValue)) may not make this change."], req: req, status: .forbidden)
-            }
-            do { return try await body(req, form, who) } catch let e as AdminError {
-                return page(who, "message", "Not saved", "", ["heading": "Not saved", "text": e.message], req: req, status: .badRequest)
-            }
-        }
+        k.action(path, roles: roles, maxBytes: maxBytes, body)
     }
-
-    @Sendable func value(_ form: [(String, String)], _ key: String) -> String? { form.first { $0.0 == key }?.1 }
-    @Sendable func lines(_ s: String?) -> [String] {
-        (s ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
+    @Sendable func value(_ form: [(String, String)], _ key: String) -> String? { ConsoleKit.value(form, key) }
+    @Sendable func lines(_ s: String?) -> [String] { ConsoleKit.lines(s) }
+    k.addHome()
+    k.addDevicePages()
+    k.addAudit()
 
     // MARK: Sign-in
 
     router.get("/console") { req, _ in
-        ConsolePages.redirect(await current(req) == nil ? "/console/login" : "/console/users")
+        ConsolePages.redirect(await current(req) == nil ? "/console/login" : "/console/home")
     }
     router.get("/console/login") { _, _ in
         ConsolePages.html(c.renderer.render(page: "login", title: "Sign in", model: [:], user: nil, role: nil, csrf: nil, section: ""))
@@ -203,7 +158,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
                                      status: busy ? .serviceUnavailable : .unauthorized)
         }
         let (cookie, _) = c.sessions.issue(for: user, now: c.clock.now())
-        return ConsolePages.redirect("/console/users", cookie: ConsolePages.cookie(cookie, secure: secure, maxAge: Int(c.sessions.lifetime)))
+        return ConsolePages.redirect("/console/home", cookie: ConsolePages.cookie(cookie, secure: secure, maxAge: Int(c.sessions.lifetime)))
     }
     action("/console/logout", roles: Set(APIRole.allCases)) { _, _, who in
         try await c.admin.endConsoleSessions(who.user.id)
@@ -399,10 +354,35 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     // MARK: Devices > Windows > Windows devices, Autopilot
 
     view("/console/devices/windows") { req, _, who in
-        // One page of active devices, oldest enrollment first, keyed by the last one shown.
-        let rows = try await c.store.enrollments(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1, activeOnly: true)
-        let shown = Array(rows.prefix(ConsolePages.pageSize))
+        let q = (req.uri.queryParameters.get("q").map { $0.removingPercentEncoding ?? $0 } ?? "").trimmingCharacters(in: .whitespaces)
+        let sort = req.uri.queryParameters.get("sort") ?? "enrolled"
         let settings = try await c.admin.settings(), schedule = settings.checkInSchedule, now = Date()
+        var shown: [Enrollment]
+        var model: [String: Any] = [:]
+        if q.isEmpty && sort == "enrolled" {
+            // One page of active devices, oldest enrollment first, keyed by the last one shown.
+            let rows = try await c.store.enrollments(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1, activeOnly: true)
+            shown = Array(rows.prefix(ConsolePages.pageSize))
+            if rows.count > shown.count, let last = shown.last { model["next"] = "/console/devices/windows?after=" + ConsolePages.esc(last.id) }
+        } else {
+            // A search or another order reads the active devices once and shows the first matches.
+            let needle = q.lowercased()
+            var all = try await c.store.allEnrollments().filter { $0.state == .active }
+            if !needle.isEmpty {
+                all = all.filter { e in
+                    [e.deviceName ?? "", e.upn, e.deviceID, e.id, e.osVersion ?? ""].contains { $0.lowercased().contains(needle) }
+                }
+            }
+            switch sort {
+            case "name": all.sort { ($0.deviceName ?? $0.deviceID).lowercased() < ($1.deviceName ?? $1.deviceID).lowercased() }
+            case "user": all.sort { ($0.upn, $0.deviceName ?? "") < ($1.upn, $1.deviceName ?? "") }
+            case "seen": all.sort { ($0.lastSeenAt ?? .distantPast) > ($1.lastSeenAt ?? .distantPast) }
+            case "expires": all.sort { $0.certificateNotAfter < $1.certificateNotAfter }
+            default: all.sort { $0.enrolledAt < $1.enrolledAt }
+            }
+            shown = Array(all.prefix(ConsolePages.pageSize))
+            model["summary"] = "\(all.count) device\(all.count == 1 ? "" : "s")\(needle.isEmpty ? "" : " match") \(all.count > shown.count ? "; the first \(shown.count) are shown, search to narrow" : "")."
+        }
         var compliance: [String: [DeviceCompliance]] = [:]
         if !settings.compliancePolicies.isEmpty {
             for e in shown { compliance[e.id] = try await c.admin.deviceCompliance(e, policies: settings.compliancePolicies, now: now) }
@@ -411,14 +391,17 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
             let states = compliance[e.id] ?? []
             return ["id": e.id, "compliance": states.isEmpty ? "no policy" : DeviceCompliance.overall(states).rawValue,
              "reasons": states.filter { $0.state != .compliant }.flatMap { p in p.reasons.map { "\(p.policyName): \($0)" } }, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "primaryUser": e.primaryUser ?? "", "hasUser": e.primaryUser != nil,
-             "ownership": e.kind.isPersonal ? "Personal" : "Corporate",
-             "os": e.osVersion ?? "", "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter),
+             "ownership": e.ownership.rawValue.capitalized,
+             "os": [e.osVersion, e.osEdition.map { WindowsEdition.name($0) }].compactMap { $0 }.joined(separator: " "), "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter),
              "renewed": e.certificateRenewedAt.map { "renewed " + GraphDateText.short($0) } ?? "",
              "seen": e.lastSeenAt.map { GraphDateText.short($0) } ?? "never",
              "nextCheckIn": GraphDateText.short(schedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: now))]
         }
-        var model: [String: Any] = ["devices": devices, "schedule": schedule.summary]
-        if rows.count > shown.count, let last = shown.last { model["next"] = "/console/devices/windows?after=" + ConsolePages.esc(last.id) }
+        model["devices"] = devices
+        model["schedule"] = schedule.summary
+        if !q.isEmpty { model["q"] = q }
+        model["sorts"] = [("enrolled", "Enrolled (oldest first)"), ("name", "Device name"), ("user", "Primary user"), ("seen", "Last check-in"),
+                          ("expires", "Certificate expiry")].map { ["value": $0.0, "label": $0.1, "selected": $0.0 == sort] }
         return page(who, "windowsDevices", "Windows devices", "windows", model, req: req)
     }
     action("/console/devices/windows/:id", roles: [.admin, .helpdesk]) { req, form, who in
@@ -426,8 +409,12 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         let admin = c.admin.acting(as: "console:\(who.user.upn)")
         switch value(form, "action") {
         case "unassign": _ = try await admin.unassignUser(id)
-        case "retire": _ = try await admin.retireDevice(id)
-        case "delete": _ = try await admin.deleteDevice(id)
+        case "retire", "delete":
+            // Only from the confirmation page, which said what will happen.
+            let what = value(form, "action")!
+            guard value(form, "confirmed") == "yes" else { return ConsolePages.redirect("/console/devices/windows/\(id)/confirm?action=\(what)") }
+            let e = what == "retire" ? try await admin.retireDevice(id) : try await admin.deleteDevice(id)
+            return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("\(what == "retire" ? "Retired" : "Deleted") \(e.deviceName ?? e.deviceID) of \(e.upn)."))
         case "sync", "reboot":
             let restart = value(form, "action") == "reboot"
             let q = try await admin.queueCommand(id, restart ? .reboot : .inventory, providerID: c.providerID)
@@ -658,11 +645,12 @@ extension ConsolePages {
 }
 
 enum GraphDateText {
+    /// Times as the console shows them: minutes, and always the zone (UTC: every instance and admin the same).
     static func short(_ d: Date) -> String {
         let f = DateFormatter()
         f.dateFormat = "yyyy-MM-dd HH:mm"
         f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: d)
+        return f.string(from: d) + " UTC"
     }
 }
 

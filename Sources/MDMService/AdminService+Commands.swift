@@ -99,8 +99,9 @@ extension AdminService {
             // One node per Get, as Intune reads: a node this device lacks (an edition without DeviceStatus, an older
             // build) fails its own Get, and the others still report. With push on, the channel is read again too.
             let nodes = items + (push == nil ? [] : [DMItem(target: PushSettings.channelNode(providerID)), DMItem(target: PushSettings.statusNode(providerID))])
+            // In order, and all at or before now: a command queued right after them sorts after every one of them.
             var all = nodes.enumerated().map { i, item in
-                DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: "Get", items: [item], createdAt: now + Double(i) / 1000)
+                DeviceCommand(enrollmentID: e.id, kind: command.kind, verb: "Get", items: [item], createdAt: DeviceCommand.orderedTime(now, i, of: nodes.count))
             }
             if let pusher { all[0].note = await pusher.wake(e, settings: push) }
             for c in all { try await store.enqueue(c) }

@@ -462,7 +462,7 @@ public struct ManagementService: Sendable {
         }
         for (i, n) in nodes.enumerated() {
             try await store.enqueue(DeviceCommand(enrollmentID: enrollment.id, kind: "compliance", verb: "Get", items: [DMItem(target: n)],
-                                                  createdAt: now + Double(i) / 1000))
+                                                  createdAt: DeviceCommand.orderedTime(now, i, of: nodes.count)))
         }
         return !nodes.isEmpty
     }
@@ -483,7 +483,7 @@ public struct ManagementService: Sendable {
             let base = String(pfn.0.target.dropLast("PFN".count))
             for (i, leaf) in ["ChannelURI", "Status"].enumerated() {
                 try await store.enqueue(DeviceCommand(enrollmentID: c.enrollmentID, kind: "push-channel", verb: "Get",
-                                                      items: [DMItem(target: base + leaf)], createdAt: now + Double(i) / 1000))
+                                                      items: [DMItem(target: base + leaf)], createdAt: DeviceCommand.orderedTime(now, i, of: 2)))
             }
         }
         try await store.modifyProfileState(enrollmentID: c.enrollmentID, profileID: profileID) { s in

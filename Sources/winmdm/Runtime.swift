@@ -120,10 +120,11 @@ enum JSONOutput {
 }
 
 extension Date {
+    /// Times as the CLI prints them: always with the zone (UTC, the same on every machine and in every log).
     var short: String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]
-        return f.string(from: self)
+        return f.string(from: self) + " UTC"
     }
 }
 

@@ -50,9 +50,9 @@ struct Status: AsyncParsableCommand {
             do {
                 guard let first = try CertificateFile.read(path).first else { add(name, .problem, "\(path) holds no certificate."); continue }
                 let days = Int(first.notAfter.timeIntervalSince(now) / 86400)
-                let when = "expires \(first.notAfter.short) UTC (\(days) days)"
+                let when = "expires \(first.notAfter.short) (\(days) days)"
                 if first.notAfter < now {
-                    add(name, .problem, "\(path) expired \(first.notAfter.short) UTC. \(Self.renewal(name))")
+                    add(name, .problem, "\(path) expired \(first.notAfter.short). \(Self.renewal(name))")
                 } else if days < 30 {
                     add(name, .warning, "\(path) \(when). \(Self.renewal(name))")
                 } else {

@@ -95,7 +95,10 @@ def main():
         driver.find_element(By.NAME, "username").send_keys(admin["user"])
         driver.find_element(By.NAME, "password").send_keys(admin["password"])
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        check(shows("All users"), "signed in to Users > All users")
+        check(shows("Recent failures, by cause"), "signed in to the home page")
+        shot("00-home")
+        driver.get(base + "/console/users")
+        check(shows("All users"), "Users > All users")
         shot("02-all-users")
 
         # Devices > Enrollment restrictions > Default (Device limit restrictions) > Properties > Edit.
@@ -125,6 +128,20 @@ def main():
         left = json.loads(cli(data, "devices", "list", "--user", "alice@winmdm.test", "--json"))
         check(left == [], "the device is gone")
 
+        # A device's own page, Delete's confirmation, and the device list at a narrow width.
+        subprocess.run([BIN, "emulate", "--server", base, "--upn", "alice@winmdm.test", "--password", "Correct horse 1",
+                        "--data-dir", data, "--lifecycle"], check=True, capture_output=True, timeout=120)
+        device = json.loads(cli(data, "devices", "list", "--user", "alice@winmdm.test", "--json"))[0]
+        driver.get(base + "/console/devices/windows/" + device["id"])
+        check(shows("Inventory") and shows("Enrollment attempts") and shows(" UTC"), "the device page shows inventory, attempts and times in UTC")
+        shot("08b-device")
+        driver.get(base + "/console/devices/windows/" + device["id"] + "/confirm?action=delete")
+        check(shows("This is what will happen"), "Delete asks first and says what will happen")
+        shot("08c-confirm-delete")
+        driver.set_window_size(800, 900)
+        driver.get(base + "/console/devices/windows")
+        shot("08d-windows-devices-800px")
+        driver.set_window_size(1280, 900)
         cli(data, "profiles", "create", "Lockdown", "--description", "Camera off for everyone")
         cli(data, "profiles", "set", "Lockdown", "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera", "--format", "int", "--value", "0")
         cli(data, "profiles", "assign", "Lockdown", "all-users")
@@ -136,7 +153,7 @@ def main():
                            ("09b-configuration", "/console/devices/windows/configuration"),
                            ("09c-enrollment-status-page", "/console/devices/windows/esp"),
                            ("09d-compliance", "/console/devices/windows/compliance"),
-                           ("10-troubleshooting", "/console/troubleshooting")]:
+                           ("10-troubleshooting", "/console/troubleshooting"), ("11-audit", "/console/audit?since=1d")]:
             driver.get(base + path)
             check(shows("</h1>"), f"{path} renders")
             if path.endswith("/configuration"):

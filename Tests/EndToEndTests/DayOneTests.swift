@@ -150,3 +150,75 @@ import Testing
 enum BuildInfoForTests {
     static var version: String { (try? CLI.run(["--version"]).out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?" }
 }
+
+/// The console as an Intune admin uses it: home, a device's page, Retire/Delete behind a confirmation, the audit log,
+/// actions hidden from readers, and a refused form that leads back.
+@Suite struct DayOneConsoleTests {
+    @Test("review 13, 14, 32, 35 and item 3: home, device page, confirmation, search, audit page, roles, back link")
+    func consolePages() async throws {
+        try await ConsoleTests.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            let signedIn = try await web.signIn(first.upn, first.password)
+            #expect(signedIn.location == "/console/home")
+            // An empty installation: what to do first, with the discovery URL and the enrollment link.
+            let empty = try await web.get("/console/home")
+            #expect(empty.html.contains("What to do first") && empty.html.contains("ms-device-enrollment:?mode=mdm"))
+            #expect(empty.html.contains("/EnrollmentServer/Discovery.svc") && empty.html.contains("No enrollment failed in the last 24 hours"))
+
+            _ = try await server.addUser("dan@winmdm.test")
+            _ = try await server.admin.editRestriction(.deviceLimit, "Default", limit: 1)
+            let ids = try await server.inProcess { t in
+                var p = DeviceProfile(upn: "dan@winmdm.test", password: "Correct horse 1")
+                p.deviceName = "DAN-LAPTOP"
+                let id = try await WindowsDevice(profile: p, transport: t).enroll(discoveryURL: server.discoveryURL)
+                // Noise (wrong passwords, below the lockout threshold) and one real cause (the device limit).
+                for _ in 0..<8 {
+                    _ = try? await WindowsDevice(profile: DeviceProfile(upn: "dan@winmdm.test", password: "wrong horse"), transport: t).enroll(discoveryURL: server.discoveryURL)
+                }
+                _ = try? await WindowsDevice(profile: DeviceProfile(upn: "dan@winmdm.test", password: "Correct horse 1"), transport: t).enroll(discoveryURL: server.discoveryURL)
+                return [id.entDMID]
+            }
+            let home = try await web.get("/console/home").html
+            #expect(home.contains("<strong>1</strong>enrolled devices") && !home.contains("What to do first"), "\(home)")
+            // Grouped by cause: the device-limit refusal comes first, the sign-in noise after it, as one counted row.
+            let limitRow = try #require(home.range(of: "device-limit")), noiseRow = try #require(home.range(of: "(sign-in)"))
+            #expect(limitRow.lowerBound < noiseRow.lowerBound)
+            #expect(home.contains("<td>8</td>"), "eight wrong passwords are one row")
+
+            // The device page: overview with times in UTC, inventory, commands, attempts; actions in one menu per row.
+            let list = try await web.get("/console/devices/windows").html
+            #expect(list.contains("href=\"/console/devices/windows/\(ids[0])\"") && list.contains("class=\"menu\""))
+            let device = try await web.get("/console/devices/windows/\(ids[0])")
+            #expect(device.status == 200 && device.html.contains("DAN-LAPTOP") && device.html.contains(" UTC") && device.html.contains("Enrollment attempts"))
+            // Search and sort.
+            #expect(try await web.get("/console/devices/windows?q=dan-lap&sort=name").html.contains("1 device match"))
+            #expect(try await web.get("/console/devices/windows?q=nobody").html.contains("No device matches."))
+            // Delete asks first and says what will happen; without the confirmation nothing is deleted.
+            let csrf = try #require(ConsoleClient.csrf(list))
+            let unconfirmed = try await web.post("/console/devices/windows/\(ids[0])", [("csrf", csrf), ("action", "delete")])
+            #expect(unconfirmed.status == 303 && unconfirmed.location == "/console/devices/windows/\(ids[0])/confirm?action=delete")
+            #expect(try await server.store.enrollment(id: ids[0]) != nil)
+            let confirm = try await web.get("/console/devices/windows/\(ids[0])/confirm?action=delete").html
+            #expect(confirm.contains("The record of DAN-LAPTOP is removed") && confirm.contains("name=\"confirmed\" value=\"yes\""))
+            let done = try await web.post("/console/devices/windows/\(ids[0])", [("csrf", csrf), ("action", "delete"), ("confirmed", "yes")])
+            #expect(done.status == 303 && done.location?.contains("Deleted%20DAN") == true)
+            #expect(try await server.store.enrollment(id: ids[0]) == nil)
+
+            // The audit log page: filtered, with the field that changed.
+            let audit = try await web.get("/console/audit?action=restriction.").html
+            #expect(audit.contains("restriction.update") && audit.contains("].limit</code>: 5 → 1") && !audit.contains("user.create"), "\(audit)")
+
+            // A refused form keeps the navigation and leads back.
+            let refused = try await web.post("/console/devices/enrollment-restrictions/create", [("csrf", csrf), ("type", "deviceLimit"), ("name", "X"), ("limit", "99")])
+            #expect(refused.status == 400 && refused.html.contains("← Back"))
+
+            // A reader sees no action it cannot use.
+            _ = try await server.addUser("reader@winmdm.test")
+            _ = try await server.admin.setAdminRole("reader@winmdm.test", .reader)
+            web.cookie = nil
+            _ = try await web.signIn("reader@winmdm.test", "Correct horse 1")
+            let readerList = try await web.get("/console/devices/windows").html
+            #expect(!readerList.contains("class=\"menu\"") && !readerList.contains("value=\"sync\""))
+        }
+    }
+}

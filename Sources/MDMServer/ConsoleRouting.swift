@@ -1,0 +1,134 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MDMConsole
+import MDMCore
+import MDMService
+import MDMStorage
+
+/// The console's routing helpers, shared by every section: who is signed in, pages in the layout, GET views and POST
+/// actions with the CSRF and role checks. Sections add their routes in extensions (`addHome`, `addDevicePages` …).
+struct ConsoleRouting {
+    let router: Router<MDMRequestContext>
+    let kit: ConsoleKit
+    var c: ConsoleServices { kit.c }
+
+    init(router: Router<MDMRequestContext>, c: ConsoleServices) {
+        self.router = router
+        self.kit = ConsoleKit(c: c)
+    }
+
+    func current(_ req: Request) async -> ConsoleUser? { await kit.current(req) }
+
+    func page(_ who: ConsoleUser, _ template: String, _ title: String, _ section: String, _ model: [String: Any],
+              req: Request, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        kit.page(who, template, title, section, model, req: req, error: error, status: status)
+    }
+
+    /// GET pages: signed in, any role.
+    func view(_ path: RouterPath, _ body: @escaping @Sendable (Request, MDMRequestContext, ConsoleUser) async throws -> Response) {
+        let kit = self.kit
+        router.get(path) { req, ctx in
+            guard let who = await kit.current(req) else { return ConsolePages.redirect("/console/login") }
+            do { return try await body(req, ctx, who) } catch let e as AdminError {
+                // Something named in the address that does not exist (a deleted user, a mistyped id), or a filter refused.
+                let missing = e.code == .notFound
+                return kit.page(who, "message", missing ? "Not found" : "Not shown", ConsoleKit.section(req.uri.path),
+                            ["heading": missing ? "Not found" : "Not shown", "text": e.message, "back": ConsoleKit.back(req)],
+                            req: req, status: missing ? .notFound : .badRequest)
+            } catch {
+                ctx.logger.error("console page failed", metadata: ["path": .string(req.uri.path), "error": .string("\(error)")])
+                return kit.page(who, "message", "Error", "", ["heading": "Something failed", "text": "The page could not be shown; the server log has the details."],
+                            req: req, status: .internalServerError)
+            }
+        }
+    }
+
+    /// POST actions: signed in, CSRF token matching, role allowed; AdminError messages come back to the user.
+    /// Forms are URL-encoded, or multipart where they upload a file (`maxBytes` then allows for the file).
+    func action(_ path: RouterPath, roles: Set<APIRole> = [.admin], maxBytes: Int = 256 * 1024,
+                _ body: @escaping @Sendable (Request, [(String, String)], ConsoleUser) async throws -> Response) {
+        let kit = self.kit
+        router.post(path) { req, _ in
+            var req = req
+            guard let who = await kit.current(req) else { return ConsolePages.redirect("/console/login") }
+            guard let buffer = try? await req.collectBody(upTo: maxBytes) else {
+                return ConsolePages.html("<p>The form is too large (at most \(maxBytes / 1024) KiB).</p>", status: .contentTooLarge)
+            }
+            let form: [(String, String)]
+            if let boundary = Multipart.boundary(req.headers[.contentType]) {
+                guard let parts = Multipart.parse(Array(buffer: buffer), boundary: boundary) else {
+                    return ConsolePages.html("<p>The upload is not a well-formed multipart form.</p>", status: .badRequest)
+                }
+                form = parts
+            } else {
+                form = FormDecoding.parseAll(String(buffer: buffer))
+            }
+            guard ConsoleSessions.csrfMatches(who.session, form.first { $0.0 == "csrf" }?.1) else {
+                return kit.page(who, "message", "Refused", "", ["heading": "Refused", "text": "The form's security token is missing or stale. Reload the page and try again."], req: req, status: .forbidden)
+            }
+            guard roles.contains(who.role) else {
+                return kit.page(who, "message", "Not allowed", "", ["heading": "Not allowed", "text": "Your role (\(who.role.rawValue)) may not make this change."], req: req, status: .forbidden)
+            }
+            do { return try await body(req, form, who) } catch let e as AdminError {
+                // Nothing was changed: say why, keep the navigation, and lead back to the form.
+                return kit.page(who, "message", "Not saved", ConsoleKit.section(req.uri.path),
+                            ["heading": "Not saved", "text": e.message, "back": ConsoleKit.back(req)], req: req,
+                            status: e.code == .notFound ? .notFound : .badRequest)
+            }
+        }
+    }
+
+    static func value(_ form: [(String, String)], _ key: String) -> String? { ConsoleKit.value(form, key) }
+    static func lines(_ s: String?) -> [String] { ConsoleKit.lines(s) }
+}
+
+/// What a console route's handler may capture: the services and the page helpers (Sendable, unlike the router).
+struct ConsoleKit: Sendable {
+    let c: ConsoleServices
+
+    func current(_ req: Request) async -> ConsoleUser? {
+        guard let raw = ConsolePages.sessionCookie(req), let s = c.sessions.verify(raw, now: c.clock.now()),
+              let u = try? await c.admin.user(s.userID), ConsoleSessions.isCurrent(s, for: u), let role = u.adminRole else { return nil }
+        return ConsoleUser(session: s, user: u, role: role)
+    }
+
+    func page(_ who: ConsoleUser, _ template: String, _ title: String, _ section: String, _ model: [String: Any],
+              req: Request, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        var m = model
+        m["csrf"] = who.session.csrf
+        // Actions a role cannot use are not shown to it (templates wrap them in isAdmin / canAct).
+        m["isAdmin"] = who.role == .admin
+        m["canAct"] = who.role == .admin || who.role == .helpdesk
+        let flash = req.uri.queryParameters.get("msg").map { $0.removingPercentEncoding ?? $0 }
+        return ConsolePages.html(c.renderer.render(page: template, title: title, model: m, user: who.user.upn, role: who.role.rawValue,
+                                                   csrf: who.session.csrf, flash: flash, error: error, section: section), status: status)
+    }
+
+    /// The navigation entry a console path belongs to (the longest prefix wins).
+    static func section(_ path: String) -> String {
+        let sections: [(String, String)] = [
+            ("/console/home", "home"), ("/console/users", "users"), ("/console/groups", "groups"),
+            ("/console/devices/enrollment-restrictions", "restrictions"), ("/console/devices/device-settings", "deviceSettings"),
+            ("/console/devices/windows/autopilot/devices", "autopilotDevices"), ("/console/devices/windows/autopilot", "autopilot"),
+            ("/console/devices/windows/configuration", "configuration"), ("/console/devices/windows/esp", "esp"),
+            ("/console/devices/windows/compliance", "compliance"), ("/console/devices/windows", "windows"), ("/console/mobility", "mobility"),
+            ("/console/tenant", "tenant"), ("/console/troubleshooting", "troubleshooting"), ("/console/audit", "audit"),
+        ]
+        return sections.filter { path.hasPrefix($0.0) }.max { $0.0.count < $1.0.count }?.1 ?? ""
+    }
+
+    /// Where "Back" leads after a refused form: the page the form was on (this console only), else the console home.
+    static func back(_ req: Request) -> String {
+        guard let referer = req.headers[.referer], let url = URLComponents(string: referer), url.path.hasPrefix("/console/") else {
+            return "/console/home"
+        }
+        return url.path + (url.query.map { "?" + $0 } ?? "")
+    }
+
+    static func value(_ form: [(String, String)], _ key: String) -> String? { form.first { $0.0 == key }?.1 }
+    static func lines(_ s: String?) -> [String] {
+        (s ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+}
