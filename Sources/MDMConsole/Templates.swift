@@ -4,7 +4,7 @@ enum Templates {
         "layout": layout, "login": login, "users": users, "user": user, "restrictions": restrictions, "restriction": restriction,
         "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "autopilotDevices": autopilotDevices, "configuration": configuration, "statusPage": statusPage, "compliance": compliance,
         "troubleshooting": troubleshooting, "message": message, "tenant": tenant,
-        "home": home, "device": device, "confirm": confirm, "audit": audit,
+        "home": home, "device": device, "confirm": confirm, "audit": audit, "fix": fix,
     ]
 
     static let layout = """
@@ -338,6 +338,20 @@ enum Templates {
     <p class="muted">Group tags, assigned users and deletion: <code>winmdm autopilot set|remove</code> or Graph <code>windowsAutopilotDeviceIdentities</code>. <code>winmdm autopilot lint</code> lists the warnings above.</p>
     """
 
+    static let fix = """
+    <h1>Fix the failure of {{upn}}</h1>
+    <p class="muted">{{time}} · {{code}}</p>
+    <ul>{{#reasons}}<li>{{.}}</li>{{/reasons}}</ul>
+    {{#allowed}}<p class="flash">Nothing to fix: {{upn}} can enroll now.</p>{{/allowed}}
+    {{#hasFixes}}<p>Choose one; the narrowest comes first. Each says what it changes:</p>
+    {{#fixes}}<form method="post" action="/console/troubleshooting/fix" class="card"><input type="hidden" name="csrf" value="{{csrf}}">
+    <input type="hidden" name="attempt" value="{{attempt}}"><input type="hidden" name="fix" value="{{id}}">
+    <p><strong>{{description}}</strong><br><span class="{{^narrow}}danger{{/narrow}}{{#narrow}}muted{{/narrow}}">This {{scope}}.</span> <span class="muted">Same as <code>{{command}}</code></span></p>
+    <button type="submit">Apply this fix</button></form>{{/fixes}}{{/hasFixes}}
+    {{^hasFixes}}{{^allowed}}<p>winmdm cannot make this change itself; follow the fix on the troubleshooting page.</p>{{/allowed}}{{/hasFixes}}
+    <p><a href="/console/troubleshooting">Back to Troubleshooting + support</a></p>
+    """
+
     static let tenant = """
     <h1>Tenant administration</h1>
     <h2>Tenant status</h2>
@@ -365,11 +379,16 @@ enum Templates {
     {{#unrecognized}}<p class="error">Not recognised: {{.}}</p>{{/unrecognized}}
     <h2>Enrollment failures</h2>
     {{{chart}}}
-    <table><tr><th>Time</th><th>User</th><th>Code</th><th>Cause</th><th>Fix</th><th></th></tr>
-    {{#failures}}<tr><td>{{time}}</td><td>{{upn}}</td><td>{{code}}</td><td>{{reason}}</td><td><code>{{fix}}</code></td>
-    <td>{{#fixable}}<form method="post" action="/console/troubleshooting/fix"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="attempt" value="{{id}}"><button type="submit">Fix</button></form>{{/fixable}}</td></tr>{{/failures}}
-    {{^failures}}<tr><td colspan="6" class="muted">No failures recorded in the last 7 days.</td></tr>{{/failures}}
+    <p class="muted">{{summary}} One row per cause and user; the count includes repeats.</p>
+    <table><tr><th>Last</th><th>User</th><th>Code</th><th>Cause</th><th>How many</th><th>Fix</th><th></th></tr>
+    {{#failures}}<tr><td>{{last}}</td><td>{{upn}}</td><td>{{code}}</td><td><strong>{{rule}}</strong><br>{{reason}}</td><td>{{count}}</td><td><code>{{fix}}</code></td>
+    <td>{{#resolved}}<span class="muted">{{resolved}}</span>{{/resolved}}{{#fixable}}{{#isAdmin}}<a href="/console/troubleshooting/fix?attempt={{attempt}}">Fix…</a>{{/isAdmin}}{{/fixable}}</td></tr>{{/failures}}
+    {{^failures}}<tr><td colspan="7" class="muted">No failures an administrator can fix in the last 7 days.</td></tr>{{/failures}}
     </table>
+    {{#prev}}<a href="{{prev}}">Previous page</a> {{/prev}}{{#next}}<a href="{{next}}">Next page</a>{{/next}}
+    {{#hasNoise}}<details><summary>Sign-in failures: {{noiseCount}} (wrong passwords, unknown users, console sign-ins)</summary>
+    <table><tr><th>Last</th><th>Who</th><th>Code</th><th>Why</th><th>How many</th></tr>
+    {{#noise}}<tr><td>{{last}}</td><td>{{upn}}</td><td>{{code}}</td><td>{{reason}}</td><td>{{count}}</td></tr>{{/noise}}</table></details>{{/hasNoise}}
     <h2>Sign-in lockouts</h2>
     <p class="muted">Failed sign-ins (enrollment, the Federated page, this console) counted per account and per address; the right password is refused while locked. A user's familiar address keeps working.</p>
     <table><tr><th>Who</th><th>State</th><th>Failures</th><th>Last failure</th><th>Lockouts</th><th></th></tr>

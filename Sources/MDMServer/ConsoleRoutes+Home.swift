@@ -76,6 +76,19 @@ struct FailureGroups {
         return byKey.values.sorted { ($0.isNoise ? 1 : 0, -$0.count, $0.rule) < ($1.isNoise ? 1 : 0, -$1.count, $1.rule) }
     }
 
+    /// One group per cause and user (the troubleshooting page, where each row has its own fix).
+    static func byCauseAndUser(_ attempts: [EnrollmentAttempt]) -> [FailureGroups] {
+        var keys: [String] = []
+        var byKey: [String: [EnrollmentAttempt]] = [:]
+        for a in attempts {
+            let k = [a.denials.first?.rule.rawValue ?? a.fault?.subcode.rawValue ?? a.phase.rawValue, a.facts.upn ?? a.remoteAddress ?? ""].joined(separator: "|")
+            if byKey[k] == nil { keys.append(k) }
+            byKey[k, default: []].append(a)
+        }
+        // Attempts come newest first, so groups keep the order of their newest failure.
+        return keys.compactMap { build(byKey[$0]!, now: Date()).first }
+    }
+
     var model: [String: Any] {
         ["rule": rule, "code": code, "reason": reason, "count": count, "last": GraphDateText.short(last), "noise": isNoise,
          "users": users.prefix(5).joined(separator: ", ") + (users.count > 5 ? " and \(users.count - 5) more" : ""),

@@ -581,24 +581,43 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     // MARK: Troubleshooting + support
 
     @Sendable func troubleshootingPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
-        let since = c.clock.now() - 7 * 86400
-        let attempts = try await c.store.attempts(AttemptQuery(limit: 200, failedOnly: true, since: since))
+        let now = c.clock.now(), since = now - 7 * 86400
+        let attempts = try await c.store.attempts(AttemptQuery(limit: 5000, failedOnly: true, since: since))
+        let fixed = try await c.admin.fixedAttempts(since: since)
         let kb = KnowledgeBase.bundled
-        let failures = attempts.prefix(50).map { a -> [String: Any] in
+        // One row per cause and user, newest first; sign-in noise (wrong passwords, unknown users) in its own list, so
+        // a burst of it never hides the failures an admin can fix.
+        let groups = FailureGroups.byCauseAndUser(attempts)
+        func row(_ g: FailureGroups) -> [String: Any] {
+            let a = g.example
             let d = a.denials.first
-            let fix = d.flatMap { kb.cause(rule: $0.rule.rawValue, hresult: $0.fault.hresult)?.1.fix } ?? ""
-            return ["id": a.id, "time": GraphDateText.short(a.time), "upn": a.facts.upn ?? "-", "code": a.code ?? "-",
-                    "reason": d?.reason ?? a.fault?.reason ?? "", "fix": fix, "fixable": d != nil]
+            var m = g.model
+            m["upn"] = a.facts.upn ?? a.remoteAddress ?? "-"
+            m["fix"] = d.flatMap { kb.cause(rule: $0.rule.rawValue, hresult: $0.fault.hresult)?.1.fix } ?? ""
+            if let f = fixed[a.id] {
+                m["resolved"] = "Resolved by \(f.actor.replacingOccurrences(of: "console:", with: "")) at \(GraphDateText.short(f.time))"
+            } else {
+                m["fixable"] = d != nil && (a.phase == .enroll || a.phase == .auth || a.phase == .policy)
+            }
+            return m
         }
+        let real = groups.filter { !$0.isNoise }, noise = groups.filter(\.isNoise)
+        let pageSize = 50, pageNo = max(Int(req.uri.queryParameters.get("page") ?? "") ?? 1, 1)
+        let shown = real.dropFirst((pageNo - 1) * pageSize).prefix(pageSize)
         var model = extra
-        model["failures"] = Array(failures)
-        let now = c.clock.now()
+        model["failures"] = shown.map(row)
+        model["noise"] = noise.prefix(50).map(row)
+        model["noiseCount"] = noise.reduce(0) { $0 + $1.count }
+        model["hasNoise"] = !noise.isEmpty
+        model["summary"] = "\(real.count) cause\(real.count == 1 ? "" : "s") in the last 7 days\(real.count > pageSize ? ", page \(pageNo) of \((real.count + pageSize - 1) / pageSize)" : "")."
+        if pageNo > 1 { model["prev"] = "/console/troubleshooting?page=\(pageNo - 1)" }
+        if real.count > pageNo * pageSize { model["next"] = "/console/troubleshooting?page=\(pageNo + 1)" }
         model["lockouts"] = try await c.admin.lockouts().prefix(50).map { l -> [String: Any] in
             ["subject": l.subject, "who": ConsolePages.lockoutName(l.key), "failures": l.failures, "lockouts": l.lockouts,
              "state": l.isLocked(at: now) ? "locked until \(GraphDateText.short(l.lockedUntil!))" : "counting",
              "last": l.lastFailure.map(GraphDateText.short) ?? "-"]
         }
-        model["chart"] = FailureChart.svg(attempts, now: c.clock.now())
+        model["chart"] = FailureChart.svg(attempts, now: now)
         return page(who, "troubleshooting", "Troubleshooting + support", "troubleshooting", model, req: req)
     }
     view("/console/troubleshooting") { req, _, who in try await troubleshootingPage(req, who) }
@@ -623,16 +642,32 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         let gone = try await c.admin.acting(as: "console:\(who.user.upn)").clearLockouts(value(form, "who") ?? "")
         return ConsolePages.redirect("/console/troubleshooting?msg=" + ConsolePages.esc("Cleared: " + gone.map(\.subject).joined(separator: "; ")))
     }
+    // Fix: first a page with what each available fix would change, narrowest first; then the chosen one.
+    view("/console/troubleshooting/fix") { req, _, who in
+        let attempt = try await c.admin.attempt(id: req.uri.queryParameters.get("attempt") ?? "")
+        let t = TroubleshootService(store: c.store, admin: c.admin, publicURL: c.publicURL)
+        let (recorded, now) = try await t.diagnose(attempt)
+        let fixes: [FixAction] = if let now { try await t.fixes(for: now) } else { try await t.recordedFixes(attempt) }
+        return page(who, "fix", "Fix", "troubleshooting", [
+            "attempt": attempt.id, "upn": attempt.facts.upn ?? "-", "time": GraphDateText.short(attempt.time), "code": attempt.code ?? "",
+            "reasons": recorded.map { "[\($0.rule)] \($0.reason)" }, "allowed": now?.allowed == true,
+            "fixes": fixes.map { ["id": $0.id, "description": $0.description, "scope": $0.scope.label, "command": $0.command,
+                                  "narrow": $0.scope != .tenant] },
+            "hasFixes": !fixes.isEmpty,
+        ], req: req)
+    }
     action("/console/troubleshooting/fix") { _, form, who in
         let admin = c.admin.acting(as: "console:\(who.user.upn)")
         let attempt = try await admin.attempt(id: value(form, "attempt") ?? "")
         let t = TroubleshootService(store: c.store, admin: admin, publicURL: c.publicURL)
-        guard let now = try await t.diagnose(attempt).now else { throw AdminError("Nothing winmdm can change fixes this attempt.") }
-        let fixes = try await t.fixes(for: now)
-        for f in fixes { try await f.apply() }
-        let msg = fixes.isEmpty ? (now.allowed ? "Nothing to fix: the user can enroll now." : "No fix can be applied automatically; see the fix column.")
-            : "Applied: " + fixes.map(\.description).joined(separator: " ")
-        return ConsolePages.redirect("/console/troubleshooting?msg=" + ConsolePages.esc(msg))
+        let now = try await t.diagnose(attempt).now
+        let fixes: [FixAction] = if let now { try await t.fixes(for: now) } else { try await t.recordedFixes(attempt) }
+        guard let chosen = fixes.first(where: { $0.id == value(form, "fix") }) else {
+            throw AdminError("That fix no longer applies (someone changed the settings meanwhile); open the failure again to see what would fix it now.")
+        }
+        try await chosen.apply()
+        try await admin.recordFix(attemptID: attempt.id, applied: chosen.description)
+        return ConsolePages.redirect("/console/troubleshooting?msg=" + ConsolePages.esc("Applied: \(chosen.description) The failure is marked resolved."))
     }
 }
 

@@ -78,6 +78,18 @@ public struct AdminService: Sendable {
                                                before: Self.json(before), after: Self.json(after)))
     }
 
+    /// Marks a recorded failure as resolved by a fix (shown next to the failure until it happens again).
+    public func recordFix(attemptID: String, applied: String) async throws {
+        try await audit("attempt.fix", attemptID, before: nil as String?, after: applied)
+    }
+
+    /// When each of these attempts was marked resolved, and by whom (from the audit log).
+    public func fixedAttempts(since: Date) async throws -> [String: AuditEntry] {
+        var out: [String: AuditEntry] = [:]
+        for e in try await store.auditEntries(AuditQuery(limit: 5000, action: "attempt.fix", since: since)) where out[e.target] == nil { out[e.target] = e }
+        return out
+    }
+
     public func auditEntries(limit: Int) async throws -> [AuditEntry] { try await store.auditEntries(limit: limit) }
     public func auditEntries(_ query: AuditQuery) async throws -> [AuditEntry] { try await store.auditEntries(query) }
 

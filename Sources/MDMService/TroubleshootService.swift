@@ -42,10 +42,41 @@ public struct AutopilotNote: Sendable, Codable, Equatable {
 
 /// An admin change that resolves a denial; `apply` goes through AdminService, so it is audited.
 public struct FixAction: Sendable {
+    /// Whom a fix changes things for, so the narrow one can be offered (and chosen) before the tenant-wide one.
+    public enum Scope: String, Sendable, Codable, Comparable {
+        /// One device (retire a stale enrollment).
+        case device
+        /// This user only (a license, being allowed to join).
+        case user
+        /// Everyone a setting or restriction applies to (the Default restriction, the tenant's maintenance).
+        case tenant
+
+        public var label: String {
+            switch self {
+            case .device: "changes one device"
+            case .user: "changes this user only"
+            case .tenant: "changes it for everyone it applies to"
+            }
+        }
+
+        public static func < (a: Scope, b: Scope) -> Bool { [.device, .user, .tenant].firstIndex(of: a)! < [.device, .user, .tenant].firstIndex(of: b)! }
+    }
+
     public var rule: RuleID
     public var description: String
     public var command: String
+    public var scope: Scope
     public var apply: @Sendable () async throws -> Void
+    /// Names this fix among the ones offered for a diagnosis (what a console form posts back).
+    public var id: String { "\(rule.rawValue):\(command)" }
+
+    public init(rule: RuleID, description: String, command: String, scope: Scope = .tenant, apply: @escaping @Sendable () async throws -> Void) {
+        self.rule = rule
+        self.description = description
+        self.command = command
+        self.scope = scope
+        self.apply = apply
+    }
 }
 
 /// Explains why a user cannot enroll (now, or in a recorded attempt) and fixes it.
@@ -145,8 +176,27 @@ public struct TroubleshootService: Sendable {
         if diagnosis.facts.credential != .federatedToken, settings.authPolicy == .federated,
            let tou = EnrollmentPolicy.termsOfUseDenial(user: user, settings: settings) { denials.append(tou) }
         var out: [FixAction] = []
-        for d in denials { if let f = try await fixAction(for: d, user: user, facts: diagnosis.facts, snapshot: snapshot) { out.append(f) } }
+        for d in denials {
+            // Per denial, the narrowest change first: retiring a stale device before raising everyone's limit.
+            var options = try await narrowFixes(for: d, user: user, snapshot: snapshot)
+            if let f = try await fixAction(for: d, user: user, facts: diagnosis.facts, snapshot: snapshot) { options.append(f) }
+            out += options.sorted { $0.scope < $1.scope }
+        }
         return out
+    }
+
+    /// Changes smaller than the rule's own fix: for a device limit, retire the user's device that checked in least
+    /// recently (a replaced or abandoned PC is the usual reason for the limit).
+    func narrowFixes(for d: Denial, user: User, snapshot s: PolicySnapshot) async throws -> [FixAction] {
+        guard d.rule == .deviceLimit else { return [] }
+        let counted = s.userEnrollments.filter(\.countsTowardDeviceLimit)
+        guard let stale = counted.min(by: { ($0.lastSeenAt ?? $0.enrolledAt) < ($1.lastSeenAt ?? $1.enrolledAt) }) else { return [] }
+        let admin = self.admin, name = stale.deviceName ?? stale.deviceID
+        let seen = stale.lastSeenAt.map { "last checked in \(GraphDateText.string($0))" } ?? "never checked in since \(GraphDateText.string(stale.enrolledAt))"
+        return [FixAction(rule: d.rule, description: "Retire \(name), the least recently seen of \(user.upn)'s \(counted.count) devices (\(seen)); it stops counting toward the limit.",
+                          command: "winmdm devices retire \(stale.id)", scope: .device) {
+            _ = try await admin.retireDevice(stale.id)
+        }]
     }
 
     /// The smallest change that removes one denial, or nil when a person must choose.
@@ -212,7 +262,7 @@ public struct TroubleshootService: Sendable {
                 }
             }
             return FixAction(rule: d.rule, description: "Let \(upn) join devices (Users may join devices: Selected, with \(upn)).",
-                             command: "winmdm device-settings users-may-join selected --user \(upn)") {
+                             command: "winmdm device-settings users-may-join selected --user \(upn)", scope: .user) {
                 _ = try await admin.setJoinPolicy(.selected, users: [upn], groups: [])
             }
         case .platformBlocked:
@@ -247,7 +297,7 @@ public struct TroubleshootService: Sendable {
         case .enrolledByOtherUser:
             guard let id = d.source, let other = s.deviceEnrollments.first(where: { $0.id == id }) else { return nil }
             return FixAction(rule: d.rule, description: "Retire \(other.upn)'s enrollment \(id) of this device.",
-                             command: "winmdm devices retire \(id)") {
+                             command: "winmdm devices retire \(id)", scope: .device) {
                 _ = try await admin.retireDevice(id)
             }
         case .deviceLimit:
@@ -277,7 +327,7 @@ public struct TroubleshootService: Sendable {
         }
         let upn = user.upn, admin = self.admin
         return FixAction(rule: rule, description: "Assign the \(p.skuPartNumber) license (it includes the MDM plan) to \(upn).",
-                         command: "winmdm licenses assign \(upn) \(p.skuPartNumber)") {
+                         command: "winmdm licenses assign \(upn) \(p.skuPartNumber)", scope: .user) {
             _ = try await admin.assignLicense(upn, sku: p.skuPartNumber)
         }
     }

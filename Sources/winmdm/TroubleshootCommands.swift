@@ -168,12 +168,16 @@ enum FixRunner {
     }
 
     static func apply(_ fixes: [FixAction], yes: Bool) async throws {
-        for f in fixes {
+        // Several fixes can answer one rule, narrowest first: the first one applied for a rule settles it, and --yes
+        // takes only that first one (it never raises a tenant-wide limit when retiring one stale device was offered).
+        var settled: Set<RuleID> = []
+        for f in fixes where !settled.contains(f.rule) {
             if !yes {
-                print("\(f.description)\n  ($ \(f.command)) Apply? [y/N] ", terminator: "")
+                print("\(f.description) [\(f.scope.label)]\n  ($ \(f.command)) Apply? [y/N] ", terminator: "")
                 guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else { print("  skipped."); continue }
             }
             try await f.apply()
+            settled.insert(f.rule)
             print("Applied: \(f.description)")
         }
     }

@@ -250,7 +250,7 @@ final class ConsoleClient: @unchecked Sendable {
                 ("/console/mobility", ["MDM user scope", "MAM user scope", "Restore default MDM URLs", "MDM terms of use URL"]),
                 ("/console/devices/windows", ["Windows devices"]),
                 ("/console/devices/windows/autopilot", ["Autopilot deployment profiles", "Apply device name template"]),
-                ("/console/troubleshooting", ["Troubleshooting + support", "nolic@winmdm.test", "0x80180018", "<svg", ">Fix<"]),
+                ("/console/troubleshooting", ["Troubleshooting + support", "nolic@winmdm.test", "0x80180018", "<svg", ">Fix…<"]),
             ]
             for (path, labels) in pages {
                 let p = try await web.get(path)
@@ -262,12 +262,21 @@ final class ConsoleClient: @unchecked Sendable {
             #expect(bad.html.contains("upper case") && bad.html.contains("spaces"))
             let explain = try await web.post("/console/troubleshooting/explain", [("csrf", ConsoleClient.csrf(tpl.html)!), ("text", "not authorised to enrol <script>")])
             #expect(explain.html.contains("The user is not authorized to enroll") && !explain.html.contains("<script>"))
-            // Fix button: assigns the license through AdminService.
-            let trouble = try await web.get("/console/troubleshooting")
+            // Fix…: a page says what each fix changes (narrowest first) before anything changes; the chosen one assigns
+            // the license through AdminService, and the failure is then marked resolved (review item 6).
             let attempt = try #require(try await server.store.attempts(.init(limit: 1, failedOnly: true)).first)
-            let fixed = try await web.post("/console/troubleshooting/fix", [("csrf", ConsoleClient.csrf(trouble.html)!), ("attempt", attempt.id)])
-            #expect(fixed.location?.contains("Applied") == true)
+            let offer = try await web.get("/console/troubleshooting/fix?attempt=\(attempt.id)")
+            #expect(offer.html.contains("Assign the WINMDM_STANDARD license") && offer.html.contains("This changes this user only."), "\(offer.html)")
+            #expect(try await server.admin.user("nolic@winmdm.test").assignedLicenses.isEmpty, "looking changes nothing")
+            let fixID = try #require(offer.html.range(of: "name=\"fix\" value=\"").map { String(offer.html[$0.upperBound...].prefix { $0 != "\"" }) })
+            let wrong = try await web.post("/console/troubleshooting/fix", [("csrf", ConsoleClient.csrf(offer.html)!), ("attempt", attempt.id), ("fix", "nonsense")])
+            #expect(wrong.status == 400 && wrong.html.contains("no longer applies"))
+            let fixed = try await web.post("/console/troubleshooting/fix", [("csrf", ConsoleClient.csrf(offer.html)!), ("attempt", attempt.id),
+                                                                            ("fix", fixID.replacingOccurrences(of: "&#39;", with: "'"))])
+            #expect(fixed.location?.contains("Applied") == true, "\(fixed.status) \(fixed.html)")
             #expect(try await server.admin.user("nolic@winmdm.test").assignedLicenses.count == 1)
+            let after = try await web.get("/console/troubleshooting").html
+            #expect(after.contains("Resolved by \(first.upn)") && !after.contains(">Fix…<"), "\(after)")
         }
     }
 }

@@ -61,10 +61,12 @@ import Testing
             let again = try #require(try s.json("doctor", "--user", "alice@winmdm.test", "--os-edition", "101", "--os-version", "10.0.19045.2006") as? [String: Any])
             #expect(again["allowed"] as? Bool == true)
             try await s.succeeds(s.device(edition: 101, version: "10.0.19045.2006"))
-            // A device limit at its maximum has no automatic fix: a person chooses which device to delete.
+            // A device limit reached: --yes takes the narrowest fix (retire the least recently seen device), never the
+            // tenant-wide one (raising the Default limit for everyone) as well.
             try s.admin("restrictions", "edit", "Default", "--type", "device-limit", "--limit", "1")
             let full = try s.admin("doctor", "--user", "alice@winmdm.test", "--fix", "--yes")
-            #expect(full.contains("[device-limit]") && full.contains("Applied: Raise the device limit"))
+            #expect(full.contains("[device-limit]") && full.contains("Applied: Retire") && !full.contains("Applied: Raise the device limit"), "\(full)")
+            #expect(try await s.server.admin.restriction(.deviceLimit, "Default").limit == 1)
         }
     }
 
