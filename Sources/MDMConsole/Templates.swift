@@ -378,12 +378,13 @@ enum Templates {
     {{#question}}<p><strong>To tell the first two apart:</strong> {{.}}</p>{{/question}}</div>{{/explained}}
     {{#unrecognized}}<p class="error">Not recognised: {{.}}</p>{{/unrecognized}}
     <h2>Enrollment failures</h2>
+    <p>Range: {{#ranges}}{{#on}}<strong>{{label}}</strong>{{/on}}{{^on}}<a href="/console/troubleshooting?days={{days}}">{{label}}</a>{{/on}} {{/ranges}}</p>
     {{{chart}}}
     <p class="muted">{{summary}} One row per cause and user; the count includes repeats.</p>
     <table><tr><th>Last</th><th>User</th><th>Code</th><th>Cause</th><th>How many</th><th>Fix</th><th></th></tr>
     {{#failures}}<tr><td>{{last}}</td><td>{{upn}}</td><td>{{code}}</td><td><strong>{{rule}}</strong><br>{{reason}}</td><td>{{count}}</td><td><code>{{fix}}</code></td>
     <td>{{#resolved}}<span class="muted">{{resolved}}</span>{{/resolved}}{{#fixable}}{{#isAdmin}}<a href="/console/troubleshooting/fix?attempt={{attempt}}">Fix…</a>{{/isAdmin}}{{/fixable}}</td></tr>{{/failures}}
-    {{^failures}}<tr><td colspan="7" class="muted">No failures an administrator can fix in the last 7 days.</td></tr>{{/failures}}
+    {{^failures}}<tr><td colspan="7" class="muted">No failures an administrator can fix in this range.</td></tr>{{/failures}}
     </table>
     {{#prev}}<a href="{{prev}}">Previous page</a> {{/prev}}{{#next}}<a href="{{next}}">Next page</a>{{/next}}
     {{#hasNoise}}<details><summary>Sign-in failures: {{noiseCount}} (wrong passwords, unknown users, console sign-ins)</summary>

@@ -179,6 +179,8 @@ public struct Restriction: Codable, Sendable, Equatable, Identifiable {
     public var statusPage: StatusPageSettings?
     public var createdAt: Date
     public var lastModifiedAt: Date
+    /// Graph's `version`: 1 when created, one more at each change (nil in records written before it was kept).
+    public var version: Int?
 
     public init(id: String, type: RestrictionType, displayName: String, description: String = "", priority: Int,
                 assignedGroups: [String] = [], isDefault: Bool = false, limit: Int? = nil,

@@ -216,7 +216,9 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         let newUPN = value(form, "newUPN").flatMap { $0.isEmpty ? nil : UPN.normalize($0) }
         let u = try await c.admin.acting(as: "console:\(who.user.upn)").updateUser(
             upn, displayName: value(form, "displayName").flatMap { $0.isEmpty ? nil : $0 }, newUPN: newUPN)
-        return ConsolePages.redirect("/console/users/\(u.upn)?msg=" + ConsolePages.esc("Saved \(u.upn)."))
+        // The same warnings the CLI gives (an unverified domain: the user cannot enroll until it is verified).
+        let warnings = u.isPackageAccount ? [] : AdminService.enrollmentWarnings(u, try await c.admin.settings())
+        return ConsolePages.redirect("/console/users/\(u.upn)?msg=" + ConsolePages.esc((["Saved \(u.upn)."] + warnings.map { "Warning: " + $0 }).joined(separator: " ")))
     }
     action("/console/users/:upn/licenses") { req, form, who in
         let upn = req.uri.path.split(separator: "/").dropFirst(2).first.map { String($0).removingPercentEncoding ?? String($0) } ?? ""
@@ -581,7 +583,8 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     // MARK: Troubleshooting + support
 
     @Sendable func troubleshootingPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
-        let now = c.clock.now(), since = now - 7 * 86400
+        let days = min(max(Int(req.uri.queryParameters.get("days") ?? "") ?? 7, 1), 90)
+        let now = c.clock.now(), since = now - Double(days) * 86400
         let attempts = try await c.store.attempts(AttemptQuery(limit: 5000, failedOnly: true, since: since))
         let fixed = try await c.admin.fixedAttempts(since: since)
         let kb = KnowledgeBase.bundled
@@ -609,15 +612,16 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         model["noise"] = noise.prefix(50).map(row)
         model["noiseCount"] = noise.reduce(0) { $0 + $1.count }
         model["hasNoise"] = !noise.isEmpty
-        model["summary"] = "\(real.count) cause\(real.count == 1 ? "" : "s") in the last 7 days\(real.count > pageSize ? ", page \(pageNo) of \((real.count + pageSize - 1) / pageSize)" : "")."
-        if pageNo > 1 { model["prev"] = "/console/troubleshooting?page=\(pageNo - 1)" }
-        if real.count > pageNo * pageSize { model["next"] = "/console/troubleshooting?page=\(pageNo + 1)" }
+        model["summary"] = "\(real.count) cause\(real.count == 1 ? "" : "s") in the last \(days) day\(days == 1 ? "" : "s")\(real.count > pageSize ? ", page \(pageNo) of \((real.count + pageSize - 1) / pageSize)" : "")."
+        if pageNo > 1 { model["prev"] = "/console/troubleshooting?days=\(days)&page=\(pageNo - 1)" }
+        if real.count > pageNo * pageSize { model["next"] = "/console/troubleshooting?days=\(days)&page=\(pageNo + 1)" }
+        model["ranges"] = [1, 7, 30, 90].map { ["days": $0, "label": $0 == 1 ? "24 hours" : "\($0) days", "on": $0 == days] }
         model["lockouts"] = try await c.admin.lockouts().prefix(50).map { l -> [String: Any] in
             ["subject": l.subject, "who": ConsolePages.lockoutName(l.key), "failures": l.failures, "lockouts": l.lockouts,
              "state": l.isLocked(at: now) ? "locked until \(GraphDateText.short(l.lockedUntil!))" : "counting",
              "last": l.lastFailure.map(GraphDateText.short) ?? "-"]
         }
-        model["chart"] = FailureChart.svg(attempts, now: now)
+        model["chart"] = FailureChart.svg(attempts, now: now, days: max(days, 2))
         return page(who, "troubleshooting", "Troubleshooting + support", "troubleshooting", model, req: req)
     }
     view("/console/troubleshooting") { req, _, who in try await troubleshootingPage(req, who) }
@@ -691,25 +695,59 @@ enum GraphDateText {
 
 /// Failures per day for the last seven days, as an inline SVG bar chart (no script needed).
 enum FailureChart {
-    static func svg(_ attempts: [EnrollmentAttempt], now: Date) -> String {
+    static let colors = ["#0f3b63", "#c75000", "#2e7d32", "#8e24aa", "#8a8886"]
+
+    /// Failures per day over `days` days, stacked by cause (the four commonest and the rest), as an inline SVG with a
+    /// y axis, a date under every bar that fits and a legend; repeats count. No script needed.
+    static func svg(_ attempts: [EnrollmentAttempt], now: Date, days: Int = 7) -> String {
         let day: TimeInterval = 86400
-        var counts = Array(repeating: 0, count: 7)
-        var codes: [String: Int] = [:]
+        func cause(_ a: EnrollmentAttempt) -> String {
+            a.denials.first?.rule.rawValue ?? (a.fault?.subcode == .authentication ? "sign-in" : a.fault.map { $0.subcode.rawValue.lowercased() } ?? a.phase.rawValue)
+        }
+        var totals: [String: Int] = [:]
+        for a in attempts { totals[cause(a), default: 0] += 1 + (a.repeats ?? 0) }
+        let top = totals.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(4).map(\.key)
+        let series = top + (totals.count > top.count ? ["other"] : [])
+        var counts = Array(repeating: [String: Int](), count: days)
         for a in attempts {
-            let i = 6 - Int(now.timeIntervalSince(a.time) / day)
-            if (0..<7).contains(i) { counts[i] += 1 }
-            codes[a.code ?? "-", default: 0] += 1
+            let i = days - 1 - Int(now.timeIntervalSince(a.time) / day)
+            guard (0..<days).contains(i) else { continue }
+            let c = cause(a)
+            counts[i][top.contains(c) ? c : "other", default: 0] += 1 + (a.repeats ?? 0)
         }
-        let top = max(counts.max() ?? 1, 1)
-        var bars = ""
-        for (i, n) in counts.enumerated() {
-            let h = Int(Double(n) / Double(top) * 80)
-            let label = GraphDateText.short(now - Double(6 - i) * day).prefix(10).suffix(5)
-            bars += "<rect class=\"bar\" x=\"\(i * 50 + 10)\" y=\"\(90 - h)\" width=\"30\" height=\"\(h)\"><title>\(n) failures</title></rect>"
-            bars += "<text x=\"\(i * 50 + 10)\" y=\"105\" font-size=\"10\">\(label)</text><text x=\"\(i * 50 + 18)\" y=\"\(86 - h)\" font-size=\"10\">\(n)</text>"
+        let maxDay = max(counts.map { $0.values.reduce(0, +) }.max() ?? 0, 1)
+        let left = 40, width = 600, height = 160, plotW = width - left - 10, slot = plotW / days
+        let barW = max(slot * 6 / 10, 2)
+        var out = "<svg role=\"img\" aria-label=\"Enrollment failures per day, last \(days) days, by cause\" width=\"\(width)\" height=\"\(height + 30)\" viewBox=\"0 0 \(width) \(height + 30)\" style=\"max-width:100%\">"
+        // Y axis: 0, half and the top, with light grid lines.
+        for tick in Set([0, maxDay / 2, maxDay]).sorted() {
+            let y = height - tick * (height - 20) / maxDay
+            out += "<line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(width - 10)\" y2=\"\(y)\" stroke=\"#ddd\"/><text x=\"\(left - 6)\" y=\"\(y + 4)\" font-size=\"11\" text-anchor=\"end\">\(tick)</text>"
         }
-        let legend = codes.isEmpty ? "no failures" : codes.sorted { $0.value > $1.value }.prefix(5).map { "\($0.key): \($0.value)" }.joined(separator: " · ")
-        return "<svg role=\"img\" aria-label=\"Failures per day\" width=\"360\" height=\"110\">\(bars)</svg><p class=\"muted\">By code: \(xmlEscapeHTML(legend))</p>"
+        let labelEvery = max(1, days / 10)
+        for (i, c) in counts.enumerated() {
+            let x = left + i * slot + (slot - barW) / 2
+            var y = height
+            for (k, name) in series.enumerated() {
+                let n = c[name] ?? 0
+                guard n > 0 else { continue }
+                let h = max(n * (height - 20) / maxDay, 1)
+                y -= h
+                out += "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(barW)\" height=\"\(h)\" fill=\"\(colors[k % colors.count])\"><title>\(xmlEscapeHTML(name)): \(n)</title></rect>"
+            }
+            let total = c.values.reduce(0, +)
+            if total > 0 { out += "<text x=\"\(x + barW / 2)\" y=\"\(max(y - 3, 10))\" font-size=\"10\" text-anchor=\"middle\">\(total)</text>" }
+            if i % labelEvery == 0 || i == days - 1 {
+                let label = GraphDateText.short(now - Double(days - 1 - i) * day).prefix(10).suffix(5)
+                out += "<text x=\"\(x + barW / 2)\" y=\"\(height + 16)\" font-size=\"10\" text-anchor=\"middle\">\(label)</text>"
+            }
+        }
+        out += "</svg>"
+        let legend = series.isEmpty ? "No failures in this range."
+            : series.enumerated().map { k, name in
+                "<span style=\"white-space:nowrap\"><span style=\"display:inline-block;width:.8em;height:.8em;background:\(colors[k % colors.count])\"></span> \(xmlEscapeHTML(name)) (\(name == "other" ? totals.filter { !top.contains($0.key) }.values.reduce(0, +) : totals[name] ?? 0))</span>"
+            }.joined(separator: " ")
+        return out + "<p class=\"muted\">\(legend) · dates in UTC</p>"
     }
 
     static func xmlEscapeHTML(_ s: String) -> String {

@@ -75,6 +75,10 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
     router.get(RouterPath(stringLiteral: Paths.termsOfUse)) { _, _ in
         response(.html(TermsPage.html))
     }
+    // The default MDM compliance URL: where Windows and Entra send a user whose device does not meet the rules.
+    router.get("/compliance") { _, _ in
+        response(.html(TermsPage.compliance))
+    }
     if let graph = s.graph, let admin = s.admin {
         let handler: @Sendable (Request, MDMRequestContext) async -> Response = { req, _ in
             await graphRoute(req, graph: graph, admin: admin, publicURL: s.configuration.publicURL)
@@ -262,6 +266,18 @@ enum FormDecoding {
 }
 
 enum TermsPage {
+    static let compliance = """
+    <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Device compliance</title></head>
+    <body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto">
+    <h1>Your device does not meet your organization's requirements yet</h1>
+    <p>Your organization checks that managed devices meet its rules (a recent Windows version, encryption, a firewall
+    or antivirus, for example) before they can reach some of its resources.</p>
+    <ol><li>Open Settings &gt; Accounts &gt; Access work or school, select your work account, choose Info, and press Sync.</li>
+    <li>Install the Windows updates offered, restart, and wait a few minutes.</li>
+    <li>Try again. If you are still sent here, contact your IT department: they can see which rule your device breaks.</li></ol>
+    </body></html>
+    """
+
     static let html = """
     <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Terms of use</title></head>
     <body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto">

@@ -188,11 +188,25 @@ extension AdminService {
         return p
     }
 
+    /// Deletes a product nobody holds (a held one would silently unlicense its users).
+    public func deleteProduct(_ sku: String) async throws -> LicenseProduct {
+        let s = try await settings()
+        guard let p = s.product(sku) else {
+            throw AdminError.notFound("No license product \(sku); products: \(s.licenseProducts.map(\.skuPartNumber).joined(separator: ", ")).")
+        }
+        let holders = try await licenseUsage()[p.skuId] ?? 0
+        guard holders == 0 else {
+            throw AdminError("\(holders == 1 ? "1 user holds" : "\(holders) users hold") \(p.skuPartNumber); unassign it from them first (winmdm licenses unassign UPN \(p.skuPartNumber)), so nobody loses a license by surprise.")
+        }
+        try await changeSettings("license.deleteProduct", p.skuPartNumber) { $0.licenseProducts.removeAll { $0.skuId == p.skuId } }
+        return p
+    }
+
     public func setSeats(_ sku: String, seats: Int?) async throws -> LicenseProduct {
         if let seats, seats < 0 { throw AdminError("Seats must be 0 or more (leave it out for unlimited).") }
         let p = try Self.product(sku, in: try await settings())
         let used = try await licenseUsage()[p.skuId] ?? 0
-        if let seats, seats < used { throw AdminError("\(used) users hold \(p.skuPartNumber); unassign some before lowering the seats to \(seats).") }
+        if let seats, seats < used { throw AdminError("\(used == 1 ? "1 user holds" : "\(used) users hold") \(p.skuPartNumber); unassign \(used - seats == 1 ? "one" : "\(used - seats)") before lowering the seats to \(seats).") }
         let after = try await changeSettings("license.product.seats", p.skuPartNumber) { s in
             if let i = s.licenseProducts.firstIndex(where: { $0.skuId == p.skuId }) { s.licenseProducts[i].seats = seats }
         }

@@ -30,17 +30,34 @@ extension AdminService {
 
     public func bulkPackages() async throws -> [BulkPackage] { try await settings().bulkPackages }
 
-    public func deleteBulkPackage(_ ref: String) async throws {
+    /// What deleting a package did to its account.
+    public enum PackageAccountOutcome: Sendable, Equatable {
+        /// No device was enrolled with it: the account is deleted too.
+        case deleted(String)
+        /// Devices it enrolled stay enrolled, under the account, which is disabled so it enrolls nothing new.
+        case disabled(String, devices: Int)
+    }
+
+    @discardableResult
+    public func deleteBulkPackage(_ ref: String) async throws -> PackageAccountOutcome? {
         let s = try await settings()
         guard let p = s.bulkPackages.first(where: { $0.id == ref.lowercased() || $0.displayName.lowercased() == ref.lowercased() }) else {
             throw AdminError.notFound("No bulk enrollment package \(ref). `winmdm bulk list` shows them.")
         }
-        // Devices enrolled with the package stay enrolled; the account can no longer enroll new ones.
-        if var account = try await store.user(upn: p.accountUPN) {
-            account.enabled = false
-            try await store.updateUser(account)
-        }
         try await changeSettings("bulk.delete", p.displayName) { $0.bulkPackages.removeAll { $0.id == p.id } }
+        guard var account = try await store.user(upn: p.accountUPN) else { return nil }
+        let devices = try await store.activeEnrollments(upn: account.upn).count
+        if devices == 0 {
+            try await store.deleteUser(id: account.id)
+            try await audit("user.delete", account.upn, before: UserRecord(account), after: nil as UserRecord?)
+            return .deleted(account.upn)
+        }
+        // Devices enrolled with the package stay enrolled; the account can no longer enroll new ones.
+        let before = account
+        account.enabled = false
+        try await store.updateUser(account)
+        try await audit("user.update", account.upn, before: UserRecord(before), after: UserRecord(account))
+        return .disabled(account.upn, devices: devices)
     }
 
     /// The Windows Configuration Designer customizations for a package (Runtime settings › Workplace › Enrollments).

@@ -131,6 +131,7 @@ extension AdminService {
                 s.restrictions[i].statusPage = p
             }
             s.restrictions[i].lastModifiedAt = now
+            s.restrictions[i].version = (s.restrictions[i].version ?? 1) + 1
         }
         return after.restrictions.first { $0.id == r.id }!
     }

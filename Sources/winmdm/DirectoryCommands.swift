@@ -181,7 +181,19 @@ struct Domains: AsyncParsableCommand {
 
 struct Licenses: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Licenses: products with seats and service plans; users need one with the MDM plan.",
-        subcommands: [List.self, AddProduct.self, SetSeats.self, Assign.self, Unassign.self])
+        subcommands: [List.self, AddProduct.self, DeleteProduct.self, SetSeats.self, Assign.self, Unassign.self])
+
+    struct DeleteProduct: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "delete-product", abstract: "Delete a license product no user holds.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "SKU part number or id.") var sku: String
+        func run() async throws {
+            try await Runtime.withAdmin(common) { admin, _ in
+                let p = try await admin.deleteProduct(sku)
+                print("Deleted the license product \(p.skuPartNumber).")
+            }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List license products and how many seats are used.")
@@ -214,7 +226,7 @@ struct Licenses: AsyncParsableCommand {
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
                 let p = try await admin.addProduct(partNumber: sku, displayName: displayName, plans: plan, seats: seats)
-                print("Added \(p.skuPartNumber) (\(p.servicePlans.map(\.rawValue).joined(separator: ", ")), \(p.seats.map { "\($0) seats" } ?? "unlimited")).")
+                print("Added \(p.skuPartNumber) (\(p.servicePlans.map(\.rawValue).joined(separator: ", ")), \(p.seats.map { $0 == 1 ? "1 seat" : "\($0) seats" } ?? "unlimited seats")).")
             }
         }
     }
@@ -223,16 +235,18 @@ struct Licenses: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-seats", abstract: "Change a product's seats.")
         @OptionGroup var common: CommonOptions
         @Argument(help: "SKU part number or id.") var sku: String
-        @Argument(help: "Seats, or 'unlimited'.") var seats: String
+        /// Taken as it comes, so "-3" reaches the check below instead of being read as a flag.
+        @Argument(parsing: .allUnrecognized, help: "Seats (0 or more), or 'unlimited'.") var seats: [String] = []
         func run() async throws {
+            guard seats.count == 1, let text = seats.first else { throw ValidationError("Give the number of seats (0 or more) or 'unlimited', once.") }
             let n: Int?
-            if seats.lowercased() == "unlimited" { n = nil } else {
-                guard let v = Int(seats) else { throw ValidationError("Seats must be a number or 'unlimited'.") }
+            if text.lowercased() == "unlimited" { n = nil } else {
+                guard let v = Int(text), v >= 0 else { throw ValidationError("'\(text)' is not a number of seats: give 0 or more, or 'unlimited'.") }
                 n = v
             }
             try await Runtime.withAdmin(common) { admin, _ in
                 let p = try await admin.setSeats(sku, seats: n)
-                print("\(p.skuPartNumber) now has \(p.seats.map { "\($0) seats" } ?? "unlimited seats").")
+                print("\(p.skuPartNumber) now has \(p.seats.map { $0 == 1 ? "1 seat" : "\($0) seats" } ?? "unlimited seats").")
             }
         }
     }

@@ -73,8 +73,12 @@ struct Bulk: AsyncParsableCommand {
         @Argument(help: "Package name or id.") var package: String
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
-                try await admin.deleteBulkPackage(package)
-                print("Deleted \(package); devices it enrolled stay enrolled.")
+                switch try await admin.deleteBulkPackage(package) {
+                case .deleted(let upn)?: print("Deleted \(package) and its account \(upn) (no device had enrolled with it).")
+                case .disabled(let upn, let n)?:
+                    print("Deleted \(package). Its account \(upn) stays, disabled, for the \(n) device\(n == 1 ? "" : "s") it enrolled (they stay enrolled); retire them and then winmdm users delete \(upn).")
+                case nil: print("Deleted \(package).")
+                }
             }
         }
     }

@@ -142,6 +142,11 @@ def main():
         driver.get(base + "/console/devices/windows")
         shot("08d-windows-devices-800px")
         driver.set_window_size(1280, 900)
+        # Failures of two causes, for the chart and the grouped list.
+        cli(data, "users", "add", "nolic@winmdm.test", "--password", "Correct horse 1")
+        for upn, pw in [("nolic@winmdm.test", "Correct horse 1"), ("alice@winmdm.test", "wrong horse"), ("alice@winmdm.test", "wrong horse")]:
+            subprocess.run([BIN, "emulate", "--server", base, "--upn", upn, "--password", pw, "--data-dir", data],
+                           capture_output=True, timeout=120)
         cli(data, "profiles", "create", "Lockdown", "--description", "Camera off for everyone")
         cli(data, "profiles", "set", "Lockdown", "./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera", "--format", "int", "--value", "0")
         cli(data, "profiles", "assign", "Lockdown", "all-users")
@@ -161,6 +166,8 @@ def main():
             if path.endswith("/compliance"):
                 check(shows("Baseline") and shows("Windows 10.0.22631 or later, encrypted, 24 h grace") and shows("All users"),
                       "the compliance policy shows its rules and assignment")
+            if path.endswith("/troubleshooting"):
+                check(shows("no-license") and shows("Sign-in failures"), "failures are grouped by cause, sign-in noise apart")
             if path.endswith("/esp"):
                 check(shows("Call IT on x1234") and shows("45 min"), "the Default page shows its edited settings")
             shot(name)

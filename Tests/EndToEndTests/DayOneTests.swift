@@ -1,5 +1,8 @@
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import MDMCore
+import MDMServer
 import MDMService
 import MDMTesting
 import Testing
@@ -220,5 +223,49 @@ enum BuildInfoForTests {
             let readerList = try await web.get("/console/devices/windows").html
             #expect(!readerList.contains("class=\"menu\"") && !readerList.contains("value=\"sync\""))
         }
+    }
+}
+
+/// The review's smaller gaps (item 38 and friends), through the CLI and the HTTP routes.
+@Suite struct DayOneGapsTests {
+    @Test("review 18, 23, 38: license plurals, negative seats, delete-product, bulk delete removes an unused account, restriction version, compliance page, Graph plan GUIDs")
+    func smallGaps() async throws {
+        let server = try await TestServer.make()
+        func cli(_ args: String...) throws -> CLI.Result { try CLI.run(args + ["--data-dir", server.dir.path]) }
+        let added = try cli("licenses", "add-product", "E3", "--plan", "mdm", "--seats", "1")
+        #expect(added.out.contains("1 seat)"), "\(added.out)")
+        let negative = try cli("licenses", "set-seats", "E3", "-3")
+        #expect(negative.status == 64 && negative.err.contains("'-3' is not a number of seats: give 0 or more"), "\(negative.err)")
+        _ = try await server.addUser("e3@winmdm.test", licensed: false)
+        #expect(try cli("licenses", "assign", "e3@winmdm.test", "E3").status == 0)
+        let held = try cli("licenses", "delete-product", "E3")
+        #expect(held.status == 65 && held.err.contains("1 user holds E3"), "\(held.err)")
+        #expect(try cli("licenses", "unassign", "e3@winmdm.test", "E3").status == 0)
+        #expect(try cli("licenses", "delete-product", "E3").status == 0)
+        #expect(!(try cli("licenses", "list").out.contains("E3")))
+
+        // A package no device used: deleting it deletes its account too.
+        let made = try await server.admin.createBulkPackage(name: "Lab")
+        let gone = try cli("bulk", "delete", "Lab")
+        #expect(gone.out.contains("and its account"), "\(gone.out)")
+        #expect(try await server.store.user(upn: made.package.accountUPN) == nil)
+
+        // Graph: a restriction's version counts its changes; service plans carry Microsoft's GUIDs.
+        _ = try await server.admin.editRestriction(.deviceLimit, "Default", limit: 7)
+        _ = try await server.admin.editRestriction(.deviceLimit, "Default", limit: 8)
+        #expect(try await server.admin.restriction(.deviceLimit, "Default").version == 3)
+        let token = try await server.admin.createToken(name: "gaps", role: .reader).secret
+        let app = Application(router: buildRouter(server.services))
+        try await app.test(.router) { client in
+            let api = API(client: client, token: token)
+            let skus = try await api.call(.get, "/graph/v1.0/subscribedSkus").raw
+            #expect(skus.contains("c1ec4a95-1f05-45b3-a911-aa3fa01094f5") && !skus.contains("\"servicePlanId\":\"mdm\""), "\(skus)")
+            let limits = try await api.call(.get, "/graph/v1.0/deviceManagement/deviceEnrollmentConfigurations").raw
+            #expect(limits.contains("\"version\":3"), "\(limits)")
+            // The default MDM compliance URL answers with a page a user can act on.
+            let page = try await client.execute(uri: "/compliance", method: .get)
+            #expect(page.status == .ok && String(buffer: page.body).contains("Access work or school"))
+        }
+        await server.close()
     }
 }

@@ -19,13 +19,16 @@ enum GraphMapping {
          "supportedServices": ["Intune"]]
     }
 
-    static func planName(_ p: ServicePlan) -> String { p == .mdm ? "WINMDM_MDM" : "BASIC_MOBILITY" }
+    static func planName(_ p: ServicePlan) -> String { p == .mdm ? "INTUNE_A" : "INTUNE_O365" }
+    /// Graph types `servicePlanId` as a GUID: the Microsoft service plans these stand for (Intune Plan 1, and Basic
+    /// Mobility and Security), so a script that looks for Intune's plan finds it.
+    static func planID(_ p: ServicePlan) -> String { p == .mdm ? "c1ec4a95-1f05-45b3-a911-aa3fa01094f5" : "882e1d05-acd1-4ccb-8708-6ee03664b117" }
 
     static func sku(_ p: LicenseProduct, used: Int) -> JSONObject {
         ["id": p.skuId, "skuId": p.skuId, "skuPartNumber": p.skuPartNumber, "displayName": p.displayName,
          "appliesTo": "User", "capabilityStatus": "Enabled", "consumedUnits": used,
          "prepaidUnits": ["enabled": p.seats ?? 1_000_000, "suspended": 0, "warning": 0],
-         "servicePlans": p.servicePlans.map { ["servicePlanId": $0.rawValue, "servicePlanName": planName($0), "provisioningStatus": "Success", "appliesTo": "User"] }]
+         "servicePlans": p.servicePlans.map { ["servicePlanId": planID($0), "servicePlanName": planName($0), "provisioningStatus": "Success", "appliesTo": "User"] }]
     }
 
     static func membership(_ kind: String, users: [String], groups: [String]) -> JSONObject {
@@ -62,7 +65,7 @@ enum GraphMapping {
     static func restriction(_ r: Restriction) -> JSONObject {
         var o: JSONObject = [
             "id": r.id, "displayName": r.displayName, "description": r.description, "priority": r.priority,
-            "createdDateTime": GraphDate.string(r.createdAt), "lastModifiedDateTime": GraphDate.string(r.lastModifiedAt), "version": 1,
+            "createdDateTime": GraphDate.string(r.createdAt), "lastModifiedDateTime": GraphDate.string(r.lastModifiedAt), "version": r.version ?? 1,
         ]
         switch r.type {
         case .deviceLimit:

@@ -65,7 +65,7 @@ public struct GraphService: Sendable {
             let u = try await user(p[1], admin), s = try await admin.settings()
             return try page(r, u.assignedLicenses.compactMap { s.product($0) }.map {
                 ["id": $0.skuId, "skuId": $0.skuId, "skuPartNumber": $0.skuPartNumber,
-                 "servicePlans": $0.servicePlans.map { ["servicePlanId": $0.rawValue, "servicePlanName": GraphMapping.planName($0)] }]
+                 "servicePlans": $0.servicePlans.map { ["servicePlanId": GraphMapping.planID($0), "servicePlanName": GraphMapping.planName($0)] }]
             })
         case ("GET", 3, "users") where p[2] == "managedDevices":
             let u = try await user(p[1], admin)
