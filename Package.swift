@@ -2,13 +2,14 @@
 import PackageDescription
 
 // Layers (arrows point down only; see ../shared/DESIGN.md):
-// L4 winmdm, MDMTesting · L3 MDMServer · L2 MDMService, MDMStorageSQL · L1 MDMPKI, MDMStorage · L0 MDMCore, MDMWire
+// L4 winmdm, MDMTesting · L3 MDMServer, MDMEmulator · L2 MDMService, MDMStorageSQL · L1 MDMPKI, MDMStorage, MDMLab · L0 MDMCore, MDMWire
 let package = Package(
     name: "winmdm",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "winmdm", targets: ["winmdm"]),
         .library(name: "MDMTesting", targets: ["MDMTesting"]),
+        .library(name: "MDMEmulator", targets: ["MDMEmulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -80,7 +81,7 @@ let package = Package(
         ], resources: [.copy("Resources/openapi.json")]),
         // L4
         .executableTarget(name: "winmdm", dependencies: [
-            "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQL", "MDMPKI", "MDMCore", "MDMWire", "MDMTesting",
+            "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQL", "MDMPKI", "MDMCore", "MDMWire", "MDMEmulator", "MDMLab",
             "MDMTroubleshoot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,14 +93,19 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
-        .target(name: "MDMTesting", dependencies: [
-            "MDMWire", "MDMPKI", "MDMCore", "MDMStorage",
+        // The Windows device emulator: a product feature (winmdm emulate, the benchmarks) as much as the tests' device.
+        .target(name: "MDMEmulator", dependencies: [
+            "MDMWire", "MDMPKI", "MDMCore",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // A throwaway PostgreSQL and free loopback ports, for the benchmarks and the tests.
+        .target(name: "MDMLab"),
+        // Tests only: the storage conformance suite; it re-exports the emulator and the lab for the test targets.
+        .target(name: "MDMTesting", dependencies: ["MDMEmulator", "MDMLab", "MDMCore", "MDMStorage"]),
         // Tests
         .testTarget(name: "MDMCoreTests", dependencies: ["MDMCore"]),
         .testTarget(name: "MDMTroubleshootTests", dependencies: ["MDMTroubleshoot", "MDMCore"]),

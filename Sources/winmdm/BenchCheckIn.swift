@@ -4,7 +4,7 @@ import Foundation
 import MDMCore
 import MDMPKI
 import MDMService
-import MDMTesting
+import MDMEmulator
 import MDMWire
 import NIOCore
 import NIOSSL

@@ -5,7 +5,7 @@ import Foundation
 import MDMCore
 import MDMPKI
 import MDMService
-import MDMTesting
+import MDMEmulator
 import NIOCore
 import _CryptoExtras
 

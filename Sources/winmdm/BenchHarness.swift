@@ -5,7 +5,8 @@ import MDMPKI
 import MDMServer
 import MDMService
 import MDMStorageSQL
-import MDMTesting
+import MDMEmulator
+import MDMLab
 import NIOCore
 import NIOSSL
 import Synchronization

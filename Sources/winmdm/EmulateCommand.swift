@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import MDMCore
-import MDMTesting
+import MDMEmulator
 
 struct Emulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

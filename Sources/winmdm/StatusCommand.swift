@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import MDMPKI
 import MDMStorage
-import MDMTesting
+import MDMEmulator
 
 /// `winmdm status`: is this installation healthy? Each check says ok, warning or problem, and what to do.
 struct Status: AsyncParsableCommand {
