@@ -4,7 +4,7 @@ enum Templates {
         "layout": layout, "login": login, "users": users, "user": user, "restrictions": restrictions, "restriction": restriction,
         "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "autopilotDevices": autopilotDevices, "configuration": configuration, "statusPage": statusPage, "compliance": compliance,
         "troubleshooting": troubleshooting, "message": message, "tenant": tenant,
-        "home": home, "device": device, "confirm": confirm, "audit": audit, "fix": fix,
+        "home": home, "device": device, "confirm": confirm, "audit": audit, "fix": fix, "groups": groups, "group": group, "confirmMany": confirmMany,
     ]
 
     static let layout = """
@@ -29,6 +29,7 @@ enum Templates {
     <nav>
     <a href="/console/home" {{#section_home}}class="on"{{/section_home}}>Home</a>
     <div class="h">Users</div><a href="/console/users" {{#section_users}}class="on"{{/section_users}}>All users</a>
+    <a href="/console/groups" {{#section_groups}}class="on"{{/section_groups}}>Groups</a>
     <div class="h">Devices</div>
     <a href="/console/devices/enrollment-restrictions" {{#section_restrictions}}class="on"{{/section_restrictions}}>Enrollment restrictions</a>
     <a href="/console/devices/device-settings" {{#section_deviceSettings}}class="on"{{/section_deviceSettings}}>Device settings</a>
@@ -67,6 +68,13 @@ enum Templates {
 
     static let users = """
     <h1>Users › All users</h1>
+    {{#isAdmin}}<details class="card"><summary>New user</summary>
+    <form method="post" action="/console/users/new"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>User principal name <input name="upn" type="email" required placeholder="ann@contoso.com" size="40"></label>
+    <label>Display name <input name="displayName" size="40"></label>
+    <label>Password (at least 8 characters) <input name="password" type="password" required minlength="8" autocomplete="new-password"></label>
+    <label>License <select name="license"><option value="">none (cannot enroll yet)</option>{{#products}}<option value="{{sku}}">{{sku}} — {{name}}</option>{{/products}}</select></label>
+    <button type="submit">Create</button></form></details>{{/isAdmin}}
     <table><tr><th>User principal name</th><th>Display name</th><th>Licenses</th><th>Devices</th><th>Sign-in</th></tr>
     {{#users}}<tr><td><a href="/console/users/{{upn}}">{{upn}}</a></td><td>{{name}}</td><td>{{licenses}}</td><td>{{devices}}</td><td>{{enabled}}</td></tr>{{/users}}
     </table>
@@ -83,13 +91,15 @@ enum Templates {
     <h2>Devices</h2>
     <form method="post" action="/console/users/{{upn}}/devices/delete"><input type="hidden" name="csrf" value="{{csrf}}">
     <table><tr><th></th><th>Device</th><th>Type</th><th>Windows</th><th>State</th><th>Enrolled</th></tr>
-    {{#devices}}<tr><td><input type="checkbox" name="device" value="{{id}}" aria-label="Select {{name}}"></td><td>{{name}}</td><td>{{kind}}</td><td>{{os}}</td><td>{{state}}</td><td>{{enrolled}}</td></tr>{{/devices}}
+    {{#devices}}<tr><td><input type="checkbox" name="device" value="{{id}}" aria-label="Select {{name}}"></td><td><a href="/console/devices/windows/{{id}}">{{name}}</a></td><td>{{kind}}</td><td>{{os}}</td><td>{{state}}</td><td>{{enrolled}}</td></tr>{{/devices}}
     {{^devices}}<tr><td colspan="6" class="muted">No devices.</td></tr>{{/devices}}
     </table>
     <button type="submit" name="action" value="delete">Delete</button>
     </form>
     <h2>Licenses</h2>
     <p>{{licenses}}</p>
+    {{#isAdmin}}{{#held}}<form method="post" action="/console/users/{{upn}}/licenses/remove" style="display:inline"><input type="hidden" name="csrf" value="{{csrf}}">
+    <input type="hidden" name="sku" value="{{.}}"><button type="submit">Remove {{.}}</button></form> {{/held}}{{/isAdmin}}
     <form method="post" action="/console/users/{{upn}}/licenses"><input type="hidden" name="csrf" value="{{csrf}}">
     <label>Assign license <select name="sku">{{#products}}<option value="{{sku}}">{{sku}} — {{name}}</option>{{/products}}</select></label>
     <button type="submit">Assign</button></form>
@@ -350,6 +360,42 @@ enum Templates {
     <button type="submit">Apply this fix</button></form>{{/fixes}}{{/hasFixes}}
     {{^hasFixes}}{{^allowed}}<p>winmdm cannot make this change itself; follow the fix on the troubleshooting page.</p>{{/allowed}}{{/hasFixes}}
     <p><a href="/console/troubleshooting">Back to Troubleshooting + support</a></p>
+    """
+
+    static let groups = """
+    <h1>Groups</h1>
+    <table><tr><th>Name</th><th>Members</th><th>Devices</th><th>Autopilot group tag</th></tr>
+    {{#groups}}<tr><td><a href="/console/groups/{{id}}">{{name}}</a><br><span class="muted">{{description}}</span></td><td>{{members}}</td><td>{{devices}}</td><td>{{tag}}</td></tr>{{/groups}}
+    {{^groups}}<tr><td colspan="4" class="muted">No groups yet.</td></tr>{{/groups}}
+    </table>
+    {{#isAdmin}}<h2>New group</h2>
+    <form method="post" action="/console/groups/new"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>Name <input name="name" required size="40"></label><label>Description <input name="description" size="60"></label>
+    <label>Autopilot group tag <span class="muted">(optional: the group then holds every Autopilot device with this tag)</span> <input name="tag" size="20"></label>
+    <button type="submit">Create</button></form>{{/isAdmin}}
+    """
+
+    static let group = """
+    <h1>{{name}}</h1><p class="muted">{{description}}{{#tag}} · Autopilot devices tagged {{tag}}{{/tag}} · <a href="/console/groups">All groups</a></p>
+    <h2>Members</h2>
+    <table><tr><th>User</th><th>Display name</th><th></th></tr>
+    {{#members}}<tr><td><a href="/console/users/{{upn}}">{{upn}}</a></td><td>{{name}}</td><td>{{#isAdmin}}<form method="post" action="/console/groups/{{id}}/members"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="upn" value="{{upn}}"><button name="action" value="remove">Remove</button></form>{{/isAdmin}}</td></tr>{{/members}}
+    {{^members}}<tr><td colspan="3" class="muted">No members.</td></tr>{{/members}}
+    </table>
+    {{#isAdmin}}<form method="post" action="/console/groups/{{id}}/members"><input type="hidden" name="csrf" value="{{csrf}}">
+    <label>Add member <input name="upn" type="email" required placeholder="ann@contoso.com"></label><button name="action" value="add">Add</button></form>
+    <h2>Delete</h2><form method="post" action="/console/groups/{{id}}/delete"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="confirmed" value="yes">
+    <button class="danger" type="submit">Delete the group {{name}}</button> <span class="muted">Its members stay; what is assigned to it stops applying to them.</span></form>{{/isAdmin}}
+    {{#devices.0}}<h2>Devices (by HWDevID)</h2><ul>{{#devices}}<li><code>{{.}}</code></li>{{/devices}}</ul>{{/devices.0}}
+    """
+
+    static let confirmMany = """
+    <h1>Delete {{count}} device(s) of {{upn}}?</h1>
+    <ul>{{#devices}}<li>{{name}}</li>{{/devices}}</ul>
+    <p>Their records are removed and their certificates no longer accepted; they stop counting toward {{upn}}'s device limit. Attempts and the audit log keep their entries.</p>
+    <form method="post" action="/console/users/{{upn}}/devices/delete"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="confirmed" value="yes">
+    {{#devices}}<input type="hidden" name="device" value="{{id}}">{{/devices}}
+    <button class="danger" type="submit">Delete</button> <a href="/console/users/{{upn}}">Cancel</a></form>
     """
 
     static let tenant = """

@@ -123,6 +123,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     k.addHome()
     k.addDevicePages()
     k.addAudit()
+    k.addDirectory()
 
     // MARK: Sign-in
 
@@ -177,7 +178,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
             ["upn": u.upn, "name": u.displayName, "devices": counts[u.upn] ?? 0, "enabled": u.enabled ? "enabled" : "blocked",
              "licenses": u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", ")]
         }
-        var model: [String: Any] = ["users": users]
+        var model: [String: Any] = ["users": users, "products": s.licenseProducts.map { ["sku": $0.skuPartNumber, "name": $0.displayName] }]
         if rows.count > shown.count, let last = shown.last { model["next"] = "/console/users?after=" + ConsolePages.esc(last.upn) }
         return page(who, "users", "All users", "users", model, req: req)
     }
@@ -197,19 +198,28 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
             "upn": u.upn, "name": u.displayName, "groups": groups.map(\.displayName).joined(separator: ", ").isEmpty ? "none" : groups.map(\.displayName).joined(separator: ", "),
             "limit": limit.limit ?? 5, "limitName": limit.isDefault ? "Default" : limit.displayName, "devices": devices,
             "licenses": u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", ").isEmpty ? "No licenses." : u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", "),
+            "held": u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber },
             "products": s.licenseProducts.map { ["sku": $0.skuPartNumber, "name": $0.displayName] },
         ], req: req)
     }
-    action("/console/users/:upn/devices/delete", roles: [.admin, .helpdesk]) { req, form, _ in
+    action("/console/users/:upn/devices/delete", roles: [.admin, .helpdesk]) { req, form, who in
         let upn = req.uri.path.split(separator: "/").dropFirst(2).first.map { String($0).removingPercentEncoding ?? String($0) } ?? ""
         let ids = form.filter { $0.0 == "device" }.map(\.1)
         guard !ids.isEmpty else { return ConsolePages.redirect("/console/users/\(upn)?msg=" + ConsolePages.esc("Select the devices to delete first.")) }
+        var found: [Enrollment] = []
         for id in ids {
             let e = try await c.admin.enrollment(id)
             guard e.upn == UPN.normalize(upn) else { throw AdminError("Enrollment \(id) does not belong to \(upn).") }
-            _ = try await c.admin.acting(as: "console").deleteDevice(id)
+            found.append(e)
         }
-        return ConsolePages.redirect("/console/users/\(upn)?msg=" + ConsolePages.esc("Deleted \(ids.count) device(s)."))
+        // First a page that names the devices and says what deleting does; then the confirmed form deletes them.
+        guard value(form, "confirmed") == "yes" else {
+            return page(who, "confirmMany", "Delete \(found.count) device\(found.count == 1 ? "" : "s")?", "users", [
+                "upn": upn, "devices": found.map { ["id": $0.id, "name": $0.deviceName ?? $0.deviceID] }, "count": found.count,
+            ], req: req)
+        }
+        for e in found { _ = try await c.admin.acting(as: "console:\(who.user.upn)").deleteDevice(e.id) }
+        return ConsolePages.redirect("/console/users/\(upn)?msg=" + ConsolePages.esc("Deleted \(found.count == 1 ? "1 device" : "\(found.count) devices")."))
     }
     action("/console/users/:upn/properties") { req, form, who in
         let upn = req.uri.path.split(separator: "/").dropFirst(2).first.map { String($0).removingPercentEncoding ?? String($0) } ?? ""

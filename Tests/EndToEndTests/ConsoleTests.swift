@@ -133,8 +133,13 @@ final class ConsoleClient: @unchecked Sendable {
             // Users > All users > the user > Devices: select, Delete.
             let page = try await web.get("/console/users/owner@winmdm.test")
             #expect(page.html.contains("value=\"\(id.entDMID)\""))
+            // Delete first names the devices and says what it does; nothing is deleted until that is confirmed.
+            let ask = try await web.post("/console/users/owner@winmdm.test/devices/delete",
+                                         [("csrf", ConsoleClient.csrf(page.html)!), ("device", id.entDMID)])
+            #expect(ask.status == 200 && ask.html.contains("Delete 1 device(s) of owner@winmdm.test?"))
+            #expect(try await server.store.enrollment(id: id.entDMID) != nil)
             let done = try await web.post("/console/users/owner@winmdm.test/devices/delete",
-                                          [("csrf", ConsoleClient.csrf(page.html)!), ("device", id.entDMID)])
+                                          [("csrf", ConsoleClient.csrf(page.html)!), ("device", id.entDMID), ("confirmed", "yes")])
             #expect(done.status == 303 && done.location?.contains("Deleted") == true)
             #expect(try await server.store.enrollment(id: id.entDMID) == nil)
             // Devices > Windows > Windows devices > Unassign user.

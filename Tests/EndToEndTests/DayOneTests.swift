@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import MDMCore
 import MDMServer
+import MDMStorage
 import MDMService
 import MDMTesting
 import Testing
@@ -267,5 +268,44 @@ enum BuildInfoForTests {
             #expect(page.status == .ok && String(buffer: page.body).contains("Access work or school"))
         }
         await server.close()
+    }
+}
+
+/// Users and groups made from the console (review items 3, 13): new user with a license, license removal, a group with
+/// members, and a group deleted only when confirmed.
+@Suite struct DayOneDirectoryConsoleTests {
+    @Test("console: new user, remove license, groups with members, delete group when confirmed")
+    func usersAndGroups() async throws {
+        try await ConsoleTests.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            _ = try await web.signIn(first.upn, first.password)
+            let users = try await web.get("/console/users")
+            let csrf = try #require(ConsoleClient.csrf(users.html))
+            #expect(users.html.contains("New user"))
+            let made = try await web.post("/console/users/new", [("csrf", csrf), ("upn", "Ann@Contoso.example"), ("displayName", "Ann"),
+                                                                  ("password", "Correct horse 1"), ("license", "WINMDM_STANDARD")])
+            #expect(made.status == 303 && made.location?.contains("Warning") == true, "an unverified domain is warned about: \(made.location ?? "")")
+            #expect(try await server.admin.user("ann@contoso.example").assignedLicenses.count == 1)
+            let short = try await web.post("/console/users/new", [("csrf", csrf), ("upn", "bo@winmdm.test"), ("password", "short")])
+            let bo = try? await server.admin.user("bo@winmdm.test")
+            #expect(short.status == 400 && short.html.contains("at least 8 characters") && bo == nil)
+            let removed = try await web.post("/console/users/ann@contoso.example/licenses/remove", [("csrf", csrf), ("sku", "WINMDM_STANDARD")])
+            let ann = try await server.admin.user("ann@contoso.example")
+            #expect(removed.status == 303 && ann.assignedLicenses.isEmpty)
+
+            let group = try await web.post("/console/groups/new", [("csrf", csrf), ("name", "Finance"), ("tag", "")])
+            let gid = try #require(group.location?.split(separator: "?").first?.split(separator: "/").last.map(String.init))
+            _ = try await web.post("/console/groups/\(gid)/members", [("csrf", csrf), ("upn", "ann@contoso.example"), ("action", "add")])
+            #expect(try await server.admin.group("Finance").members.count == 1)
+            #expect(try await web.get("/console/groups/\(gid)").html.contains("ann@contoso.example"))
+            let again = try await web.post("/console/groups/\(gid)/members", [("csrf", csrf), ("upn", "ann@contoso.example"), ("action", "add")])
+            #expect(again.location?.contains("already") == true, "adding a member twice says so")
+            let ask = try await web.post("/console/groups/\(gid)/delete", [("csrf", csrf)])
+            let left = try await server.admin.groups().count
+            #expect(ask.status == 200 && left == 1, "not deleted without confirmation")
+            _ = try await web.post("/console/groups/\(gid)/delete", [("csrf", csrf), ("confirmed", "yes")])
+            #expect(try await server.admin.groups().isEmpty)
+            #expect(try await server.admin.auditEntries(AuditQuery(limit: 10, actor: "console:\(first.upn)", action: "group.")).count == 3)
+        }
     }
 }
