@@ -63,8 +63,17 @@ struct Groups: AsyncParsableCommand {
         func run() async throws {
             guard !users.isEmpty else { throw ValidationError("Name at least one user to add.") }
             try await Runtime.withAdmin(common) { admin, _ in
-                for u in users { _ = try await admin.addMember(group: group, user: u) }
-                print("Added \(users.joined(separator: ", ")) to \(group).")
+                // Every user must exist before anyone is added: all or nothing.
+                var resolved: [User] = []
+                for u in users { resolved.append(try await admin.user(u)) }
+                var added: [String] = [], already: [String] = []
+                for u in resolved {
+                    let before = try await admin.group(group).members.count
+                    let after = try await admin.addMember(group: group, user: u.upn).members.count
+                    if after > before { added.append(u.upn) } else { already.append(u.upn) }
+                }
+                if !added.isEmpty { print("Added \(added.joined(separator: ", ")) to \(group).") }
+                if !already.isEmpty { print("Already in \(group): \(already.joined(separator: ", ")); nothing changed for \(already.count == 1 ? "that user" : "them").") }
             }
         }
     }

@@ -98,7 +98,10 @@ struct Mobility: AsyncParsableCommand {
         @Option(help: "Group in scope (with some); repeat for several.") var group: [String] = []
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
-                print(try await TenantText.mobility(try await admin.setScope(.mdm, scope, groups: group), admin))
+                let before = try await TenantText.mobility(try await admin.settings(), admin)
+                let after = try await TenantText.mobility(
+                    try await admin.setScope(.mdm, scope, groups: group), admin)
+                print(TenantText.changes(before, after))
             }
         }
     }
@@ -111,7 +114,10 @@ struct Mobility: AsyncParsableCommand {
         @Option(help: "Group in scope (with some); repeat for several.") var group: [String] = []
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, _ in
-                print(try await TenantText.mobility(try await admin.setScope(.mam, scope, groups: group), admin))
+                let before = try await TenantText.mobility(try await admin.settings(), admin)
+                let after = try await TenantText.mobility(
+                    try await admin.setScope(.mam, scope, groups: group), admin)
+                print(TenantText.changes(before, after))
             }
         }
     }
@@ -127,7 +133,10 @@ struct Mobility: AsyncParsableCommand {
                 throw ValidationError("Give --terms-of-use, --discovery or --compliance.")
             }
             try await Runtime.withAdmin(common) { admin, _ in
-                print(try await TenantText.mobility(try await admin.setMobilityURLs(termsOfUse: termsOfUse, discovery: discovery, compliance: compliance), admin))
+                let before = try await TenantText.mobility(try await admin.settings(), admin)
+                let after = try await TenantText.mobility(
+                    try await admin.setMobilityURLs(termsOfUse: termsOfUse, discovery: discovery, compliance: compliance), admin)
+                print(TenantText.changes(before, after))
             }
         }
     }
@@ -138,7 +147,10 @@ struct Mobility: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, rt in
-                print(try await TenantText.mobility(try await admin.restoreDefaultMobilityURLs(publicURL: rt.config.publicURL), admin))
+                let before = try await TenantText.mobility(try await admin.settings(), admin)
+                let after = try await TenantText.mobility(
+                    try await admin.restoreDefaultMobilityURLs(publicURL: rt.config.publicURL), admin)
+                print(TenantText.changes(before, after))
             }
         }
     }
@@ -186,6 +198,22 @@ struct Maintenance: AsyncParsableCommand {
 
 /// Human-readable summaries of tenant settings, shared by the commands that change them.
 enum TenantText {
+    /// What a change changed, line by line ("MDM user scope: All → Some (Staff)"), then the whole state; or that
+    /// nothing changed.
+    static func changes(_ before: String, _ after: String) -> String {
+        let b = before.split(separator: "\n").map(String.init), a = after.split(separator: "\n").map(String.init)
+        func split(_ line: String) -> (String, String) {
+            guard let i = line.firstIndex(of: ":") else { return (line, "") }
+            return (String(line[..<i]), line[line.index(after: i)...].trimmingCharacters(in: .whitespaces))
+        }
+        var changed: [String] = []
+        for (x, y) in zip(b, a) where x != y {
+            let (k, v1) = split(x), (_, v2) = split(y)
+            changed.append("Changed \(k): \(v1) → \(v2)")
+        }
+        return (changed.isEmpty ? ["Nothing changed."] : changed).joined(separator: "\n") + "\n\n" + after
+    }
+
     static func join(_ s: TenantSettings, _ admin: AdminService) async throws -> String {
         var who = s.joinPolicy.kind.rawValue.capitalized
         if s.joinPolicy.kind == .selected {

@@ -251,6 +251,15 @@ enum BuildInfoForTests {
         #expect(gone.out.contains("and its account"), "\(gone.out)")
         #expect(try await server.store.user(upn: made.package.accountUPN) == nil)
 
+        // Commands say what they changed (review 25).
+        #expect(try cli("groups", "create", "Staff").status == 0)
+        #expect(try cli("mobility", "mdm-scope", "some", "--group", "Staff").out.hasPrefix("Changed MDM user scope: All → Some (Staff)"))
+        #expect(try cli("mobility", "mdm-scope", "some", "--group", "Staff").out.hasPrefix("Nothing changed."))
+        #expect(try cli("groups", "add-member", "Staff", "e3@winmdm.test").out.contains("Added e3@winmdm.test"))
+        #expect(try cli("groups", "add-member", "Staff", "e3@winmdm.test").out.contains("Already in Staff: e3@winmdm.test"))
+        let ghost = try cli("groups", "add-member", "Staff", "e3@winmdm.test", "ghost@winmdm.test")
+        #expect(ghost.status == 66 && !ghost.out.contains("Already"), "nothing is done when one user does not exist")
+
         // Graph: a restriction's version counts its changes; service plans carry Microsoft's GUIDs.
         _ = try await server.admin.editRestriction(.deviceLimit, "Default", limit: 7)
         _ = try await server.admin.editRestriction(.deviceLimit, "Default", limit: 8)
