@@ -260,7 +260,12 @@ public struct ManagementService: Sendable {
 
     /// `winmdm_checkins_total{result}`: idle (nothing new, the usual case), reported (results or inventory written),
     /// refused (no or a wrong certificate, a bad message).
-    static func checkIns(_ result: String) { Counter(label: "winmdm_checkins_total", dimensions: [("result", result)]).increment() }
+    /// Made once, at the first check-in (after the server bootstrapped its metrics backend): the idle check-in is the
+    /// hot path, so it does not look its counter up each time.
+    static let checkInCounters: [String: Counter] = Dictionary(uniqueKeysWithValues: ["idle", "reported", "refused"].map {
+        ($0, Counter(label: "winmdm_checkins_total", dimensions: [("result", $0)]))
+    })
+    static func checkIns(_ result: String) { checkInCounters[result]?.increment() }
 
     /// The SMBIOS serial number, as Intune reads it in the first session.
     public static let serialNode = "./DevDetail/Ext/Microsoft/SMBiosSerialNumber"
