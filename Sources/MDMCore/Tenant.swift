@@ -314,6 +314,8 @@ public struct APIToken: Codable, Sendable, Equatable, Identifiable {
     /// Lower-case hex SHA-256 of the token.
     public var sha256: String
     public var createdAt: Date
+    /// After this the token is refused (nil: it does not expire).
+    public var expiresAt: Date?
 
     public init(id: String = UUID().uuidString.lowercased(), name: String, role: APIRole, sha256: String, createdAt: Date) {
         self.id = id

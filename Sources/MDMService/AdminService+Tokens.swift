@@ -13,11 +13,16 @@ extension AdminService {
         SHA256.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
-    public func createToken(name: String, role: APIRole) async throws -> NewToken {
+    public func createToken(name: String, role: APIRole, lifetime: TimeInterval? = nil) async throws -> NewToken {
         let n = name.trimmingCharacters(in: .whitespaces)
         guard !n.isEmpty else { throw AdminError("Give the token a name (who or what uses it).") }
+        if let lifetime, !(3600...(5 * 366 * 86400)).contains(lifetime) {
+            throw AdminError("A token's lifetime is 1 hour to 5 years, like 90d; leave --expires out for a token that does not expire.")
+        }
         let secret = "wmdm_" + Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
-        let token = APIToken(name: n, role: role, sha256: Self.sha256Hex(secret), createdAt: clock.now())
+        var made = APIToken(name: n, role: role, sha256: Self.sha256Hex(secret), createdAt: clock.now())
+        made.expiresAt = lifetime.map { clock.now() + $0 }
+        let token = made
         try await changeSettings("token.create", n) { s in
             guard !s.apiTokens.contains(where: { $0.name.lowercased() == n.lowercased() }) else {
                 throw AdminError("A token named \(n) already exists; revoke it first or pick another name.")
@@ -52,6 +57,7 @@ extension AdminService {
     public func authenticateToken(_ secret: String) async throws -> APIToken? {
         let hash = Self.sha256Hex(secret)
         guard let t = try await store.apiToken(sha256: hash), ConstantTime.equal(Array(t.sha256.utf8), Array(hash.utf8)) else { return nil }
+        if let end = t.expiresAt, end <= clock.now() { return nil }
         return t
     }
 

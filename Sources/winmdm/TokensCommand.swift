@@ -16,12 +16,20 @@ struct Tokens: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         @Option(help: "admin (everything), helpdesk (read, troubleshoot, device actions) or reader (read only).") var role: APIRole
         @Option(help: "Who or what uses it.") var name: String
+        @Option(help: "Refuse it after this long, like 90d or 52w (default: it does not expire).") var expires: String?
         @Flag(help: "Print JSON.") var json = false
         func run() async throws {
+            let lifetime = try expires.map { v -> TimeInterval in
+                guard let s = TimeSpan.parse(v) else { throw ValidationError("--expires '\(v)' is not a duration like 90d or 52w.") }
+                return s
+            }
             try await Runtime.withAdmin(common) { admin, _ in
-                let t = try await admin.createToken(name: name, role: role)
-                if json { return try JSONOutput.print(["name": t.token.name, "role": t.token.role.rawValue, "token": t.secret]) }
-                print("Created \(t.token.role.rawValue) token \"\(t.token.name)\". Use it as: Authorization: Bearer \(t.secret)")
+                let t = try await admin.createToken(name: name, role: role, lifetime: lifetime)
+                if json {
+                    return try JSONOutput.print(["name": t.token.name, "role": t.token.role.rawValue, "token": t.secret,
+                                                 "expiresAt": t.token.expiresAt.map { ISO8601DateFormatter().string(from: $0) } ?? ""])
+                }
+                print("Created \(t.token.role.rawValue) token \"\(t.token.name)\"\(t.token.expiresAt.map { ", valid until \($0.short)" } ?? " (it does not expire)"). Use it as: Authorization: Bearer \(t.secret)")
                 print("It is shown only now.")
             }
         }
@@ -35,10 +43,13 @@ struct Tokens: AsyncParsableCommand {
             try await Runtime.withAdmin(common) { admin, _ in
                 let tokens = try await admin.tokens()
                 if json {
-                    struct Out: Encodable { var id: String; var name: String; var role: String; var createdAt: Date }
-                    return try JSONOutput.print(tokens.map { Out(id: $0.id, name: $0.name, role: $0.role.rawValue, createdAt: $0.createdAt) })
+                    struct Out: Encodable { var id: String; var name: String; var role: String; var createdAt: Date; var expiresAt: Date? }
+                    return try JSONOutput.print(tokens.map { Out(id: $0.id, name: $0.name, role: $0.role.rawValue, createdAt: $0.createdAt, expiresAt: $0.expiresAt) })
                 }
-                print(Table.render(["NAME", "ROLE", "CREATED", "ID"], tokens.map { [$0.name, $0.role.rawValue, $0.createdAt.short, $0.id] }))
+                let now = Date()
+                print(Table.render(["NAME", "ROLE", "CREATED", "EXPIRES", "ID"], tokens.map {
+                    [$0.name, $0.role.rawValue, $0.createdAt.short, $0.expiresAt.map { ($0 <= now ? "expired " : "") + $0.short } ?? "never", $0.id]
+                }))
             }
         }
     }

@@ -318,3 +318,24 @@ enum BuildInfoForTests {
         }
     }
 }
+
+@Suite struct DayOneTokenTests {
+    @Test("review 38: a token made with an expiry is refused after it, and the list says so")
+    func tokensExpire() async throws {
+        let clock = ManualClock(Date())
+        let server = try await TestServer.make(clock: clock)
+        let short = try await server.admin.createToken(name: "contractor", role: .reader, lifetime: 3600)
+        await #expect(throws: AdminError.self) { try await server.admin.createToken(name: "blink", role: .reader, lifetime: 60) }
+        let app = Application(router: buildRouter(server.services))
+        try await app.test(.router) { client in
+            let api = API(client: client, token: short.secret)
+            let before = try await api.call(.get, "/graph/v1.0/users")
+            #expect(before.status == 200)
+            clock.advance(by: 3601)
+            let after = try await api.call(.get, "/graph/v1.0/users")
+            #expect(after.status == 401, "an expired token is refused")
+        }
+        #expect(try await server.admin.tokens().first { $0.name == "contractor" }?.expiresAt != nil)
+        await server.close()
+    }
+}
