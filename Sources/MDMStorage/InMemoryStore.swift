@@ -182,7 +182,7 @@ public actor InMemoryStore: MDMStore {
 
     public func enqueue(_ command: DeviceCommand) { queue.append(command) }
     public func operationalCounts() -> OperationalCounts {
-        OperationalCounts(activeEnrollments: enrollmentsByID.values.filter { $0.state == .active }.count,
+        OperationalCounts(users: usersByID.count, activeEnrollments: enrollmentsByID.values.filter { $0.state == .active }.count,
                           queuedCommands: queue.filter { $0.state == .queued }.count, sentCommands: queue.filter { $0.state == .sent }.count)
     }
     public func queuedCommands(enrollmentID: String) -> [DeviceCommand] {

@@ -252,11 +252,14 @@ public typealias MDMStore = DirectoryStore & EnrollmentStore & AttemptStore & Au
 /// How much work the installation holds, for `/metrics` and `winmdm status`: read when asked (a scrape), never on a
 /// device's request.
 public struct OperationalCounts: Sendable, Equatable, Codable {
+    /// Directory accounts (provisioning packages' accounts included).
+    public var users: Int
     public var activeEnrollments: Int
     /// Commands waiting for their device's next session, and sent but not answered yet.
     public var queuedCommands: Int
     public var sentCommands: Int
-    public init(activeEnrollments: Int, queuedCommands: Int, sentCommands: Int) {
+    public init(users: Int = 0, activeEnrollments: Int, queuedCommands: Int, sentCommands: Int) {
+        self.users = users
         self.activeEnrollments = activeEnrollments
         self.queuedCommands = queuedCommands
         self.sentCommands = sentCommands

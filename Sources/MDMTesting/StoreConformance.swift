@@ -502,6 +502,7 @@ public enum StoreConformance {
         try check(now2.queuedCommands == counted.queuedCommands + 1 && now2.sentCommands == counted.sentCommands + 1,
                   "a sent command counts as sent, not queued")
         try check(now2.activeEnrollments == counted.activeEnrollments, "commands do not change the enrollment count")
+        try check(now2.users == (try await store.users().count), "users are counted")
         try check(try await store.queuedCommands(enrollmentID: eid).map(\.id) == [c2.id], "sent commands leave the queue")
         try check(try await store.sentCommands(enrollmentID: eid).map(\.id) == [c1.id], "sent commands wait for their answer")
         try check(try await store.command(id: c1.id) == sent, "commands are read back whole")
