@@ -76,7 +76,7 @@ enum Templates {
     <label>License <select name="license"><option value="">none (cannot enroll yet)</option>{{#products}}<option value="{{sku}}">{{sku}} — {{name}}</option>{{/products}}</select></label>
     <button type="submit">Create</button></form></details>{{/isAdmin}}
     <table><tr><th>User principal name</th><th>Display name</th><th>Licenses</th><th>Devices</th><th>Sign-in</th></tr>
-    {{#users}}<tr><td><a href="/console/users/{{upn}}">{{upn}}</a></td><td>{{name}}</td><td>{{licenses}}</td><td>{{devices}}</td><td>{{enabled}}</td></tr>{{/users}}
+    {{#users}}<tr><td><a href="/console/users/{{upn}}">{{upn}}</a></td><td>{{name}}{{#package}} <span class="muted">(provisioning package account)</span>{{/package}}</td><td>{{licenses}}</td><td>{{devices}}</td><td>{{enabled}}</td></tr>{{/users}}
     </table>
     {{#next}}<p><a href="{{next}}">Next page</a></p>{{/next}}
     """

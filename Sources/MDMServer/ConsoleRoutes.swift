@@ -175,7 +175,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         let shown = Array(rows.prefix(ConsolePages.pageSize))
         let counts = try await c.store.activeEnrollmentCounts(upns: shown.map(\.upn))
         let users = shown.map { u -> [String: Any] in
-            ["upn": u.upn, "name": u.displayName, "devices": counts[u.upn] ?? 0, "enabled": u.enabled ? "enabled" : "blocked",
+            ["upn": u.upn, "name": u.displayName, "package": u.isPackageAccount, "devices": counts[u.upn] ?? 0, "enabled": u.enabled ? "enabled" : "blocked",
              "licenses": u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", ")]
         }
         var model: [String: Any] = ["users": users, "products": s.licenseProducts.map { ["sku": $0.skuPartNumber, "name": $0.displayName] }]
