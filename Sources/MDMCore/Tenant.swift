@@ -316,6 +316,8 @@ public struct APIToken: Codable, Sendable, Equatable, Identifiable {
     public var createdAt: Date
     /// After this the token is refused (nil: it does not expire).
     public var expiresAt: Date?
+    /// When it last authenticated a request, to the hour (nil: never).
+    public var lastUsedAt: Date?
 
     public init(id: String = UUID().uuidString.lowercased(), name: String, role: APIRole, sha256: String, createdAt: Date) {
         self.id = id

@@ -57,7 +57,12 @@ extension AdminService {
     public func authenticateToken(_ secret: String) async throws -> APIToken? {
         let hash = Self.sha256Hex(secret)
         guard let t = try await store.apiToken(sha256: hash), ConstantTime.equal(Array(t.sha256.utf8), Array(hash.utf8)) else { return nil }
-        if let end = t.expiresAt, end <= clock.now() { return nil }
+        let now = clock.now()
+        if let end = t.expiresAt, end <= now { return nil }
+        // Last used, to the hour: at most one write per token an hour, whatever the request rate.
+        if t.lastUsedAt.map({ now.timeIntervalSince($0) >= 3600 }) ?? true {
+            try? await store.noteTokenUse(id: t.id, at: now)
+        }
         return t
     }
 

@@ -81,6 +81,10 @@ public actor InMemoryStore: MDMStore {
     }
     public func tenantSettings() -> TenantSettings? { settings }
     public func apiToken(sha256: String) -> APIToken? { settings?.apiTokens.first { $0.sha256 == sha256 } }
+    public func noteTokenUse(id: String, at: Date) {
+        guard let i = settings?.apiTokens.firstIndex(where: { $0.id == id }) else { return }
+        settings?.apiTokens[i].lastUsedAt = at
+    }
     public func saveTenantSettings(_ settings: TenantSettings) { self.settings = settings }
     public func updateTenantSettings(_ change: @Sendable (inout TenantSettings) throws -> Void,
                                      audit entry: @Sendable (TenantSettings, TenantSettings) -> AuditEntry?) throws -> (before: TenantSettings, after: TenantSettings) {

@@ -26,6 +26,8 @@ public protocol DirectoryStore: Sendable {
     func tenantSettings() async throws -> TenantSettings?
     /// The API token whose secret hashes to this (indexed; nothing else is read).
     func apiToken(sha256: String) async throws -> APIToken?
+    /// Records that a token was used (its `lastUsedAt`), without touching the tenant settings or the audit log.
+    func noteTokenUse(id: String, at: Date) async throws
     func saveTenantSettings(_ settings: TenantSettings) async throws
     /// Read-modify-write of the settings in one transaction, so concurrent administrators (other processes
     /// included) never lose each other's changes. `audit`, given the settings before and after, names the audit

@@ -50,6 +50,15 @@ extension SQLStore {
         try await one("SELECT doc FROM api_tokens WHERE sha256 = \(bind: sha256)", APIToken.self)
     }
 
+    public func noteTokenUse(id: String, at: Date) async throws {
+        try await connections.transaction { db in
+            guard let row = try await db.raw("SELECT doc FROM api_tokens WHERE id = \(bind: id)").first() else { return }
+            var t = try Self.value(row, APIToken.self)
+            t.lastUsedAt = at
+            try await db.raw("UPDATE api_tokens SET doc = \(bind: try Self.doc(t)) WHERE id = \(bind: id)").run()
+        }
+    }
+
     static func readSettings(_ db: any SQLDatabase) async throws -> TenantSettings? {
         var settings: TenantSettings?
         var objects: [String: [(Int, String)]] = [:]

@@ -319,6 +319,8 @@ public enum StoreConformance {
         try check(try await store.tenantSettings() == added, "added settings objects read back in order")
         try check(try await store.apiToken(sha256: token.sha256) == token, "a token is found by its hash")
         try check(try await store.apiToken(sha256: "none-\(tag)") == nil, "an unknown hash finds no token")
+        try await store.noteTokenUse(id: token.id, at: now)
+        try check(try await store.apiToken(sha256: token.sha256)?.lastUsedAt == now, "a token's last use is recorded")
         let (_, moved) = try await store.updateTenantSettings { s in
             s.restrictions.removeAll { $0.id == limit.id }
             var edited = limit

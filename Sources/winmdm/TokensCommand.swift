@@ -43,12 +43,14 @@ struct Tokens: AsyncParsableCommand {
             try await Runtime.withAdmin(common) { admin, _ in
                 let tokens = try await admin.tokens()
                 if json {
-                    struct Out: Encodable { var id: String; var name: String; var role: String; var createdAt: Date; var expiresAt: Date? }
-                    return try JSONOutput.print(tokens.map { Out(id: $0.id, name: $0.name, role: $0.role.rawValue, createdAt: $0.createdAt, expiresAt: $0.expiresAt) })
+                    struct Out: Encodable { var id: String; var name: String; var role: String; var createdAt: Date; var expiresAt: Date?; var lastUsedAt: Date? }
+                    return try JSONOutput.print(tokens.map { Out(id: $0.id, name: $0.name, role: $0.role.rawValue, createdAt: $0.createdAt,
+                                                                 expiresAt: $0.expiresAt, lastUsedAt: $0.lastUsedAt) })
                 }
                 let now = Date()
-                print(Table.render(["NAME", "ROLE", "CREATED", "EXPIRES", "ID"], tokens.map {
-                    [$0.name, $0.role.rawValue, $0.createdAt.short, $0.expiresAt.map { ($0 <= now ? "expired " : "") + $0.short } ?? "never", $0.id]
+                print(Table.render(["NAME", "ROLE", "CREATED", "LAST USED", "EXPIRES", "ID"], tokens.map {
+                    [$0.name, $0.role.rawValue, $0.createdAt.short, $0.lastUsedAt?.short ?? "never",
+                     $0.expiresAt.map { ($0 <= now ? "expired " : "") + $0.short } ?? "never", $0.id]
                 }))
             }
         }

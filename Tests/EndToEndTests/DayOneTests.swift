@@ -335,7 +335,8 @@ enum BuildInfoForTests {
             let after = try await api.call(.get, "/graph/v1.0/users")
             #expect(after.status == 401, "an expired token is refused")
         }
-        #expect(try await server.admin.tokens().first { $0.name == "contractor" }?.expiresAt != nil)
+        let used = try #require(try await server.admin.tokens().first { $0.name == "contractor" })
+        #expect(used.expiresAt != nil && used.lastUsedAt != nil, "the list says when it expires and when it was last used")
         await server.close()
     }
 }
