@@ -195,7 +195,7 @@ enum Templates {
     <p class="muted">Discovery URL: <code>{{discovery}}</code></p>
     <h2>Recent failures, by cause</h2>
     <table><tr><th>Cause</th><th>Code</th><th>Who</th><th>How many</th><th>Last</th><th></th></tr>
-    {{#groups}}<tr><td>{{rule}}{{#noise}} <span class="muted">(sign-in)</span>{{/noise}}<br><span class="muted">{{reason}}</span></td><td>{{code}}</td><td>{{users}}</td><td>{{count}}</td><td>{{last}}</td><td><a href="/console/troubleshooting?attempt={{attempt}}">Explain</a></td></tr>{{/groups}}
+    {{#groups}}<tr><td>{{rule}}{{#noise}} <span class="muted">(sign-in)</span>{{/noise}}<br><span class="muted">{{reason}}</span></td><td>{{code}}</td><td>{{users}}</td><td>{{count}}</td><td>{{last}}</td><td>{{^noise}}<a href="/console/troubleshooting/fix?attempt={{attempt}}">Fix…</a>{{/noise}}{{#noise}}<a href="/console/troubleshooting">Details</a>{{/noise}}</td></tr>{{/groups}}
     {{^hasGroups}}<tr><td colspan="6" class="muted">No enrollment failed in the last 24 hours.</td></tr>{{/hasGroups}}
     </table>
     """
@@ -357,7 +357,7 @@ enum Templates {
     {{#fixes}}<form method="post" action="/console/troubleshooting/fix" class="card"><input type="hidden" name="csrf" value="{{csrf}}">
     <input type="hidden" name="attempt" value="{{attempt}}"><input type="hidden" name="fix" value="{{id}}">
     <p><strong>{{description}}</strong><br><span class="{{^narrow}}danger{{/narrow}}{{#narrow}}muted{{/narrow}}">This {{scope}}.</span> <span class="muted">Same as <code>{{command}}</code></span></p>
-    <button type="submit">Apply this fix</button></form>{{/fixes}}{{/hasFixes}}
+    {{#isAdmin}}<button type="submit">Apply this fix</button>{{/isAdmin}}</form>{{/fixes}}{{/hasFixes}}
     {{^hasFixes}}{{^allowed}}<p>winmdm cannot make this change itself; follow the fix on the troubleshooting page.</p>{{/allowed}}{{/hasFixes}}
     <p><a href="/console/troubleshooting">Back to Troubleshooting + support</a></p>
     """

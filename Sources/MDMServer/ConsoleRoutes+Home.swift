@@ -15,7 +15,7 @@ extension ConsoleRouting {
             let users = counts.users
             let failures = try await c.admin.attempts(AttemptQuery(limit: 500, failedOnly: true, since: now - 86400))
             let settings = try await c.admin.settings()
-            let groups = FailureGroups.build(failures, now: now)
+            let groups = FailureGroups.build(failures)
             let discovery = c.publicURL + "/EnrollmentServer/Discovery.svc"
             let domain = settings.domains.first(where: \.isVerified)?.name ?? "example.com"
             let host = URLComponents(string: c.publicURL)?.host ?? "mdm.example.com"
@@ -53,7 +53,7 @@ struct FailureGroups {
     /// Sign-in noise (wrong password, unknown user, lockouts, console sign-ins): shown after the causes an admin can fix.
     var isNoise: Bool
 
-    static func build(_ attempts: [EnrollmentAttempt], now: Date) -> [FailureGroups] {
+    static func build(_ attempts: [EnrollmentAttempt]) -> [FailureGroups] {
         var byKey: [String: FailureGroups] = [:]
         for a in attempts {
             let rule = a.denials.first?.rule.rawValue ?? ""
@@ -87,7 +87,7 @@ struct FailureGroups {
             byKey[k, default: []].append(a)
         }
         // Attempts come newest first, so groups keep the order of their newest failure.
-        return keys.compactMap { build(byKey[$0]!, now: Date()).first }
+        return keys.compactMap { build(byKey[$0]!).first }
     }
 
     var model: [String: Any] {

@@ -18,13 +18,6 @@ struct ConsoleRouting {
         self.kit = ConsoleKit(c: c)
     }
 
-    func current(_ req: Request) async -> ConsoleUser? { await kit.current(req) }
-
-    func page(_ who: ConsoleUser, _ template: String, _ title: String, _ section: String, _ model: [String: Any],
-              req: Request, error: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
-        kit.page(who, template, title, section, model, req: req, error: error, status: status)
-    }
-
     /// GET pages: signed in, any role.
     func view(_ path: RouterPath, _ body: @escaping @Sendable (Request, MDMRequestContext, ConsoleUser) async throws -> Response) {
         let kit = self.kit
@@ -79,8 +72,6 @@ struct ConsoleRouting {
         }
     }
 
-    static func value(_ form: [(String, String)], _ key: String) -> String? { ConsoleKit.value(form, key) }
-    static func lines(_ s: String?) -> [String] { ConsoleKit.lines(s) }
 }
 
 /// What a console route's handler may capture: the services and the page helpers (Sendable, unlike the router).

@@ -327,9 +327,8 @@ public struct ManagementService: Sendable {
         var groupIDs: Set<String> = []
         if let user { groupIDs = try await store.groupIDs(of: user.id) }
         guard let denial = EnrollmentPolicy.personalDenial(record, settings: settings, groupIDs: groupIDs) else { return }
-        var unenroll = DeviceCommand(enrollmentID: e.id, kind: "unenroll", verb: "Exec",
-                                     items: [DMItem(target: "./Vendor/MSFT/DMClient/Provider/\(config.providerID)/Unenroll", format: "chr", data: config.providerID)],
-                                     createdAt: now)
+        let (verb, items, _) = try BuiltInCommand.unenroll.syncml(providerID: config.providerID)
+        var unenroll = DeviceCommand(enrollmentID: e.id, kind: BuiltInCommand.unenroll.kind, verb: verb, items: items, createdAt: now)
         unenroll.note = "Refused as a personally owned device (Device Identifier not preregistered)."
         try await store.enqueue(unenroll)
         let a = EnrollmentAttempt(time: now, phase: .manage, remoteAddress: meta.remoteAddress, userAgent: meta.userAgent, facts: Self.facts(of: e),
