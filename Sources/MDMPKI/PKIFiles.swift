@@ -80,10 +80,14 @@ public struct PKIFiles: Sendable {
 /// Writes a file atomically with the mode set before any content is visible.
 public enum SecureFile {
     public static func write(_ text: String, to url: URL, mode: mode_t) throws(PKIError) {
+        try write(Array(text.utf8), to: url, mode: mode)
+    }
+
+    /// Writes through a temporary file renamed into place: a reader sees the old file or the whole new one.
+    public static func write(_ bytes: [UInt8], to url: URL, mode: mode_t) throws(PKIError) {
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString)")
         let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL, mode)
         guard fd >= 0 else { throw PKIError(.storage, "Cannot create \(url.path) (errno \(errno)).") }
-        let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
         fchmod(fd, mode)
         fsync(fd)

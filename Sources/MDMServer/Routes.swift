@@ -25,6 +25,9 @@ public struct ServerServices: Sendable {
     public var strictTransportSecurity = false
     /// `/metrics` (Prometheus text from the metrics backend the composition root chose); nil serves none.
     public var metrics: MetricsExposition?
+    /// `POST /api/cli`: runs an admin command for a remote CLI, given the caller's token and the request body; nil
+    /// serves none.
+    public var remoteCommands: RemoteCommandEndpoint?
 
     public init(configuration: ServerConfiguration, enrollment: EnrollmentService, signIn: SignInService,
                 graph: GraphService? = nil, admin: AdminService? = nil, console: ConsoleServices? = nil,
@@ -104,6 +107,9 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
     }
     router.get("/graph/openapi.json") { _, _ in
         response(ServiceResponse(contentType: "application/json", body: OpenAPIDocument.bytes))
+    }
+    if let admin = s.admin, let remote = s.remoteCommands {
+        router.post("/api/cli") { req, _ in await remoteCommandRoute(req, admin: admin, remote) }
     }
     if let admin = s.admin, let metrics = s.metrics {
         router.get("/metrics") { req, _ in await metricsRoute(req, admin: admin, metrics) }
@@ -208,6 +214,36 @@ func metricsRoute(_ req: Request, admin: AdminService, _ metrics: MetricsExposit
         return r
     }
     return response(ServiceResponse(contentType: "text/plain; version=0.0.4; charset=utf-8", body: await metrics.collect()))
+}
+
+/// `/api/cli`: a bearer token, a body within the endpoint's limit, then the composition root's command runner.
+func remoteCommandRoute(_ req: Request, admin: AdminService, _ remote: RemoteCommandEndpoint) async -> Response {
+    var req = req
+    func error(_ status: Int, _ text: String) -> Response {
+        var r = response(ServiceResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8)))
+        if status == 401 { r.headers[.wwwAuthenticate] = "Bearer realm=\"winmdm\"" }
+        return r
+    }
+    guard let token = await bearerToken(req, admin) else {
+        return error(401, "A valid bearer token is required (winmdm tokens create --name NAME --role admin|helpdesk|reader).")
+    }
+    if let declared = req.headers[.contentLength].flatMap({ Int($0) }), declared > remote.maxBodyBytes {
+        return error(413, "The request is larger than \(remote.maxBodyBytes >> 20) MiB.")
+    }
+    guard let body = try? await req.collectBody(upTo: remote.maxBodyBytes) else {
+        return error(413, "The request is larger than \(remote.maxBodyBytes >> 20) MiB.")
+    }
+    return response(await remote.run(token, Array(buffer: body)))
+}
+
+/// What runs a remote CLI's command (the command definitions live in the composition root).
+public struct RemoteCommandEndpoint: Sendable {
+    public var maxBodyBytes: Int
+    public var run: @Sendable (APIToken, [UInt8]) async -> ServiceResponse
+    public init(maxBodyBytes: Int, run: @escaping @Sendable (APIToken, [UInt8]) async -> ServiceResponse) {
+        self.maxBodyBytes = maxBodyBytes
+        self.run = run
+    }
 }
 
 /// What `/metrics` answers: the exposition of the process's metrics, refreshed as it is read.

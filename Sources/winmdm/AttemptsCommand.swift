@@ -20,16 +20,16 @@ struct Attempts: AsyncParsableCommand {
 
         func run() async throws {
             guard limit > 0 else { throw ValidationError("--limit must be a positive number.") }
-            let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
-            defer { Task { await runtime.close() } }
-            let list = try await runtime.admin.attempts(AttemptQuery(limit: limit, failedOnly: failed, upn: user))
-            if json { return try JSONOutput.print(list) }
-            guard !list.isEmpty else { return print("No attempts recorded\(failed ? " that failed" : "").") }
-            print(Table.render(["TIME", "ID", "PHASE", "RESULT", "CODE", "USER", "DEVICE", "REASON"], list.map { a in
-                [a.time.short, a.id, a.phase.rawValue, a.outcome.rawValue + (a.repeats.map { " ×\($0 + 1)" } ?? ""), a.code ?? "-", a.facts.upn ?? "-",
-                 a.facts.deviceName ?? a.facts.deviceID.map { String($0.prefix(12)) } ?? "-",
-                 AttemptText.reason(a)]
-            }))
+            try await Runtime.withAdmin(common) { admin, _ in
+                let list = try await admin.attempts(AttemptQuery(limit: limit, failedOnly: failed, upn: user))
+                if json { return try JSONOutput.print(list) }
+                guard !list.isEmpty else { return print("No attempts recorded\(failed ? " that failed" : "").") }
+                print(Table.render(["TIME", "ID", "PHASE", "RESULT", "CODE", "USER", "DEVICE", "REASON"], list.map { a in
+                    [a.time.short, a.id, a.phase.rawValue, a.outcome.rawValue + (a.repeats.map { " ×\($0 + 1)" } ?? ""), a.code ?? "-", a.facts.upn ?? "-",
+                     a.facts.deviceName ?? a.facts.deviceID.map { String($0.prefix(12)) } ?? "-",
+                     AttemptText.reason(a)]
+                }))
+            }
         }
     }
 
@@ -69,7 +69,7 @@ struct Attempts: AsyncParsableCommand {
                 }
                 if let now {
                     print("")
-                    DiagnosisText.print(now, heading: "If this device tried again now:")
+                    DiagnosisText.show(now, heading: "If this device tried again now:")
                     if fix { try await FixRunner.run(t, now, yes: yes) }
                 } else if fix {
                     let fixes = try await t.recordedFixes(a)

@@ -12,7 +12,7 @@ extension Autopilot {
         @Argument(help: "The CSV file.") var file: String
         @Flag(help: "Print JSON.") var json = false
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("Cannot read \(file).") }
+            guard let data = CommandIO.contents(ofFile: file) else { throw ValidationError("Cannot read \(file).") }
             try await Runtime.withAdmin(common) { admin, _ in
                 let rows = try await admin.importAutopilotDevices(csv: Array(data))
                 if json { return try JSONOutput.print(rows) }
@@ -108,10 +108,10 @@ extension Autopilot {
             try await Runtime.withAdmin(common) { admin, _ in
                 let bytes = try await admin.autopilotConfigurationFile(profile)
                 if let output {
-                    guard FileManager.default.createFile(atPath: output, contents: Data(bytes)) else { throw ValidationError("Cannot write \(output).") }
+                    do { try CommandIO.write(Data(bytes), to: output) } catch { throw ValidationError("Cannot write \(output): \(error)") }
                     print("Wrote \(output). Copy it as \(AutopilotConfigurationFile.fileName) to %WINDIR%\\Provisioning\\Autopilot\\ before sysprep.")
                 } else {
-                    FileHandle.standardOutput.write(Data(bytes))
+                    CommandIO.writeOutput(Data(bytes))
                 }
             }
         }
@@ -129,7 +129,7 @@ struct Identifiers: AsyncParsableCommand {
         @Argument(help: "The CSV file.") var file: String
         @Flag(help: "Replace every identifier with the file's.") var replace = false
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("Cannot read \(file).") }
+            guard let data = CommandIO.contents(ofFile: file) else { throw ValidationError("Cannot read \(file).") }
             try await Runtime.withAdmin(common) { admin, _ in
                 let (added, replaced) = try await admin.importDeviceIdentifiers(csv: Array(data), replacingAll: replace)
                 print("Imported \(added) new identifier\(added == 1 ? "" : "s")\(replaced > 0 ? ", \(replaced) already known" : "").")

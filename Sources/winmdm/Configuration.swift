@@ -13,6 +13,18 @@ struct CommonOptions: ParsableArguments {
 
     @Option(name: .long, help: "PostgreSQL database instead of the SQLite file in the data directory: postgres://user:password@host:5432/db (env WINMDM_DATABASE_URL).")
     var databaseURL: String?
+
+    @Option(name: .long, help: "Run this command on a remote winmdm server through its API instead of a local data directory, e.g. https://mdm.example.com (env WINMDM_SERVER; admin commands only).")
+    var server: String?
+
+    @Option(name: .long, help: "With --server: the API token (env WINMDM_TOKEN; winmdm tokens create on the server).")
+    var token: String?
+
+    @Option(name: .long, help: "With --server: a file holding the API token (env WINMDM_TOKEN_FILE).")
+    var tokenFile: String?
+
+    @Option(name: .long, help: "With --server: the PEM root that signed the server's TLS certificate, when it is not a public one (env WINMDM_SERVER_CA).")
+    var serverCA: String?
 }
 
 /// The configuration file's keys; every one optional.
@@ -190,7 +202,8 @@ enum ConfigNames {
                            "idleTimeout", "bodyTimeout", "databaseURL", "attemptRetention", "auditRetention"]
     static let variables = ["WINMDM_DATA_DIR", "WINMDM_CONFIG", "WINMDM_DATABASE_URL", "WINMDM_LISTEN", "WINMDM_PUBLIC_URL", "WINMDM_TLS_CERT",
                             "WINMDM_TLS_KEY", "WINMDM_PLAIN_HTTP", "WINMDM_INITIAL_DOMAIN", "WINMDM_CLIENT_CERT_HEADER",
-                            "WINMDM_TRUSTED_PROXIES", "WINMDM_CERT_VALIDITY", "WINMDM_PROVIDER_ID", "WINMDM_LOG_FORMAT"]
+                            "WINMDM_TRUSTED_PROXIES", "WINMDM_CERT_VALIDITY", "WINMDM_PROVIDER_ID", "WINMDM_LOG_FORMAT",
+                            "WINMDM_SERVER", "WINMDM_TOKEN", "WINMDM_TOKEN_FILE", "WINMDM_SERVER_CA"]
     /// Variables of the development tools (tests, CI, fuzzing), not of the server.
     static let developmentPrefixes = ["WINMDM_TEST_", "WINMDM_CI_", "WINMDM_FUZZ", "WINMDM_UPDATE_GOLDEN", "WINMDM_BIN"]
 

@@ -161,9 +161,9 @@ struct Profiles: AsyncParsableCommand {
             let text: String
             switch (file, xml) {
             case (let f?, nil):
-                if f == "-" { text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
+                if f == "-" { text = String(decoding: CommandIO.readStandardInput(), as: UTF8.self) }
                 else {
-                    guard let t = try? String(contentsOfFile: f, encoding: .utf8) else { throw ValidationError("Cannot read \(f) as UTF-8 text.") }
+                    guard let t = CommandIO.contents(ofFile: f).flatMap({ String(data: $0, encoding: .utf8) }) else { throw ValidationError("Cannot read \(f) as UTF-8 text.") }
                     text = t
                 }
             case (nil, let x?): text = x

@@ -18,6 +18,11 @@ struct Bulk: AsyncParsableCommand {
         var out: String?
         @Flag(help: "Print JSON.") var json = false
 
+        /// Where the customizations XML goes.
+        var outputPath: String {
+            out ?? "./\(String(name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }))-customizations.xml"
+        }
+
         func run() async throws {
             try await Runtime.withAdmin(common) { admin, rt in
                 let made = try await admin.createBulkPackage(name: name)
@@ -27,9 +32,8 @@ struct Bulk: AsyncParsableCommand {
                 let enrollment = base + "/EnrollmentServer/Enrollment.svc"
                 let xml = AdminService.customizationsXML(package: made.package, secret: made.secret, discoveryURL: discovery,
                                                          policyURL: policy, enrollmentURL: enrollment, authPolicy: .onPremise)
-                let slug = name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
-                let path = out ?? "./\(String(slug))-customizations.xml"
-                try SecureFile.write(xml, to: URL(fileURLWithPath: path), mode: 0o600)
+                let path = outputPath
+                try CommandIO.write(Data(xml.utf8), to: path, mode: 0o600)
                 if json {
                     return try JSONOutput.print(["id": made.package.id, "name": made.package.displayName, "upn": made.package.accountUPN,
                         "secret": made.secret, "authPolicy": "OnPremise", "discoveryServiceFullURL": discovery,

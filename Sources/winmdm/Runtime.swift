@@ -8,10 +8,14 @@ import MDMStorage
 import MDMStorageSQL
 
 /// What every command opens: the data directory, its database (initialised on first use) and the admin service.
-struct Runtime {
+struct Runtime: Sendable {
+    /// Inside `serve`, while it runs a command for a remote CLI: the server's own installation, acting as the caller's
+    /// API token. Commands use it instead of opening the data directory (and never close it).
+    @TaskLocal static var serving: Runtime?
+
     let config: ResolvedConfiguration
     let store: SQLStore
-    let admin: AdminService
+    var admin: AdminService
     /// Files created by this run, for the first-run message.
     var created: [String]
     /// Whether this run created the installation.
@@ -85,6 +89,13 @@ struct Runtime {
 
     func close() async { try? await store.close() }
 
+    /// The same installation with changes audited as someone else (a remote caller's token).
+    func acting(as actor: String) -> Runtime {
+        var r = self
+        r.admin = admin.acting(as: actor)
+        return r
+    }
+
     /// `cli:<user>@<host>` for the audit log.
     static var actor: String {
         let env = ProcessInfo.processInfo.environment
@@ -94,6 +105,9 @@ struct Runtime {
     /// Opens the data directory, runs `body` with the admin service, closes, and turns an `AdminError` into the
     /// command-line error that says what was wrong.
     static func withAdmin<T>(_ common: CommonOptions, _ body: (AdminService, Runtime) async throws -> T) async throws -> T {
+        if let serving {
+            do { return try await body(serving.admin, serving) } catch let e as AdminError { throw CommandFailure(e) }
+        }
         let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
         do {
             let value = try await body(runtime.admin, runtime)
@@ -115,7 +129,7 @@ enum JSONOutput {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .iso8601
-        Swift.print(String(decoding: try e.encode(value), as: UTF8.self))
+        winmdm.print(String(decoding: try e.encode(value), as: UTF8.self))
     }
 }
 

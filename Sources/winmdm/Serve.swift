@@ -121,6 +121,10 @@ struct Serve: AsyncParsableCommand {
         let store = runtime.store
         services.metrics = PrometheusMetrics.exposition(store: store, statements: { store.statementsExecuted })
         services.trustedProxies = Set(cfg.trustedProxies)
+        let served = runtime
+        services.remoteCommands = RemoteCommandEndpoint(maxBodyBytes: RemoteCommandServer.maxRequestBytes) { token, body in
+            await RemoteCommandServer.handle(body, token: token, runtime: served)
+        }
         var listenCfg = ListenConfiguration(
             host: cfg.listenHost, port: cfg.listenPort,
             tlsCertificatePath: cfg.plainHTTP ? nil : (cfg.tlsCert ?? pki.tlsCertificatePath),
@@ -154,6 +158,7 @@ struct Serve: AsyncParsableCommand {
             "  management URL:   \(server.managementURL) (OMA-DM, device certificate in the TLS handshake)",
             "  device certs:     valid \(Int(server.certificateValidity / 86400)) days; devices renew from \(Self.days(server.renewal.periodDays)) before expiry, retrying every \(Self.days(server.renewal.retryIntervalDays))",
             "  admin API:        \(server.publicURL)/graph/v1.0 (bearer token in the admin-token file)",
+            "  remote CLI:       winmdm <command> --server \(server.publicURL) --token-file <token file>\(cfg.plainHTTP || cfg.tlsCert != nil ? "" : " --server-ca \(pki.tlsCAPath)")",
             "  web console:      \(server.publicURL)/console (first administrator in \(initialAdminPath.path))",
         ]
         let banner = lines.joined(separator: "\n")

@@ -13,9 +13,8 @@ struct Settings: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
-            defer { Task { await runtime.close() } }
-            let s = try await runtime.admin.settings()
+            try await Runtime.withAdmin(common) { admin, _ in
+            let s = try await admin.settings()
             if json { return try JSONOutput.print(s) }
             print("""
             Organization:   \(s.organizationName) (tenant \(s.tenantID))
@@ -24,10 +23,11 @@ struct Settings: AsyncParsableCommand {
             Maintenance:    \(s.maintenance ? "on" : "off")
             Check-ins:      \(s.checkInSchedule.summary) (winmdm settings check-in-schedule)
             \(LockoutText.describe(s.lockout))
-            \(try await TenantText.join(s, runtime.admin))
-            \(try await TenantText.mobility(s, runtime.admin))
+            \(try await TenantText.join(s, admin))
+            \(try await TenantText.mobility(s, admin))
             Restrictions:   winmdm restrictions list
             """)
+            }
         }
     }
 
@@ -41,10 +41,10 @@ struct Settings: AsyncParsableCommand {
             guard let p = AuthPolicy(flexible: policy) else {
                 throw ValidationError("'\(policy)' is not an auth policy; use OnPremise or Federated.")
             }
-            let runtime = try await Runtime.open(try ResolvedConfiguration.resolve(common))
-            defer { Task { await runtime.close() } }
-            let old = try await runtime.admin.setAuthPolicy(p)
-            print(old == p ? "Auth policy is already \(p.rawValue)." : "Auth policy changed from \(old.rawValue) to \(p.rawValue); it applies to the next discovery.")
+            try await Runtime.withAdmin(common) { admin, _ in
+                let old = try await admin.setAuthPolicy(p)
+                print(old == p ? "Auth policy is already \(p.rawValue)." : "Auth policy changed from \(old.rawValue) to \(p.rawValue); it applies to the next discovery.")
+            }
         }
     }
 
@@ -111,8 +111,9 @@ struct Settings: AsyncParsableCommand {
                     return print(p.map { "Push: \($0.packageFamilyName) (\($0.packageSID)), configured \($0.configuredAt.short)." }
                                  ?? "Push is not configured: winmdm settings push --pfn NAME_ID --sid S-1-15-2-… --secret-file FILE")
                 }
-                let raw = secretFile == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-                    : try String(contentsOfFile: secretFile, encoding: .utf8)
+                let bytes = secretFile == "-" ? CommandIO.readStandardInput() : CommandIO.contents(ofFile: secretFile)
+                guard let bytes else { throw ValidationError("Cannot read \(secretFile).") }
+                let raw = String(decoding: bytes, as: UTF8.self)
                 let p = try await admin.setPush(packageFamilyName: pfn, packageSID: sid, clientSecret: raw.trimmingCharacters(in: .whitespacesAndNewlines),
                                                 secrets: try rt.secretBox(), providerID: rt.config.providerID)
                 print("Push: \(p.packageFamilyName); devices get it at their next check-in and report their channel.")

@@ -66,7 +66,7 @@ struct DeviceSettings: AsyncParsableCommand {
                 print(before == after.joinQuota ? "The quota is already \(after.joinQuotaText)." : "Maximum number of devices per user changed from \(TenantSettings.joinQuotaText(before)) to \(after.joinQuotaText).")
                 print(try await TenantText.join(after, admin))
                 if n == 0 {
-                    FileHandle.standardError.write(Data("Warning: a quota of 0 refuses every device (join) enrollment and provisioning package with 0x80180013; user enrollments from Settings are not counted.\n".utf8))
+                    CommandIO.printError("Warning: a quota of 0 refuses every device (join) enrollment and provisioning package with 0x80180013; user enrollments from Settings are not counted.")
                 }
             }
         }

@@ -9,7 +9,24 @@ extension APIRole: ExpressibleByArgument {
 
 struct Tokens: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "API bearer tokens for /graph: admin, helpdesk or reader.",
-                                                    subcommands: [Create.self, List.self, Revoke.self])
+                                                    subcommands: [Create.self, List.self, Revoke.self, Roles.self])
+
+    struct Roles: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Which role each command needs when it runs remotely (--server URL --token T), the same split as the Graph API.")
+        @Option(help: "Only the commands this role may run.") var role: APIRole?
+        @Flag(help: "Print JSON.") var json = false
+        func run() async throws {
+            let rows = RemoteCommands.table().filter { row in role.map { RemoteCommands.allows($0, row.role) } ?? true }
+            if json {
+                struct Row: Encodable { var command: String; var role: String; var note: String? }
+                return try JSONOutput.print(rows.map { Row(command: $0.command, role: $0.role.rawValue, note: $0.note) })
+            }
+            print(Table.render(["COMMAND", "ROLE", "NOTE"], rows.map { ["winmdm " + $0.command, $0.role.rawValue, $0.note ?? "-"] }))
+            print("\nNot remote (they work on the machine they run on, or need no server): "
+                  + RemoteCommands.localOnly.sorted().map { "winmdm \($0)" }.joined(separator: ", ") + ".")
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token; it is shown once.")

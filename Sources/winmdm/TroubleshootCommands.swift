@@ -115,22 +115,22 @@ struct Doctor: AsyncParsableCommand {
                 if !d.allowed { throw ExitCode(1) }
                 return
             }
-            DiagnosisText.print(d, heading: "If \(d.upn) enrolled this device now (\(enrollmentType.rawValue) enrollment):")
+            DiagnosisText.show(d, heading: "If \(d.upn) enrolled this device now (\(enrollmentType.rawValue) enrollment):")
             for n in d.autopilot {
-                Swift.print("Autopilot \(n.serialNumber) [\(n.kind)]: \(n.message) (Windows setup shows \(n.code))")
-                Swift.print("     fix:   \(n.fix)")
+                print("Autopilot \(n.serialNumber) [\(n.kind)]: \(n.message) (Windows setup shows \(n.code))")
+                print("     fix:   \(n.fix)")
             }
             if d.otherAutopilotProblems > 0 {
-                Swift.print("Autopilot: \(d.otherAutopilotProblems) problem\(d.otherAutopilotProblems == 1 ? "" : "s") on other devices; winmdm autopilot lint lists \(d.otherAutopilotProblems == 1 ? "it" : "them").")
+                print("Autopilot: \(d.otherAutopilotProblems) problem\(d.otherAutopilotProblems == 1 ? "" : "s") on other devices; winmdm autopilot lint lists \(d.otherAutopilotProblems == 1 ? "it" : "them").")
             }
             // The user's enrolled devices that break a compliance policy, and why.
             for e in try await admin.enrollments(upn: d.upn) where e.state == .active {
                 let c = try await admin.deviceCompliance(e)
                 guard !c.isEmpty else { continue }
-                Swift.print("Compliance of \(e.deviceName ?? e.deviceID): \(DeviceCompliance.overall(c).rawValue)")
+                print("Compliance of \(e.deviceName ?? e.deviceID): \(DeviceCompliance.overall(c).rawValue)")
                 for p in c where p.state != .compliant {
-                    Swift.print("  \(p.policyName): \(p.state.rawValue)\(p.graceEndsAt.map { " (grace until \($0.short))" } ?? "")")
-                    for r in p.reasons { Swift.print("    \(r)") }
+                    print("  \(p.policyName): \(p.state.rawValue)\(p.graceEndsAt.map { " (grace until \($0.short))" } ?? "")")
+                    for r in p.reasons { print("    \(r)") }
                 }
             }
             if fix {
@@ -145,14 +145,14 @@ struct Doctor: AsyncParsableCommand {
 }
 
 enum DiagnosisText {
-    static func print(_ d: Diagnosis, heading: String) {
-        Swift.print(heading)
-        guard !d.allowed else { return Swift.print("  allowed: no rule says no.") }
+    static func show(_ d: Diagnosis, heading: String) {
+        print(heading)
+        guard !d.allowed else { return print("  allowed: no rule says no.") }
         for (n, i) in d.items.enumerated() {
-            Swift.print("  \(n + 1). [\(i.rule)] \(i.reason)\(n == 0 ? " (the device is told \(i.code))" : "")")
-            if let c = i.confirm { Swift.print("     check: \(c)") }
-            Swift.print("     fix:   \(i.fix)")
-            if let a = i.action { Swift.print("     --fix would: \(a)") }
+            print("  \(n + 1). [\(i.rule)] \(i.reason)\(n == 0 ? " (the device is told \(i.code))" : "")")
+            if let c = i.confirm { print("     check: \(c)") }
+            print("     fix:   \(i.fix)")
+            if let a = i.action { print("     --fix would: \(a)") }
         }
     }
 }
@@ -174,7 +174,7 @@ enum FixRunner {
         for f in fixes where !settled.contains(f.rule) {
             if !yes {
                 print("\(f.description) [\(f.scope.label)]\n  ($ \(f.command)) Apply? [y/N] ", terminator: "")
-                guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else { print("  skipped."); continue }
+                guard let answer = CommandIO.readLine(), ["y", "yes"].contains(answer.lowercased()) else { print("  skipped."); continue }
             }
             try await f.apply()
             settled.insert(f.rule)

@@ -20,7 +20,7 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             var pw = password
-            if pw == "-" { pw = readLine(strippingNewline: true) ?? "" }
+            if pw == "-" { pw = CommandIO.readLine() ?? "" }
             try await Runtime.withAdmin(common) { admin, _ in
                 let r = try await admin.addUser(upn: upn, password: pw, displayName: displayName, licenses: license)
                 if json { return try JSONOutput.print(UserView(r.user, settings: try await admin.settings(), warnings: r.warnings)) }
@@ -109,7 +109,7 @@ struct Users: AsyncParsableCommand {
                 }
             }
             var pw = password
-            if pw == "-" { pw = readLine(strippingNewline: true) ?? "" }
+            if pw == "-" { pw = CommandIO.readLine() ?? "" }
             try await Runtime.withAdmin(common) { admin, _ in
                 let before = try await admin.user(user)
                 var u = try await admin.updateUser(user, displayName: displayName, enabled: enabled, newUPN: upn, password: pw)

@@ -8,15 +8,20 @@ enum Main {
         CrashHandling.prepare(arguments: CommandLine.arguments)
         do {
             var command = try WinMDM.parseAsRoot()
+            // --server: the same command, run by a remote installation (RemoteCLI.swift).
+            if let target = try RemoteClient.target(for: command) {
+                exit(await RemoteClient.run(command, target, arguments: Array(CommandLine.arguments.dropFirst())))
+            }
             if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
-        } catch let f as CommandFailure {
+        } catch let error as CommandFailure {
             // A domain error: what was wrong and what would be accepted, without the usage block.
-            FileHandle.standardError.write(Data("Error: \(f.message)\n".utf8))
-            exit(f.exitCode)
-        } catch let e as AdminError {
-            let f = CommandFailure(e)
-            FileHandle.standardError.write(Data("Error: \(f.message)\n".utf8))
-            exit(f.exitCode)
+            let e = CommandEnding.of(error)
+            FileHandle.standardError.write(Data("\(e.text)\n".utf8))
+            exit(e.code)
+        } catch let error as AdminError {
+            let e = CommandEnding.of(error)
+            FileHandle.standardError.write(Data("\(e.text)\n".utf8))
+            exit(e.code)
         } catch {
             WinMDM.exit(withError: error)
         }
@@ -52,6 +57,9 @@ struct CommandFailure: Error, CustomStringConvertible {
         self.message = message
         self.exitCode = exitCode
     }
+
+    /// Wrong flags found after parsing (they combine badly): exit 64 like the parser's, without its usage block.
+    init(usage message: String) { self.init(message, exitCode: 64) }
 
     init(_ e: AdminError) {
         self.init(e.message, exitCode: e.code == .notFound ? Self.notFound : Self.refused)
