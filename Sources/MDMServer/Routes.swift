@@ -105,6 +105,13 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
             }
         }
     }
+    // Before the token-checked /graph routes: Graph serves its $metadata to anyone, and so does winmdm.
+    router.get("/graph/v1.0/$metadata") { _, _ in
+        guard let bytes = GraphMetadataDocument.bytes else {
+            return response(ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The metadata document is missing from the build.\n".utf8)))
+        }
+        return response(ServiceResponse(contentType: "application/xml", body: bytes))
+    }
     router.get("/graph/openapi.json") { _, _ in
         response(ServiceResponse(contentType: "application/json", body: OpenAPIDocument.bytes))
     }
@@ -323,6 +330,16 @@ enum TermsPage {
     <p>Removing the work account from Settings &gt; Accounts &gt; Access work or school ends management.</p>
     </body></html>
     """
+}
+
+/// `/graph/v1.0/$metadata`: the subset of Microsoft Graph's CSDL that winmdm serves, shipped as a resource.
+public enum GraphMetadataDocument {
+    public static let bytes: [UInt8]? = {
+        guard let url = Bundle.module.url(forResource: "graph-metadata-v1.0", withExtension: "xml"), let data = try? Data(contentsOf: url) else {
+            return nil
+        }
+        return [UInt8](data)
+    }()
 }
 
 /// The OpenAPI description of `/graph`, shipped as a resource.

@@ -143,7 +143,8 @@ public struct GraphService: Sendable {
 
     func patchUser(_ r: GraphRequest, _ admin: AdminService) async throws -> GraphResponse {
         let b = try JSONBody.object(r.body)
-        let known: Set<String> = ["displayName", "accountEnabled", "userPrincipalName", "passwordProfile"]
+        try JSONBody.expect(b, type: "#microsoft.graph.user")
+        let known: Set<String> = ["displayName", "accountEnabled", "userPrincipalName", "passwordProfile", "@odata.type"]
         if let extra = b.keys.first(where: { !known.contains($0) }) {
             throw GraphError.badRequest("'\(extra)' cannot be changed; accepted: \(known.sorted().joined(separator: ", ")).")
         }

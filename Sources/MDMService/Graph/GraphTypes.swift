@@ -61,12 +61,41 @@ public struct GraphError: Error, Sendable {
 }
 
 enum JSONBody {
+    /// A request body's JSON object, with the OData control information SDKs send accepted: `@odata.type` stays for
+    /// the handler to check (written `#microsoft.graph.x` whether or not the caller put the `#`), `@odata.id` stays for
+    /// `$ref` bodies, and every other annotation (`@odata.context`, `displayName@odata.type`, `@vendor.term`) is dropped
+    /// at every level, as Graph ignores them.
     static func object(_ body: [UInt8]) throws -> JSONObject {
         guard !body.isEmpty else { return [:] }
         guard let v = try? JSONSerialization.jsonObject(with: Data(body)), let o = v as? JSONObject else {
             throw GraphError.badRequest("The request body is not a JSON object.")
         }
-        return o
+        return withoutAnnotations(o)
+    }
+
+    static func withoutAnnotations(_ o: JSONObject) -> JSONObject {
+        func clean(_ v: Any) -> Any {
+            if let o = v as? JSONObject { return withoutAnnotations(o) }
+            if let a = v as? [Any] { return a.map(clean) }
+            return v
+        }
+        var out: JSONObject = [:]
+        for (k, v) in o {
+            switch k {
+            case "@odata.type": out[k] = (v as? String).map { $0.hasPrefix("#") ? $0 : "#" + $0 } ?? v
+            case "@odata.id": out[k] = v
+            case _ where k.contains("@"): continue
+            default: out[k] = clean(v)
+            }
+        }
+        return out
+    }
+
+    /// Refuses a body whose `@odata.type` names another type than the resource's (none is fine).
+    static func expect(_ o: JSONObject, type: String) throws {
+        if let t = try o.string("@odata.type"), t != type {
+            throw GraphError.badRequest("@odata.type '\(t)' does not match this resource, a \(type).")
+        }
     }
 }
 
