@@ -19,6 +19,8 @@ public struct SignedRenewalRequest: Sendable {
     public let certificateRequestDER: [UInt8]
     /// The certificate whose key signed the envelope: the one being renewed.
     public let signer: Certificate
+    /// When the signer certificate stops being valid (said to a device whose certificate expired).
+    public var signerNotValidAfter: Date { signer.notValidAfter }
     /// The signer certificate's DER, exactly as the envelope carries it (its SHA-1 is the thumbprint).
     public let signerDER: [UInt8]
     public let digestAlgorithm: DigestAlgorithm

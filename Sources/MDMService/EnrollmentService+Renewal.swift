@@ -3,7 +3,6 @@ import MDMCore
 import MDMPKI
 import MDMStorage
 import MDMWire
-import X509
 
 /// Certificate renewal (PROTOCOL.md §10): the device sends a new PKCS#10 wrapped in a PKCS#7 signed with the key of its
 /// current certificate, over TLS with that certificate. The signature is the authentication; the TLS certificate,
@@ -69,8 +68,8 @@ extension EnrollmentService {
                 attempt.facts.deviceName = attempt.facts.deviceName ?? known.deviceName
                 attempt.facts.enrollmentType = known.enrollmentType
             }
-            do { try ManagementService.verify(signed.signer, deviceCA: deviceCA, now: now) } catch {
-                return await refuse(.signer(error, notAfter: signed.signer.notValidAfter), &attempt)
+            do { try DeviceCertificateVerifier(deviceCA: deviceCA).verify(signed.signer, now: now) } catch {
+                return await refuse(.signer(ManagementService.Refusal(error), notAfter: signed.signerNotValidAfter), &attempt)
             }
             guard let enrollment = known else { return await refuse(.unknownSigner, &attempt) }
             guard enrollment.state == .active else { return await refuse(.notActive(enrollment.state), &attempt) }

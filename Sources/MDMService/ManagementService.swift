@@ -5,7 +5,6 @@ import MDMCore
 import MDMPKI
 import MDMStorage
 import MDMWire
-import X509
 
 /// OMA-DM management: each POST is one SyncML message from a device that proved who it is with its enrollment
 /// certificate. The route passes the body and the client certificate (from the TLS handshake); nothing else.
@@ -48,6 +47,17 @@ public struct ManagementService: Sendable {
         /// The message is larger than the endpoint accepts (the limit in bytes); it was not read.
         case tooLarge(Int)
 
+        /// Why the certificate itself was refused, in the management endpoint's terms.
+        public init(_ r: DeviceCertificateVerifier.Refusal) {
+            switch r {
+            case .noCertificate: self = .noCertificate
+            case .unreadable: self = .unreadableCertificate
+            case .foreignIssuer: self = .foreignIssuer
+            case .expired: self = .expired
+            case .notClientAuth: self = .notClientAuth
+            }
+        }
+
         public var description: String {
             switch self {
             case .noCertificate: "No client certificate was presented."
@@ -70,25 +80,14 @@ public struct ManagementService: Sendable {
         try await Self.identify(der, deviceCA: deviceCA, store: store, now: clock.now())
     }
 
-    /// The same checks for any service that accepts a device certificate (renewal's policy request, too).
+    /// The same checks for any service that accepts a device certificate (renewal's policy request, too): the
+    /// certificate itself is MDMPKI's question, its enrollment is the store's.
     static func identify(_ der: [UInt8]?, deviceCA: CertificateAuthority, store: any MDMStore, now: Date) async throws -> (CheckInRecord, String) {
-        guard let der, !der.isEmpty else { throw Refusal.noCertificate }
-        guard let cert = try? Certificate(derEncoded: der) else { throw Refusal.unreadableCertificate }
-        try verify(cert, deviceCA: deviceCA, now: now)
-        let thumbprint = Thumbprint.sha1(der)
-        guard let found = try await store.checkIn(certificateThumbprint: thumbprint) else { throw Refusal.unknownCertificate }
+        let verified: DeviceCertificateVerifier.Verified
+        do { verified = try DeviceCertificateVerifier(deviceCA: deviceCA).verify(der: der, now: now) } catch { throw Refusal(error) }
+        guard let found = try await store.checkIn(certificateThumbprint: verified.thumbprint) else { throw Refusal.unknownCertificate }
         guard found.enrollment.state == .active else { throw Refusal.enrollmentNotActive(found.enrollment.state.rawValue) }
-        return (found, thumbprint)
-    }
-
-    /// What every device certificate must be, whatever it is used for: issued (and signed) by the device CA, within its
-    /// validity, for client authentication. Which enrollment it belongs to is the caller's question.
-    static func verify(_ cert: Certificate, deviceCA: CertificateAuthority, now: Date) throws(Refusal) {
-        guard cert.issuer == deviceCA.certificate.subject, deviceCA.certificate.publicKey.isValidSignature(cert.signature, for: cert) else {
-            throw Refusal.foreignIssuer
-        }
-        guard cert.notValidBefore <= now, now <= cert.notValidAfter else { throw Refusal.expired }
-        guard X509Bridge.hasClientAuth(cert) else { throw Refusal.notClientAuth }
+        return (found, verified.thumbprint)
     }
 
     public func handle(_ body: [UInt8], clientCertificate: [UInt8]?, _ meta: RequestMetadata) async -> ServiceResponse {

@@ -130,3 +130,32 @@ enum Sample11 {
         #expect(third.created.count == 2 && third.tlsCA.thumbprint == first.tlsCA.thumbprint)
     }
 }
+
+/// Review V3: the device-certificate checks live in MDMPKI; each refusal has its own case.
+@Suite struct DeviceCertificateVerifierTests {
+    @Test func acceptsOnlyValidClientCertificatesOfItsOwnDeviceCA() throws {
+        let now = Date()
+        let csr = try CertificateRequest(der: Sample11.der)
+        let verifier = DeviceCertificateVerifier(deviceCA: CertificateAuthorityTests.ca)
+        let issued = try CertificateAuthorityTests.ca.issueDeviceCertificate(for: csr, commonName: "DEVICE", now: now, validity: 86400)
+        let ok = try verifier.verify(der: issued.der, now: now)
+        #expect(ok.thumbprint == issued.thumbprint && abs(ok.notValidAfter.timeIntervalSince(now + 86400)) < 2)
+
+        func refusal(_ der: [UInt8]?, at time: Date) -> DeviceCertificateVerifier.Refusal? {
+            do { _ = try verifier.verify(der: der, now: time); return nil } catch { return error }
+        }
+        #expect(refusal(nil, at: now) == .noCertificate)
+        #expect(refusal([0x30, 0x03, 0x02, 0x01, 0x01], at: now) == .unreadable)
+        #expect(refusal(issued.der, at: now + 2 * 86400) == .expired)
+        #expect(refusal(issued.der, at: now - 3600) == .expired)
+        // Another CA with the same name: the subject matches, the signature does not.
+        let impostor = try CertificateAuthority.create(commonName: "Test Device CA", organization: "winmdm tests", now: now)
+        let forged = try impostor.issueDeviceCertificate(for: csr, commonName: "DEVICE", now: now, validity: 86400)
+        #expect(refusal(forged.der, at: now) == .foreignIssuer)
+        // A server certificate from the same CA is not for client authentication.
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let server = try CertificateAuthorityTests.ca.issueServerCertificate(publicKey: key.publicKey, hostNames: ["mdm.test"], ipAddresses: [],
+                                                                              now: now, validity: 86400)
+        #expect(refusal(server.der, at: now) == .notClientAuth)
+    }
+}
