@@ -68,7 +68,7 @@ let package = Package(
         ]),
         // L3
         .target(name: "MDMServer", dependencies: [
-            "MDMService", "MDMCore", "MDMStorage", "MDMPKI", "MDMConsole", "MDMTroubleshoot",
+            "MDMService", "MDMCore", "MDMStorage", "MDMPKI", "MDMConsole",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

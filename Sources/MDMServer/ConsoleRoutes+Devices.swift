@@ -14,7 +14,7 @@ extension ConsoleRouting {
             let now = c.clock.now()
             let schedule = try await c.admin.settings().checkInSchedule
             let inventory = (e.inventory ?? [:]).sorted { $0.key < $1.key }.map { ["node": $0.key, "value": $0.value] }
-            let commands = try await c.store.commands(enrollmentID: e.id, limit: 20).map { cmd -> [String: Any] in
+            let commands = try await c.admin.commands(enrollmentID: e.id, limit: 20).map { cmd -> [String: Any] in
                 ["kind": cmd.kind, "target": cmd.allItems.first?.target ?? "", "state": cmd.state.rawValue, "status": cmd.status ?? "-",
                  "meaning": cmd.status.map(OMAStatus.meaning) ?? "", "created": GraphDateText.short(cmd.createdAt), "note": cmd.note ?? ""]
             }
@@ -24,7 +24,7 @@ extension ConsoleRouting {
                 ["id": a.id, "time": GraphDateText.short(a.time), "phase": a.phase.rawValue, "outcome": a.outcome.rawValue, "code": a.code ?? "",
                  "reason": a.denials.first.map { "[\($0.rule.rawValue)] \($0.reason)" } ?? a.fault?.reason ?? a.notes.first ?? ""]
             }
-            let profiles = try await c.store.profileStates(enrollmentID: e.id).map { p -> [String: Any] in
+            let profiles = try await c.admin.profileStates(enrollmentID: e.id).map { p -> [String: Any] in
                 ["name": p.profileName, "version": p.version, "state": p.state.rawValue,
                  "failed": p.settings.filter { $0.state == .failed }.map { "\($0.locURI): \($0.status ?? "?") \(OMAStatus.meaning($0.status ?? ""))" }]
             }

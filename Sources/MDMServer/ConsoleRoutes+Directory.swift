@@ -44,7 +44,7 @@ extension ConsoleRouting {
         view("/console/groups/:id") { req, ctx, who in
             let g = try await c.admin.group(ctx.parameters.get("id") ?? "")
             var members: [[String: Any]] = []
-            for id in g.members { if let u = try await c.store.user(id: id) { members.append(["upn": u.upn, "name": u.displayName]) } }
+            for u in try await c.admin.users(ids: Array(g.members)) { members.append(["upn": u.upn, "name": u.displayName]) }
             members.sort { ($0["upn"] as? String ?? "") < ($1["upn"] as? String ?? "") }
             return kit.page(who, "group", g.displayName, "groups", [
                 "id": g.id, "name": g.displayName, "description": g.description, "members": members, "devices": g.devices,

@@ -10,7 +10,7 @@ extension ConsoleRouting {
         let kit = self.kit, c = self.c
         view("/console/home") { req, _, who in
             let now = c.clock.now()
-            let counts = try await c.store.operationalCounts()
+            let counts = try await c.admin.operationalCounts()
             // Counted in the database, never read: the page costs the same with a hundred thousand users.
             let users = counts.users
             let failures = try await c.admin.attempts(AttemptQuery(limit: 500, failedOnly: true, since: now - 86400))

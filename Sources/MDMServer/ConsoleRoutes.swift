@@ -5,12 +5,12 @@ import MDMConsole
 import MDMCore
 import MDMService
 import MDMStorage
-import MDMTroubleshoot
 
 /// What the web console needs.
 public struct ConsoleServices: Sendable {
     public var admin: AdminService
-    public var store: any MDMStore
+    /// Diagnoses, fixes and explanations; the console reads attempts through it, never the store.
+    public var troubleshooting: TroubleshootService
     public var sessions: ConsoleSessions
     public var authenticator: Authenticator
     public var renderer: ConsoleRenderer
@@ -23,7 +23,7 @@ public struct ConsoleServices: Sendable {
     public init(admin: AdminService, store: any MDMStore, sessions: ConsoleSessions, authenticator: Authenticator,
                 publicURL: String, clock: any MDMCore.Clock = SystemClock()) {
         self.admin = admin
-        self.store = store
+        self.troubleshooting = TroubleshootService(store: store, admin: admin, publicURL: publicURL)
         self.recorder = AttemptRecorder(store: store)
         self.sessions = sessions
         self.authenticator = authenticator
@@ -171,9 +171,9 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     view("/console/users") { req, _, who in
         let s = try await c.admin.settings()
         // One page of users by UPN and their device counts in one grouped query: the page costs the same at any size.
-        let rows = try await c.store.users(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1)
+        let rows = try await c.admin.users(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1)
         let shown = Array(rows.prefix(ConsolePages.pageSize))
-        let counts = try await c.store.activeEnrollmentCounts(upns: shown.map(\.upn))
+        let counts = try await c.admin.activeEnrollmentCounts(upns: shown.map(\.upn))
         let users = shown.map { u -> [String: Any] in
             ["upn": u.upn, "name": u.displayName, "package": u.isPackageAccount, "devices": counts[u.upn] ?? 0, "enabled": u.enabled ? "enabled" : "blocked",
              "licenses": u.assignedLicenses.compactMap { s.product($0)?.skuPartNumber }.joined(separator: ", ")]
@@ -185,11 +185,9 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     view("/console/users/:upn") { req, ctx, who in
         let u = try await c.admin.user(ctx.parameters.get("upn") ?? "")
         let s = try await c.admin.settings()
-        var groups: [Group] = []
-        for id in try await c.store.groupIDs(of: u.id) { if let g = try await c.store.group(id: id) { groups.append(g) } }
-        groups.sort { $0.displayName.lowercased() < $1.displayName.lowercased() }
+        let groups = try await c.admin.groups(ofUser: u.id)
         let limit = s.applicableRestriction(.deviceLimit, groupIDs: Set(groups.map(\.id)))
-        let devices = try await c.store.activeEnrollments(upn: u.upn).map { e -> [String: Any] in
+        let devices = try await c.admin.activeEnrollments(upn: u.upn).map { e -> [String: Any] in
             ["id": e.id, "name": e.deviceName ?? e.deviceID, "kind": e.kind.rawValue, "state": e.state.rawValue,
              "os": [e.osVersion, e.osEdition.map { WindowsEdition.name($0) }].compactMap { $0 }.joined(separator: " "),
              "enrolled": GraphDateText.short(e.enrolledAt)]
@@ -373,13 +371,13 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
         var model: [String: Any] = [:]
         if q.isEmpty && sort == "enrolled" {
             // One page of active devices, oldest enrollment first, keyed by the last one shown.
-            let rows = try await c.store.enrollments(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1, activeOnly: true)
+            let rows = try await c.admin.enrollments(after: req.uri.queryParameters.get("after"), limit: ConsolePages.pageSize + 1, activeOnly: true)
             shown = Array(rows.prefix(ConsolePages.pageSize))
             if rows.count > shown.count, let last = shown.last { model["next"] = "/console/devices/windows?after=" + ConsolePages.esc(last.id) }
         } else {
             // A search or another order reads the active devices once and shows the first matches.
             let needle = q.lowercased()
-            var all = try await c.store.allEnrollments().filter { $0.state == .active }
+            var all = try await c.admin.allEnrollments().filter { $0.state == .active }
             if !needle.isEmpty {
                 all = all.filter { e in
                     [e.deviceName ?? "", e.upn, e.deviceID, e.id, e.osVersion ?? ""].contains { $0.lowercased().contains(needle) }
@@ -451,7 +449,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
             var failures: [[String: Any]] = []
             for st in rows where failures.count < 20 {
                 for f in st.settings where f.state == .failed && failures.count < 20 {
-                    let name = try await c.store.enrollment(id: st.enrollmentID)?.deviceName
+                    let name = try await c.admin.enrollment(id: st.enrollmentID)?.deviceName
                     failures.append(["device": name ?? st.enrollmentID, "uri": f.locURI, "status": f.status ?? "-",
                                      "hresult": f.status.flatMap(OMAStatus.hresult).map { "(\($0))" } ?? "", "meaning": OMAStatus.meaning(f.status ?? "")])
                 }
@@ -488,7 +486,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
                           "timeout": s.installProgressTimeoutInMinutes, "buttons": s.failureButtons.joined(separator: ", "),
                           "message": s.customErrorMessage.isEmpty ? StatusPageSettings.windowsErrorText : s.customErrorMessage])
         }
-        let t = TroubleshootService(store: c.store, admin: c.admin, publicURL: c.publicURL)
+        let t = c.troubleshooting
         var failures: [[String: Any]] = []
         for a in try await c.admin.attempts(AttemptQuery(limit: 200, failedOnly: true)) where failures.count < 20 {
             guard let d = a.denials.first, d.rule == .statusPageTimeout || d.rule == .statusPageProfileFailed else { continue }
@@ -595,9 +593,8 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     @Sendable func troubleshootingPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
         let days = min(max(Int(req.uri.queryParameters.get("days") ?? "") ?? 7, 1), 90)
         let now = c.clock.now(), since = now - Double(days) * 86400
-        let attempts = try await c.store.attempts(AttemptQuery(limit: 5000, failedOnly: true, since: since))
+        let attempts = try await c.troubleshooting.failures(since: since, limit: 5000)
         let fixed = try await c.admin.fixedAttempts(since: since)
-        let kb = KnowledgeBase.bundled
         // One row per cause and user, newest first; sign-in noise (wrong passwords, unknown users) in its own list, so
         // a burst of it never hides the failures an admin can fix.
         let groups = FailureGroups.byCauseAndUser(attempts)
@@ -606,7 +603,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
             let d = a.denials.first
             var m = g.model
             m["upn"] = a.facts.upn ?? a.remoteAddress ?? "-"
-            m["fix"] = d.flatMap { kb.cause(rule: $0.rule.rawValue, hresult: $0.fault.hresult)?.1.fix } ?? ""
+            m["fix"] = d.flatMap { c.troubleshooting.fixText(rule: $0.rule, hresult: $0.fault.hresult) } ?? ""
             if let f = fixed[a.id] {
                 m["resolved"] = "Resolved by \(f.actor.replacingOccurrences(of: "console:", with: "")) at \(GraphDateText.short(f.time))"
             } else {
@@ -637,7 +634,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     view("/console/troubleshooting") { req, _, who in try await troubleshootingPage(req, who) }
     action("/console/troubleshooting/explain", roles: Set(APIRole.allCases)) { req, form, who in
         let text = value(form, "text") ?? ""
-        let e = Explainer().explain(text)
+        let e = c.troubleshooting.explain(text)
         // The same explanation as `winmdm explain` and Graph's explain: causes most likely first, with how sure and why.
         let found = e.matches.filter { $0.via != "clue" }.map { m -> [String: Any] in ["title": m.title, "code": m.code] }
         let causes = e.causes.prefix(8).map { c -> [String: Any] in
@@ -659,7 +656,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     // Fix: first a page with what each available fix would change, narrowest first; then the chosen one.
     view("/console/troubleshooting/fix") { req, _, who in
         let attempt = try await c.admin.attempt(id: req.uri.queryParameters.get("attempt") ?? "")
-        let t = TroubleshootService(store: c.store, admin: c.admin, publicURL: c.publicURL)
+        let t = c.troubleshooting
         let (recorded, now) = try await t.diagnose(attempt)
         let fixes: [FixAction] = if let now { try await t.fixes(for: now) } else { try await t.recordedFixes(attempt) }
         return page(who, "fix", "Fix", "troubleshooting", [
@@ -673,7 +670,7 @@ public func addConsoleRoutes(_ router: Router<MDMRequestContext>, _ c: ConsoleSe
     action("/console/troubleshooting/fix") { _, form, who in
         let admin = c.admin.acting(as: "console:\(who.user.upn)")
         let attempt = try await admin.attempt(id: value(form, "attempt") ?? "")
-        let t = TroubleshootService(store: c.store, admin: admin, publicURL: c.publicURL)
+        let t = c.troubleshooting.acting(as: "console:\(who.user.upn)")
         let now = try await t.diagnose(attempt).now
         let fixes: [FixAction] = if let now { try await t.fixes(for: now) } else { try await t.recordedFixes(attempt) }
         guard let chosen = fixes.first(where: { $0.id == value(form, "fix") }) else {

@@ -94,6 +94,22 @@ public struct TroubleshootService: Sendable {
         self.publicURL = publicURL
     }
 
+    /// The same service with its fixes audited as someone else.
+    public func acting(as actor: String) -> TroubleshootService {
+        TroubleshootService(store: store, admin: admin.acting(as: actor), kb: kb, publicURL: publicURL)
+    }
+
+    /// The knowledge base's fix for what a rule refused with this code (the troubleshooting page's Fix column).
+    public func fixText(rule: RuleID, hresult: UInt32) -> String? { kb.cause(rule: rule.rawValue, hresult: hresult)?.1.fix }
+
+    /// `winmdm explain` for the front ends: codes, dialog text, events or a log, explained.
+    public func explain(_ text: String) -> Explanation { Explainer(kb: kb).explain(text) }
+
+    /// Failed attempts since a time, newest first, at most `limit` (the troubleshooting page and its chart).
+    public func failures(since: Date, limit: Int) async throws -> [EnrollmentAttempt] {
+        try await store.attempts(AttemptQuery(limit: limit, failedOnly: true, since: since))
+    }
+
     /// "What would happen if this user enrolled this device now?"
     public func doctor(upn: String, hwDevID: String?, osEdition: Int?, osVersion: String?, kind: EnrollmentKind,
                        credential: CredentialKind? = nil) async throws -> Diagnosis {
