@@ -1,0 +1,138 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MDMConsole
+import MDMCore
+import MDMService
+import MDMStorage
+
+// Devices › Enrollment restrictions, Device settings, and Mobility (MDM and MAM user scope).
+extension ConsoleRouting {
+    func addEnrollmentPolicies() {
+        let kit = self.kit, c = self.c
+        view("/console/devices/enrollment-restrictions") { req, _, who in
+            func groups(_ r: Restriction) async throws -> String {
+                r.isDefault ? "All users and all devices" : try await c.admin.groupNames(r.assignedGroups).joined(separator: ", ")
+            }
+            var limits: [[String: Any]] = [], platforms: [[String: Any]] = []
+            for r in try await c.admin.restrictions(.deviceLimit) {
+                limits.append(["id": r.id, "name": r.isDefault ? "Default" : r.displayName, "priority": r.isDefault ? "Default" : String(r.priority),
+                               "limit": r.limit ?? 5, "groups": try await groups(r)])
+            }
+            for r in try await c.admin.restrictions(.platform) {
+                let w = r.windows ?? PlatformRestriction()
+                platforms.append(["id": r.id, "name": r.isDefault ? "Default" : r.displayName, "priority": r.isDefault ? "Default" : String(r.priority),
+                                  "windows": w.platformBlocked ? "Block" : "Allow", "personal": w.personalDeviceEnrollmentBlocked ? "Block" : "Allow",
+                                  "home": w.homeAllowed ? "Allow" : "Block", "versions": "\(w.osMinimumVersion ?? "any") – \(w.osMaximumVersion ?? "any")",
+                                  "groups": try await groups(r)])
+            }
+            return kit.page(who, "restrictions", "Enrollment restrictions", "restrictions", ["limits": limits, "platforms": platforms], req: req)
+        }
+        view("/console/devices/enrollment-restrictions/:id") { req, ctx, who in
+            let id = ctx.parameters.get("id") ?? ""
+            let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
+            guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
+            let w = r.windows ?? PlatformRestriction()
+            return kit.page(who, "restriction", r.isDefault ? "Default" : r.displayName, "restrictions", [
+                "id": r.id, "name": r.isDefault ? "Default" : r.displayName, "type": r.type == .deviceLimit ? "Device limit" : "Device type",
+                "priorityText": r.isDefault ? "evaluated last" : "priority \(r.priority)",
+                "groups": r.isDefault ? "all users and all devices" : try await c.admin.groupNames(r.assignedGroups).joined(separator: ", "),
+                "isLimit": r.type == .deviceLimit, "isPlatform": r.type == .platform, "limit": r.limit ?? 5,
+                "windowsBlocked": w.platformBlocked, "personalBlocked": w.personalDeviceEnrollmentBlocked, "homeAllowed": w.homeAllowed,
+                "min": w.osMinimumVersion ?? "", "max": w.osMaximumVersion ?? "", "isDefault": r.isDefault, "priority": r.priority,
+                "groupLines": try await c.admin.groupNames(r.assignedGroups).joined(separator: "\n"),
+            ], req: req)
+        }
+        action("/console/devices/enrollment-restrictions/create") { _, form, who in
+            let admin = c.admin.acting(as: "console:\(who.user.upn)")
+            guard let type = RestrictionType(rawValue: ConsoleKit.value(form, "type") ?? "") else { throw AdminError("Choose a device limit or device type restriction.") }
+            let r = try await admin.createRestriction(type, name: ConsoleKit.value(form, "name") ?? "",
+                                                      limit: type == .deviceLimit ? Int(ConsoleKit.value(form, "limit") ?? "") ?? 0 : nil,
+                                                      groups: ConsoleKit.lines(ConsoleKit.value(form, "groups")))
+            return ConsolePages.redirect("/console/devices/enrollment-restrictions/\(r.id)?msg=" + ConsolePages.esc("Created \(r.displayName) with priority \(r.priority)."))
+        }
+        action("/console/devices/enrollment-restrictions/:id/delete") { req, _, who in
+            let parts = req.uri.path.split(separator: "/")
+            let id = parts.count >= 2 ? String(parts[parts.count - 2]) : ""
+            let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
+            guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
+            try await c.admin.acting(as: "console:\(who.user.upn)").deleteRestriction(r.type, r.id)
+            return ConsolePages.redirect("/console/devices/enrollment-restrictions?msg=" + ConsolePages.esc("Deleted \(r.displayName)."))
+        }
+        action("/console/devices/enrollment-restrictions/:id") { req, form, who in
+            let id = String(req.uri.path.split(separator: "/").last ?? "")
+            let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
+            guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
+            let admin = c.admin.acting(as: "console:\(who.user.upn)")
+            if r.type == .deviceLimit {
+                guard let limit = Int(ConsoleKit.value(form, "limit") ?? "") else { throw AdminError("The device limit must be a number from 1 to 15.") }
+                _ = try await admin.editRestriction(.deviceLimit, r.id, limit: limit)
+            } else {
+                _ = try await admin.editRestriction(.platform, r.id, platform: PlatformChange(
+                    platformBlocked: ConsoleKit.value(form, "windows").map { $0 == "block" }, personalDeviceEnrollmentBlocked: ConsoleKit.value(form, "personal").map { $0 == "block" },
+                    osMinimumVersion: ConsoleKit.value(form, "min") ?? "", osMaximumVersion: ConsoleKit.value(form, "max") ?? "", homeAllowed: ConsoleKit.value(form, "home").map { $0 == "allow" }))
+            }
+            if !r.isDefault {
+                let wanted = try await Set(ConsoleKit.lines(ConsoleKit.value(form, "groups")).asyncMap { try await c.admin.group($0).id })
+                let current = Set(r.assignedGroups)
+                let remove = current.subtracting(wanted), add = wanted.subtracting(current)
+                if !remove.isEmpty { _ = try await admin.assignRestriction(r.type, r.id, groups: Array(remove), remove: true) }
+                if !add.isEmpty { _ = try await admin.assignRestriction(r.type, r.id, groups: Array(add)) }
+                if let p = ConsoleKit.value(form, "priority").flatMap(Int.init), p != r.priority { _ = try await admin.setPriority(r.type, r.id, priority: p) }
+            }
+            return ConsolePages.redirect("/console/devices/enrollment-restrictions?msg=" + ConsolePages.esc("Saved \(r.isDefault ? "Default" : r.displayName)."))
+        }
+
+        // MARK: Devices > Device settings
+
+        view("/console/devices/device-settings") { req, _, who in
+            let s = try await c.admin.settings()
+            let users = try await c.admin.users().filter { s.joinPolicy.users.contains($0.id) }.map(\.upn)
+            return kit.page(who, "deviceSettings", "Device settings", "deviceSettings", [
+                "all": s.joinPolicy.kind == .all, "selected": s.joinPolicy.kind == .selected, "none": s.joinPolicy.kind == .none,
+                "users": users.joined(separator: "\n"), "groups": try await c.admin.groupNames(s.joinPolicy.groups).joined(separator: "\n"),
+                "quota": s.joinQuota,
+            ], req: req)
+        }
+        action("/console/devices/device-settings") { _, form, who in
+            let admin = c.admin.acting(as: "console:\(who.user.upn)")
+            guard let kind = JoinPolicy.Kind(rawValue: ConsoleKit.value(form, "join") ?? "") else { throw AdminError("Choose All, Selected or None.") }
+            _ = try await admin.setJoinPolicy(kind, users: kind == .selected ? ConsoleKit.lines(ConsoleKit.value(form, "users")) : [],
+                                              groups: kind == .selected ? ConsoleKit.lines(ConsoleKit.value(form, "groups")) : [])
+            if let q = ConsoleKit.value(form, "quota") {
+                guard let n = Int(q) else { throw AdminError("The maximum number of devices per user must be a number.") }
+                _ = try await admin.setJoinQuota(n)
+            }
+            return ConsolePages.redirect("/console/devices/device-settings?msg=" + ConsolePages.esc("Device settings saved."))
+        }
+
+        // MARK: Mobility (MDM and MAM)
+
+        view("/console/mobility") { req, _, who in
+            let s = try await c.admin.settings()
+            func options(_ sc: UserScope) -> [[String: Any]] {
+                [("none", "None"), ("some", "Some"), ("all", "All")].map { ["value": $0.0, "label": $0.1, "on": sc.kind.rawValue == $0.0] }
+            }
+            return kit.page(who, "mobility", "Mobility (MDM and MAM)", "mobility", [
+                "mdm": options(s.mobility.mdmScope), "mam": options(s.mobility.mamScope),
+                "mdmGroups": try await c.admin.groupNames(s.mobility.mdmScope.groups).joined(separator: "\n"),
+                "mamGroups": try await c.admin.groupNames(s.mobility.mamScope.groups).joined(separator: "\n"),
+                "tou": s.mobility.termsOfUseURL, "discovery": s.mobility.discoveryURL, "compliance": s.mobility.complianceURL,
+            ], req: req)
+        }
+        action("/console/mobility") { _, form, who in
+            let admin = c.admin.acting(as: "console:\(who.user.upn)")
+            for (field, which, groupsField) in [("mdm", AdminService.ScopeTarget.mdm, "mdmGroups"), ("mam", .mam, "mamGroups")] {
+                if let k = ConsoleKit.value(form, field).flatMap(UserScope.Kind.init(rawValue:)) {
+                    _ = try await admin.setScope(which, k, groups: k == .some ? ConsoleKit.lines(ConsoleKit.value(form, groupsField)) : [])
+                }
+            }
+            _ = try await admin.setMobilityURLs(termsOfUse: ConsoleKit.value(form, "tou"), discovery: ConsoleKit.value(form, "discovery"), compliance: ConsoleKit.value(form, "compliance"))
+            return ConsolePages.redirect("/console/mobility?msg=" + ConsolePages.esc("Mobility settings saved."))
+        }
+        action("/console/mobility/restore-default-urls") { _, _, who in
+            _ = try await c.admin.acting(as: "console:\(who.user.upn)").restoreDefaultMobilityURLs(publicURL: c.publicURL)
+            return ConsolePages.redirect("/console/mobility?msg=" + ConsolePages.esc("Default MDM URLs restored."))
+        }
+    }
+}

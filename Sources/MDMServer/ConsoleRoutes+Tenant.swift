@@ -1,0 +1,34 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MDMConsole
+import MDMCore
+import MDMService
+import MDMStorage
+
+// Tenant administration: maintenance and domains.
+extension ConsoleRouting {
+    func addTenant() {
+        let kit = self.kit, c = self.c
+        view("/console/tenant") { req, _, who in
+            let s = try await c.admin.settings()
+            return kit.page(who, "tenant", "Tenant administration", "tenant", [
+                "maintenance": s.maintenance ? "on" : "off", "on": s.maintenance,
+                "domains": s.domains.map { ["name": $0.name, "verified": $0.isVerified, "status": $0.isVerified ? "Verified" : "Unverified"] },
+            ], req: req)
+        }
+        action("/console/tenant/maintenance") { _, form, who in
+            let on = ConsoleKit.value(form, "maintenance") == "on"
+            _ = try await c.admin.acting(as: "console:\(who.user.upn)").setMaintenance(on)
+            return ConsolePages.redirect("/console/tenant?msg=" + ConsolePages.esc(on ? "Maintenance started." : "Maintenance ended."))
+        }
+        action("/console/tenant/domains") { _, form, who in
+            let d = try await c.admin.acting(as: "console:\(who.user.upn)").addDomain(ConsoleKit.value(form, "domain") ?? "")
+            return ConsolePages.redirect("/console/tenant?msg=" + ConsolePages.esc("Added \(d.name); verify it to let its users enroll."))
+        }
+        action("/console/tenant/domains/verify") { _, form, who in
+            let d = try await c.admin.acting(as: "console:\(who.user.upn)").verifyDomain(ConsoleKit.value(form, "domain") ?? "")
+            return ConsolePages.redirect("/console/tenant?msg=" + ConsolePages.esc("\(d.name) is verified."))
+        }
+    }
+}
