@@ -5,6 +5,7 @@ enum Templates {
         "deviceSettings": deviceSettings, "mobility": mobility, "windowsDevices": windowsDevices, "autopilot": autopilot, "autopilotDevices": autopilotDevices, "configuration": configuration, "statusPage": statusPage, "compliance": compliance,
         "troubleshooting": troubleshooting, "message": message, "tenant": tenant,
         "home": home, "device": device, "confirm": confirm, "audit": audit, "fix": fix, "groups": groups, "group": group, "confirmMany": confirmMany,
+        "review": review,
     ]
 
     static let layout = """
@@ -65,6 +66,17 @@ enum Templates {
     """
 
     static let message = "<h1>{{heading}}</h1><p>{{text}}</p>{{#back}}<p><a href=\"{{back}}\">← Back</a></p>{{/back}}"
+
+    static let review = """
+    <h1>{{heading}}</h1>
+    {{#hasChanges}}<p>Saving makes these changes:</p>
+    <table><tr><th>Setting</th><th>Now</th><th>After saving</th></tr>
+    {{#changes}}<tr><td>{{field}}</td><td>{{before}}</td><td><strong>{{after}}</strong></td></tr>{{/changes}}</table>
+    <form method="post" action="{{action}}"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="reviewed" value="yes">
+    {{#fields}}<input type="hidden" name="{{name}}" value="{{value}}">{{/fields}}
+    <button type="submit">Save</button> <a href="{{back}}">← Back to the form</a></form>{{/hasChanges}}
+    {{^hasChanges}}<p>Nothing would change: the form holds the settings already saved.</p><p><a href="{{back}}">← Back to the form</a></p>{{/hasChanges}}
+    """
 
     static let users = """
     <h1>Users › All users</h1>

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import MDMConsole
 import MDMCore
 import MDMService
 import MDMStorage
@@ -65,11 +66,10 @@ extension ConsoleRouting {
             let id = String(req.uri.path.split(separator: "/").dropFirst(2).first ?? "")
             let g = try await c.admin.group(id)
             guard ConsoleKit.value(form, "confirmed") == "yes" else {
-                return kit.page(who, "message", "Delete \(g.displayName)?", "groups", [
-                    "heading": "Delete the group \(g.displayName)?",
-                    "text": "Its \(g.members.count) member(s) stay; restrictions, profiles and policies assigned to it stop applying to them. Use the Delete button on the group's page again to confirm.",
-                    "back": "/console/groups/\(g.id)?confirm=delete",
-                ], req: req)
+                return kit.page(who, MessagePage(
+                    heading: "Delete the group \(g.displayName)?",
+                    text: "Its \(g.members.count) member(s) stay; restrictions, profiles and policies assigned to it stop applying to them. Use the Delete button on the group's page again to confirm.",
+                    back: "/console/groups/\(g.id)?confirm=delete"), title: "Delete \(g.displayName)?", section: "groups", req: req)
             }
             try await admin(who).deleteGroup(id)
             return ConsolePages.redirect("/console/groups?msg=" + ConsolePages.esc("Deleted the group \(g.displayName)."))

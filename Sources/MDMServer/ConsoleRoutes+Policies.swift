@@ -63,22 +63,57 @@ extension ConsoleRouting {
             let id = String(req.uri.path.split(separator: "/").last ?? "")
             let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
             guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
-            let admin = c.admin.acting(as: "console:\(who.user.upn)")
+            // Everything is read and checked before anything changes: a limit out of range, a version bound Windows does
+            // not use or a group that does not exist refuses the whole edit.
+            var limit: Int?
+            var platform: PlatformChange?
             if r.type == .deviceLimit {
-                guard let limit = Int(ConsoleKit.value(form, "limit") ?? "") else { throw AdminError("The device limit must be a number from 1 to 15.") }
-                _ = try await admin.editRestriction(.deviceLimit, r.id, limit: limit)
+                guard let n = Int(ConsoleKit.value(form, "limit") ?? "") else { throw AdminError("The device limit must be a number from 1 to 15.") }
+                try AdminService.checkLimit(n)
+                limit = n
             } else {
-                _ = try await admin.editRestriction(.platform, r.id, platform: PlatformChange(
+                let change = PlatformChange(
                     platformBlocked: ConsoleKit.value(form, "windows").map { $0 == "block" }, personalDeviceEnrollmentBlocked: ConsoleKit.value(form, "personal").map { $0 == "block" },
-                    osMinimumVersion: ConsoleKit.value(form, "min") ?? "", osMaximumVersion: ConsoleKit.value(form, "max") ?? "", homeAllowed: ConsoleKit.value(form, "home").map { $0 == "allow" }))
+                    osMinimumVersion: ConsoleKit.value(form, "min") ?? "", osMaximumVersion: ConsoleKit.value(form, "max") ?? "", homeAllowed: ConsoleKit.value(form, "home").map { $0 == "allow" })
+                try change.validate()
+                platform = change
             }
+            var wanted: [Group] = []
+            if !r.isDefault { wanted = try await ConsoleKit.lines(ConsoleKit.value(form, "groups")).asyncMap { try await c.admin.group($0) } }
+            let priority = r.isDefault ? nil : ConsoleKit.value(form, "priority").flatMap(Int.init)
+            // Review + save: first what will change, then the reviewed form saves it.
+            guard ConsoleKit.value(form, "reviewed") == "yes" else {
+                func describe(limit: Int?, _ w: PlatformRestriction, groups: [String], priority: Int?) -> [(String, String)] {
+                    var d: [(String, String)] = []
+                    if r.type == .deviceLimit { d.append(("Device limit", String(limit ?? 5))) }
+                    if r.type == .platform {
+                        d += [("Windows (MDM)", w.platformBlocked ? "Block" : "Allow"), ("Personally owned", w.personalDeviceEnrollmentBlocked ? "Block" : "Allow"),
+                              ("Windows Home editions", w.homeAllowed ? "Allow" : "Block"), ("Minimum version", w.osMinimumVersion ?? ""),
+                              ("Maximum version", w.osMaximumVersion ?? "")]
+                    }
+                    if !r.isDefault { d += [("Assigned groups", groups.sorted().joined(separator: ", ")), ("Priority", priority.map(String.init) ?? "")] }
+                    return d
+                }
+                let now = r.windows ?? PlatformRestriction()
+                var after = now
+                platform?.apply(to: &after)
+                let current = try await c.admin.groupNames(r.assignedGroups)
+                let changes = ReviewPage.changes(describe(limit: r.limit, now, groups: current, priority: r.priority),
+                                                 describe(limit: limit, after, groups: wanted.map(\.displayName), priority: priority ?? r.priority))
+                let name = r.isDefault ? "Default" : r.displayName
+                return kit.page(who, ReviewPage(heading: "Review + save: \(name)", changes: changes, action: req.uri.path,
+                                                fields: form.map { (name: $0.0, value: $0.1) }, back: "/console/devices/enrollment-restrictions/\(r.id)"),
+                                title: "Review + save", section: "restrictions", req: req)
+            }
+            let admin = c.admin.acting(as: "console:\(who.user.upn)")
+            if let limit { _ = try await admin.editRestriction(.deviceLimit, r.id, limit: limit) }
+            if let platform { _ = try await admin.editRestriction(.platform, r.id, platform: platform) }
             if !r.isDefault {
-                let wanted = try await Set(ConsoleKit.lines(ConsoleKit.value(form, "groups")).asyncMap { try await c.admin.group($0).id })
-                let current = Set(r.assignedGroups)
-                let remove = current.subtracting(wanted), add = wanted.subtracting(current)
+                let ids = Set(wanted.map(\.id)), current = Set(r.assignedGroups)
+                let remove = current.subtracting(ids), add = ids.subtracting(current)
                 if !remove.isEmpty { _ = try await admin.assignRestriction(r.type, r.id, groups: Array(remove), remove: true) }
                 if !add.isEmpty { _ = try await admin.assignRestriction(r.type, r.id, groups: Array(add)) }
-                if let p = ConsoleKit.value(form, "priority").flatMap(Int.init), p != r.priority { _ = try await admin.setPriority(r.type, r.id, priority: p) }
+                if let p = priority, p != r.priority { _ = try await admin.setPriority(r.type, r.id, priority: p) }
             }
             return ConsolePages.redirect("/console/devices/enrollment-restrictions?msg=" + ConsolePages.esc("Saved \(r.isDefault ? "Default" : r.displayName)."))
         }

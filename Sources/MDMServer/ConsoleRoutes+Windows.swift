@@ -187,7 +187,7 @@ extension ConsoleRouting {
                     extra["summary"] = "\(ok) of \(rows.count) device\(rows.count == 1 ? "" : "s") imported."
                 } catch let e as AdminError {
                     // The whole file was refused (header, quoting, size): nothing was imported.
-                    extra["uploadError"] = e.message.replacingOccurrences(of: "The file was not imported. ", with: "")
+                    extra["uploadError"] = e.consoleMessage.replacingOccurrences(of: "The file was not imported. ", with: "")
                 }
             }
             return try await autopilotDevicesPage(req, who, extra: extra)

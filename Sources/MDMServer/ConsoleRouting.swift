@@ -26,13 +26,13 @@ struct ConsoleRouting {
             do { return try await body(req, ctx, who) } catch let e as AdminError {
                 // Something named in the address that does not exist (a deleted user, a mistyped id), or a filter refused.
                 let missing = e.code == .notFound
-                return kit.page(who, "message", missing ? "Not found" : "Not shown", ConsoleKit.section(req.uri.path),
-                            ["heading": missing ? "Not found" : "Not shown", "text": e.message, "back": ConsoleKit.back(req)],
-                            req: req, status: missing ? .notFound : .badRequest)
+                let heading = missing ? "Not found" : "Not shown"
+                return kit.page(who, MessagePage(heading: heading, text: e.consoleMessage, back: ConsoleKit.back(req)), title: heading,
+                                section: ConsoleKit.section(req.uri.path), req: req, status: missing ? .notFound : .badRequest)
             } catch {
                 ctx.logger.error("console page failed", metadata: ["path": .string(req.uri.path), "error": .string("\(error)")])
-                return kit.page(who, "message", "Error", "", ["heading": "Something failed", "text": "The page could not be shown; the server log has the details."],
-                            req: req, status: .internalServerError)
+                return kit.page(who, MessagePage(heading: "Something failed", text: "The page could not be shown; the server log has the details."),
+                                title: "Error", section: "", req: req, status: .internalServerError)
             }
         }
     }
@@ -58,16 +58,17 @@ struct ConsoleRouting {
                 form = FormDecoding.parseAll(String(buffer: buffer))
             }
             guard ConsoleSessions.csrfMatches(who.session, form.first { $0.0 == "csrf" }?.1) else {
-                return kit.page(who, "message", "Refused", "", ["heading": "Refused", "text": "The form's security token is missing or stale. Reload the page and try again."], req: req, status: .forbidden)
+                return kit.page(who, MessagePage(heading: "Refused", text: "The form's security token is missing or stale. Reload the page and try again.",
+                                                 back: ConsoleKit.back(req)), title: "Refused", section: "", req: req, status: .forbidden)
             }
             guard roles.contains(who.role) else {
-                return kit.page(who, "message", "Not allowed", "", ["heading": "Not allowed", "text": "Your role (\(who.role.rawValue)) may not make this change."], req: req, status: .forbidden)
+                return kit.page(who, MessagePage(heading: "Not allowed", text: "Your role (\(who.role.rawValue)) may not make this change.",
+                                                 back: ConsoleKit.back(req)), title: "Not allowed", section: "", req: req, status: .forbidden)
             }
             do { return try await body(req, form, who) } catch let e as AdminError {
                 // Nothing was changed: say why, keep the navigation, and lead back to the form.
-                return kit.page(who, "message", "Not saved", ConsoleKit.section(req.uri.path),
-                            ["heading": "Not saved", "text": e.message, "back": ConsoleKit.back(req)], req: req,
-                            status: e.code == .notFound ? .notFound : .badRequest)
+                return kit.page(who, MessagePage(heading: "Not saved", text: e.consoleMessage, back: ConsoleKit.back(req)), title: "Not saved",
+                                section: ConsoleKit.section(req.uri.path), req: req, status: e.code == .notFound ? .notFound : .badRequest)
             }
         }
     }
@@ -94,6 +95,12 @@ struct ConsoleKit: Sendable {
         let flash = req.uri.queryParameters.get("msg").map { $0.removingPercentEncoding ?? $0 }
         return ConsolePages.html(c.renderer.render(page: template, title: title, model: m, user: who.user.upn, role: who.role.rawValue,
                                                    csrf: who.session.csrf, flash: flash, error: error, section: section), status: status)
+    }
+
+    /// A typed page (MDMConsole's page models) in the layout.
+    func page<P: PageModel>(_ who: ConsoleUser, _ model: P, title: String, section: String, req: Request,
+                            status: HTTPResponse.Status = .ok) -> Response {
+        page(who, P.template, title, section, model.context, req: req, status: status)
     }
 
     /// The navigation entry a console path belongs to (the longest prefix wins).

@@ -72,7 +72,8 @@ extension AdminService {
     public func autopilotDevice(_ ref: String) async throws -> AutopilotDevice {
         if let d = try await store.autopilotDevice(id: ref.lowercased()) { return d }
         if let d = try await store.autopilotDevice(serial: ref) { return d }
-        throw AdminError.notFound("No Autopilot device \(ref). `winmdm autopilot devices` lists them by serial number.")
+        throw AdminError.notFound("No Autopilot device \(ref).", cli: "`winmdm autopilot devices` lists them by serial number.",
+                                  console: "Devices › Windows › Autopilot devices lists them by serial number.")
     }
 
     /// Deregisters a device; with `releasedTo`, its serial is kept as belonging to that organization (import 808).
@@ -107,13 +108,14 @@ extension AdminService {
                 let upn = UPN.normalize(u)
                 let domain = upn.split(separator: "@").last.map(String.init) ?? ""
                 guard upn.contains("@"), try await settings().domain(named: domain) != nil else {
-                    throw AdminError("\(u) is not in a domain of this organization; `winmdm domains list` shows them.")
+                    throw AdminError("\(u) is not in a domain of this organization;", cli: "`winmdm domains list` shows them.",
+                                     console: "Tenant administration lists them.")
                 }
                 d.assignedUser = upn
             } else { d.assignedUser = nil }
         }
         if d.assignedUser != nil, !override, let w = try await autopilotResolution(d).winner, w.joinType == .hybrid {
-            throw AdminError("Not assigned: \(d.serialNumber) gets the hybrid join profile \"\(w.displayName)\", and a user assigned to a hybrid Autopilot device makes setup Entra-join at sign-in instead of joining the domain, which fails with 0x80070774 (\"Something went wrong. Confirm you are using the correct sign-in information…\"). Leave the device without a user, or add --override to assign anyway.")
+            throw AdminError("Not assigned: \(d.serialNumber) gets the hybrid join profile \"\(w.displayName)\", and a user assigned to a hybrid Autopilot device makes setup Entra-join at sign-in instead of joining the domain, which fails with 0x80070774 (\"Something went wrong. Confirm you are using the correct sign-in information…\"). Leave the device without a user, or assign anyway:", cli: "add --override.", console: "the command line and the API can override this.")
         }
         guard d != before else { return d }
         try await store.updateAutopilotDevice(d)
@@ -155,7 +157,8 @@ extension AdminService {
     public func autopilotConfigurationFile(_ ref: String) async throws -> [UInt8] {
         let s = try await settings()
         guard let p = s.autopilotProfiles.first(where: { $0.id == ref.lowercased() || $0.displayName.lowercased() == ref.lowercased() }) else {
-            throw AdminError.notFound("No Autopilot profile \(ref). `winmdm autopilot list` shows them.")
+            throw AdminError.notFound("No Autopilot profile \(ref).", cli: "`winmdm autopilot list` shows them.",
+                                      console: "Devices › Windows › Autopilot deployment profiles lists them.")
         }
         let domain = s.domains.first { $0.isVerified && $0.name.hasSuffix(".onmicrosoft.com") }?.name
             ?? s.domains.first(where: \.isVerified)?.name ?? s.domains.first?.name ?? ""

@@ -10,8 +10,10 @@ extension AdminService {
     public func compliancePolicy(_ nameOrID: String) async throws -> CompliancePolicy {
         let all = try await compliancePolicies()
         if let p = all.first(where: { $0.id == nameOrID || $0.name.lowercased() == nameOrID.lowercased() }) { return p }
-        throw AdminError.notFound("No compliance policy '\(nameOrID)'. " + (all.isEmpty ? "There are none yet: winmdm compliance create NAME …"
-            : "Policies: \(all.map(\.name).joined(separator: ", "))."))
+        throw all.isEmpty
+            ? AdminError.notFound("No compliance policy '\(nameOrID)'. There are none yet:", cli: "winmdm compliance create NAME …",
+                                  console: "Devices › Windows › Compliance policies creates one.")
+            : AdminError.notFound("No compliance policy '\(nameOrID)'. Policies: \(all.map(\.name).joined(separator: ", ")).")
     }
 
     func changeCompliance(_ action: String, _ target: String, _ change: @escaping @Sendable (inout [CompliancePolicy]) throws -> Void) async throws {
@@ -24,7 +26,8 @@ extension AdminService {
         guard !p.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw AdminError("A compliance policy needs a name.") }
         guard !(p.osMinimumVersion == nil && p.osMaximumVersion == nil && !p.storageRequireEncryption && !p.activeFirewallRequired
                 && !p.antivirusRequired && !p.tpmRequired) else {
-            throw AdminError("A compliance policy needs at least one rule: --os-min, --os-max, --require-encryption, --require-firewall, --require-antivirus or --require-tpm.")
+            throw AdminError("A compliance policy needs at least one rule:", cli: "--os-min, --os-max, --require-encryption, --require-firewall, --require-antivirus or --require-tpm.",
+                             console: "a minimum or maximum Windows version, or encryption, firewall, antivirus or TPM required.")
         }
         if try await compliancePolicies().contains(where: { $0.name.lowercased() == p.name.lowercased() }) {
             throw AdminError("A compliance policy named \(p.name) already exists.")

@@ -11,7 +11,8 @@ extension AdminService {
         if let g = all.first(where: { $0.id == nameOrID.lowercased() || $0.displayName.lowercased() == nameOrID.lowercased() }) {
             return g
         }
-        throw AdminError.notFound("No group \(nameOrID). `winmdm groups list` shows the groups; `winmdm groups create NAME` adds one.")
+        throw AdminError.notFound("No group \(nameOrID).", cli: "`winmdm groups list` shows the groups; `winmdm groups create NAME` adds one.",
+                                  console: "Groups lists them, and New group adds one.")
     }
 
     /// With `autopilotGroupTag`, an Autopilot device group: every Autopilot device with that group tag is a member.
@@ -132,7 +133,7 @@ extension AdminService {
         let n = name.lowercased()
         try await changeSettings("domain.verify", n) { s in
             guard let i = s.domains.firstIndex(where: { $0.name == n }) else {
-                throw AdminError.notFound("No domain \(n); add it first with: winmdm domains add \(n)")
+                throw AdminError.notFound("No domain \(n); add it first", cli: "with: winmdm domains add \(n)", console: "under Tenant administration.")
             }
             s.domains[i].isVerified = true
         }
@@ -170,7 +171,7 @@ extension AdminService {
         guard let seats = p.seats else { return }
         let used = try await licenseUsage()[p.skuId] ?? 0
         if used >= seats {
-            throw AdminError("\(seats == 1 ? "The only seat" : "All \(seats) seats") of \(p.skuPartNumber) \(seats == 1 ? "is" : "are") assigned; unassign one or raise the seats (winmdm licenses set-seats \(p.skuPartNumber) N).")
+            throw AdminError("\(seats == 1 ? "The only seat" : "All \(seats) seats") of \(p.skuPartNumber) \(seats == 1 ? "is" : "are") assigned; unassign one or raise the seats", cli: "(winmdm licenses set-seats \(p.skuPartNumber) N).", console: ".")
         }
     }
 
@@ -196,7 +197,8 @@ extension AdminService {
         }
         let holders = try await licenseUsage()[p.skuId] ?? 0
         guard holders == 0 else {
-            throw AdminError("\(holders == 1 ? "1 user holds" : "\(holders) users hold") \(p.skuPartNumber); unassign it from them first (winmdm licenses unassign UPN \(p.skuPartNumber)), so nobody loses a license by surprise.")
+            throw AdminError("\(holders == 1 ? "1 user holds" : "\(holders) users hold") \(p.skuPartNumber); unassign it from them first", cli: "(winmdm licenses unassign UPN \(p.skuPartNumber)), so nobody loses a license by surprise.",
+                             console: ", so nobody loses a license by surprise.")
         }
         try await changeSettings("license.deleteProduct", p.skuPartNumber) { $0.licenseProducts.removeAll { $0.skuId == p.skuId } }
         return p
@@ -254,10 +256,11 @@ extension AdminService {
     public func setJoinPolicy(_ kind: JoinPolicy.Kind, users: [String] = [], groups: [String] = []) async throws -> TenantSettings {
         let userIDs = try await resolveUsers(users), groupIDs = try await resolveGroups(groups)
         if kind == .selected && userIDs.isEmpty && groupIDs.isEmpty {
-            throw AdminError("Selected needs at least one --user or --group; use none to let nobody join.")
+            throw AdminError("Selected needs at least one user or group;", cli: "give --user or --group, or use none to let nobody join.",
+                             console: "pick them, or choose None to let nobody join.")
         }
         if kind != .selected && !(userIDs.isEmpty && groupIDs.isEmpty) {
-            throw AdminError("--user and --group go with selected only.")
+            throw AdminError("Users and groups go with Selected only.", cli: "(--user and --group)")
         }
         let policy = JoinPolicy(kind: kind, users: userIDs, groups: groupIDs)
         return try await changeSettings("deviceSettings.usersMayJoin", "deviceRegistrationPolicy") { $0.joinPolicy = policy }
@@ -268,7 +271,8 @@ extension AdminService {
         let userIDs = try await resolveUsers(users), groupIDs = try await resolveGroups(groups)
         return try await changeSettings("deviceSettings.usersMayJoin", "deviceRegistrationPolicy") { s in
             guard s.joinPolicy.kind == .selected else {
-                throw AdminError("Users may join devices is \(s.joinPolicy.kind.rawValue.capitalized), not Selected; set it with: winmdm device-settings users-may-join selected --user …")
+                throw AdminError("Users may join devices is \(s.joinPolicy.kind.rawValue.capitalized), not Selected;",
+                                 cli: "set it with: winmdm device-settings users-may-join selected --user …", console: "choose Selected first.")
             }
             s.joinPolicy.users += userIDs.filter { !s.joinPolicy.users.contains($0) }
             s.joinPolicy.groups += groupIDs.filter { !s.joinPolicy.groups.contains($0) }
@@ -286,8 +290,9 @@ extension AdminService {
 
     public func setScope(_ which: ScopeTarget, _ kind: UserScope.Kind, groups: [String]) async throws -> TenantSettings {
         let ids = try await resolveGroups(groups)
-        if kind == .some && ids.isEmpty { throw AdminError("Some needs at least one --group; use none or all otherwise.") }
-        if kind != .some && !ids.isEmpty { throw AdminError("--group goes with some only.") }
+        if kind == .some && ids.isEmpty { throw AdminError("Some needs at least one group;", cli: "give --group, or use none or all otherwise.",
+                                                                      console: "pick one, or choose None or All otherwise.") }
+        if kind != .some && !ids.isEmpty { throw AdminError("Groups go with Some only.", cli: "(--group)") }
         let scope = UserScope(kind: kind, groups: ids)
         return try await changeSettings("mobility.\(which.rawValue)Scope", "mobility") { s in
             if which == .mdm { s.mobility.mdmScope = scope } else { s.mobility.mamScope = scope }

@@ -13,7 +13,8 @@ extension AdminService {
         guard !s.isEmpty else { throw AdminError("Name a user (UPN) or an address whose lockout to clear.") }
         let gone = try await store.clearThrottles(matching: s)
         guard !gone.isEmpty else {
-            throw AdminError("Nothing is counted against \(subject): no failed sign-ins or lockouts. `winmdm lockouts list` shows what is.")
+            throw AdminError("Nothing is counted against \(subject): no failed sign-ins or lockouts.", cli: "`winmdm lockouts list` shows what is.",
+                             console: "Troubleshooting + support lists what is.")
         }
         try await audit("lockout.clear", s, before: gone, after: nil as [SignInThrottle]?)
         return gone

@@ -15,8 +15,10 @@ extension AdminService {
         let all = try await store.configurationProfiles()
         if let p = all.first(where: { $0.name.lowercased() == nameOrID.lowercased() }) { return p }
         let names = all.map(\.name)
-        throw AdminError.notFound("No configuration profile '\(nameOrID)'. " + (names.isEmpty ? "There are none yet: winmdm profiles create NAME."
-            : "Profiles: \(names.joined(separator: ", "))."))
+        throw names.isEmpty
+            ? AdminError.notFound("No configuration profile '\(nameOrID)'. There are none yet:", cli: "winmdm profiles create NAME.",
+                                  console: "Devices › Windows › Configuration profiles creates one.")
+            : AdminError.notFound("No configuration profile '\(nameOrID)'. Profiles: \(names.joined(separator: ", ")).")
     }
 
     func saveProfile(_ action: String, before: ConfigurationProfile?, after: ConfigurationProfile) async throws {
@@ -287,7 +289,8 @@ extension AdminService {
     public func revealLocalAdminPassword(_ device: String, secrets: SecretBox) async throws -> LocalAdminPassword {
         let e = try await enrollment(device)
         guard let a = e.localAdmin else {
-            throw AdminError("\(e.deviceName ?? e.id) has no managed local administrator yet: assign a profile made from the local-admin template (winmdm profiles create NAME --template local-admin); the password is picked when the device first receives it.")
+            throw AdminError("\(e.deviceName ?? e.id) has no managed local administrator yet: assign a profile made from the local-admin template", cli: "(winmdm profiles create NAME --template local-admin); the password is picked when the device first receives it.",
+                             console: "; the password is picked when the device first receives it.")
         }
         let password: String
         do { password = try secrets.open(a.sealedPassword, context: e.id) } catch {

@@ -42,7 +42,7 @@ extension AdminService {
     public func deleteBulkPackage(_ ref: String) async throws -> PackageAccountOutcome? {
         let s = try await settings()
         guard let p = s.bulkPackages.first(where: { $0.id == ref.lowercased() || $0.displayName.lowercased() == ref.lowercased() }) else {
-            throw AdminError.notFound("No bulk enrollment package \(ref). `winmdm bulk list` shows them.")
+            throw AdminError.notFound("No bulk enrollment package \(ref).", cli: "`winmdm bulk list` shows them.")
         }
         try await changeSettings("bulk.delete", p.displayName) { $0.bulkPackages.removeAll { $0.id == p.id } }
         guard var account = try await store.user(upn: p.accountUPN) else { return nil }
@@ -135,7 +135,8 @@ extension AdminService {
     public func assignAutopilotProfile(_ ref: String, groups: [String], remove: Bool = false) async throws -> AutopilotProfile {
         let s = try await settings()
         guard let p = s.autopilotProfiles.first(where: { $0.id == ref.lowercased() || $0.displayName.lowercased() == ref.lowercased() }) else {
-            throw AdminError.notFound("No Autopilot profile \(ref). `winmdm autopilot list` shows them.")
+            throw AdminError.notFound("No Autopilot profile \(ref).", cli: "`winmdm autopilot list` shows them.",
+                                      console: "Devices › Windows › Autopilot deployment profiles lists them.")
         }
         let ids = try await resolveGroups(groups)
         let after = try await changeSettings(remove ? "autopilot.unassign" : "autopilot.assign", p.displayName) { s in
@@ -149,7 +150,8 @@ extension AdminService {
     public func deleteAutopilotProfile(_ ref: String) async throws {
         let s = try await settings()
         guard let p = s.autopilotProfiles.first(where: { $0.id == ref.lowercased() || $0.displayName.lowercased() == ref.lowercased() }) else {
-            throw AdminError.notFound("No Autopilot profile \(ref). `winmdm autopilot list` shows them.")
+            throw AdminError.notFound("No Autopilot profile \(ref).", cli: "`winmdm autopilot list` shows them.",
+                                      console: "Devices › Windows › Autopilot deployment profiles lists them.")
         }
         try await changeSettings("autopilot.delete", p.displayName) { $0.autopilotProfiles.removeAll { $0.id == p.id } }
     }

@@ -20,7 +20,8 @@ public struct PlatformChange: Sendable {
         self.homeAllowed = homeAllowed
     }
 
-    func validate() throws {
+    /// Refuses version bounds Windows does not use, and a minimum above the maximum.
+    public func validate() throws {
         for v in [osMinimumVersion, osMaximumVersion].compactMap({ $0 }) where !v.isEmpty {
             if let problem = WindowsVersion.boundProblem(v) { throw AdminError(problem) }
         }
@@ -30,7 +31,7 @@ public struct PlatformChange: Sendable {
         }
     }
 
-    func apply(to w: inout PlatformRestriction) {
+    public func apply(to w: inout PlatformRestriction) {
         if let v = platformBlocked { w.platformBlocked = v }
         if let v = personalDeviceEnrollmentBlocked { w.personalDeviceEnrollmentBlocked = v }
         if let v = osMinimumVersion { w.osMinimumVersion = v.isEmpty ? nil : v }
@@ -59,7 +60,7 @@ extension AdminService {
         throw AdminError.notFound("No \(type.noun) \(ref); they are: \(all.map { $0.isDefault ? "Default" : $0.displayName }.joined(separator: ", ")).")
     }
 
-    static func checkLimit(_ limit: Int) throws {
+    public static func checkLimit(_ limit: Int) throws {
         guard TenantSettings.deviceLimitRange.contains(limit) else {
             throw AdminError("A device limit must be between 1 and 15 (got \(limit)); 15 is the most a restriction allows.")
         }
@@ -77,7 +78,7 @@ extension AdminService {
         r.assignedGroups = try await resolveGroups(groups)
         switch type {
         case .deviceLimit:
-            guard let limit else { throw AdminError("A device limit restriction needs --limit (1 to 15).") }
+            guard let limit else { throw AdminError("A device limit restriction needs a limit, 1 to 15", cli: "(--limit).", console: ".") }
             try Self.checkLimit(limit)
             r.limit = limit
         case .platform:
@@ -109,7 +110,7 @@ extension AdminService {
                                 statusPage: StatusPageChange.Resolved? = nil) async throws -> Restriction {
         let r = try await restriction(type, ref)
         if let limit {
-            guard type == .deviceLimit else { throw AdminError("--limit applies to device limit restrictions.") }
+            guard type == .deviceLimit else { throw AdminError("A limit applies to device limit restrictions only.") }
             try Self.checkLimit(limit)
         }
         try platform.validate()

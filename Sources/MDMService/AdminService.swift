@@ -13,14 +13,35 @@ public struct AdminError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var code: Code
-    public var message: String
-    public init(_ message: String, code: Code = .refused) {
-        self.message = message
+    /// What was wrong, in words every front end can show.
+    public var statement: String
+    /// How to go on from the command line (`winmdm groups list` shows them), when that differs from the console.
+    public var cliHint: String?
+    /// How to go on in the console (Groups lists them).
+    public var consoleHint: String?
+
+    public init(_ statement: String, cli: String? = nil, console: String? = nil, code: Code = .refused) {
+        self.statement = statement
+        self.cliHint = cli
+        self.consoleHint = console
         self.code = code
     }
 
-    public static func notFound(_ message: String) -> AdminError { AdminError(message, code: .notFound) }
+    public static func notFound(_ statement: String, cli: String? = nil, console: String? = nil) -> AdminError {
+        AdminError(statement, cli: cli, console: console, code: .notFound)
+    }
+
+    /// The message with the command line's way on: the CLI and the API say this.
+    public var message: String { Self.join(statement, cliHint) }
+    /// The message with the console's way on, without command names or flags.
+    public var consoleMessage: String { Self.join(statement, consoleHint) }
     public var description: String { message }
+
+    /// A hint that starts with punctuation continues the sentence; any other starts after a space.
+    static func join(_ statement: String, _ hint: String?) -> String {
+        guard let hint, !hint.isEmpty else { return statement }
+        return statement + ([",", ".", ";", ":"].contains(hint.first.map(String.init) ?? "") ? "" : " ") + hint
+    }
 }
 
 /// Every administrative change goes through here, whichever front end asks (CLI now; API and console later), and
@@ -154,7 +175,7 @@ public struct AdminService: Sendable {
     public func user(_ upnOrID: String) async throws -> User {
         if let u = try await store.user(upn: upnOrID) { return u }
         if let u = try await store.user(id: upnOrID.lowercased()) { return u }
-        throw AdminError.notFound("No user \(upnOrID). `winmdm users list` shows the users.")
+        throw AdminError.notFound("No user \(upnOrID).", cli: "`winmdm users list` shows the users.", console: "Users › All users lists them.")
     }
 
     public func updateUser(_ upnOrID: String, displayName: String? = nil, enabled: Bool? = nil, newUPN: String? = nil,
@@ -254,14 +275,15 @@ public struct AdminService: Sendable {
         let others = try await store.users().filter { $0.id != before.id && $0.adminRole == .admin && $0.enabled }
         guard others.isEmpty else { return }
         let what = after == nil ? "delete" : after?.enabled == false ? "disable" : "change the role of"
-        throw AdminError("\(before.upn) is the last enabled console administrator, so winmdm will not \(what) it: nobody could sign in to the console afterwards. Give another user the admin role first (winmdm users set UPN --admin-role admin).")
+        throw AdminError("\(before.upn) is the last enabled console administrator, so winmdm will not \(what) it: nobody could sign in to the console afterwards. Give another user the admin role first", cli: "(winmdm users set UPN --admin-role admin).", console: ".")
     }
 
     public func deleteUser(_ upnOrID: String) async throws {
         let u = try await user(upnOrID)
         try await keepAnAdministrator(u, after: nil)
         if try await !store.activeEnrollments(upn: u.upn).isEmpty {
-            throw AdminError("\(u.upn) still has enrolled devices; retire or delete them first (winmdm devices list --user \(u.upn)).")
+            throw AdminError("\(u.upn) still has enrolled devices; retire or delete them first", cli: "(winmdm devices list --user \(u.upn)).",
+                             console: "(the user's page lists them).")
         }
         try await store.deleteUser(id: u.id)  // and their group memberships
         try await audit("user.delete", u.upn, before: UserRecord(u), after: nil as UserRecord?)
@@ -273,7 +295,8 @@ public struct AdminService: Sendable {
 
     public func attempt(id: String) async throws -> EnrollmentAttempt {
         guard let a = try await store.attempt(id: id.lowercased()) else {
-            throw AdminError.notFound("No attempt \(id). `winmdm attempts list` shows the recorded ones; the id is the TraceId the device logged.")
+            throw AdminError.notFound("No attempt \(id).", cli: "`winmdm attempts list` shows the recorded ones; the id is the TraceId the device logged.",
+                                      console: "Troubleshooting + support lists the recorded ones; the id is the TraceId the device logged.")
         }
         return a
     }
@@ -292,19 +315,19 @@ public struct AdminService: Sendable {
         }
         let active = named.filter { $0.state == .active }
         if active.count == 1 { return active[0] }
-        if active.count > 1 { throw AdminError("\(id) names \(active.count) enrollments; use the enrollment id (winmdm devices list).") }
+        if active.count > 1 { throw AdminError("\(id) names \(active.count) enrollments; use the enrollment id", cli: "(winmdm devices list).", console: ".") }
         if named.count == 1 { return named[0] }
         if named.count > 1 {
-            throw AdminError("\(id) names \(named.count) enrollments that have ended (\(named.map(\.state.rawValue).joined(separator: ", "))); use the enrollment id (winmdm devices list --all).")
+            throw AdminError("\(id) names \(named.count) enrollments that have ended (\(named.map(\.state.rawValue).joined(separator: ", "))); use the enrollment id", cli: "(winmdm devices list --all).", console: ".")
         }
-        throw AdminError.notFound("No enrollment \(id). `winmdm devices list --all` shows them.")
+        throw AdminError.notFound("No enrollment \(id).", cli: "`winmdm devices list --all` shows them.", console: "Devices › Windows › Windows devices lists them.")
     }
 
     /// Retire: the enrollment stops counting and its device must enroll again; the record stays.
     public func retireDevice(_ id: String) async throws -> Enrollment {
         let before = try await enrollment(id)
         guard before.state == .active else {
-            throw AdminError("\(before.deviceName ?? before.id) (enrollment \(before.id)) is already \(before.state.rawValue); winmdm devices delete \(before.id) removes the record.")
+            throw AdminError("\(before.deviceName ?? before.id) (enrollment \(before.id)) is already \(before.state.rawValue);", cli: "winmdm devices delete \(before.id) removes the record.", console: "Delete removes the record.")
         }
         var e = before
         e.state = .retired

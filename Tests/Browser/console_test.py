@@ -112,6 +112,11 @@ def main():
         field.send_keys("10")
         shot("04-device-limit-properties")
         driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+        # Review + save: what will change, before anything does.
+        check(shows("Review + save: Default"), "Review + save shows the changes first")
+        check("<strong>10</strong>" in driver.page_source, "the review shows the new device limit")
+        shot("04b-review-and-save")
+        driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
         check(shows("Saved Default"), "the console confirms the save")
         limit = json.loads(cli(data, "restrictions", "show", "Default", "--type", "device-limit", "--json"))["limit"]
         check(limit == 10, f"device limit is now {limit}")

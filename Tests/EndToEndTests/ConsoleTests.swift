@@ -103,7 +103,11 @@ final class ConsoleClient: @unchecked Sendable {
             let csrf = try #require(ConsoleClient.csrf(props.html))
             let tooMany = try await web.post("/console/devices/enrollment-restrictions/\(id)", [("csrf", csrf), ("limit", "16")])
             #expect(tooMany.status == 400 && tooMany.html.contains("between 1 and 15"))
-            let saved = try await web.post("/console/devices/enrollment-restrictions/\(id)", [("csrf", csrf), ("limit", "12")])
+            // Review + save: the first post shows the change, the reviewed one saves it.
+            let review = try await web.post("/console/devices/enrollment-restrictions/\(id)", [("csrf", csrf), ("limit", "12")])
+            #expect(review.status == 200 && review.html.contains("<strong>12</strong>"))
+            #expect(try await server.admin.restriction(.deviceLimit, "Default").limit == 5)
+            let saved = try await web.post("/console/devices/enrollment-restrictions/\(id)", [("csrf", csrf), ("reviewed", "yes"), ("limit", "12")])
             #expect(saved.status == 303)
             #expect(try await server.admin.restriction(.deviceLimit, "Default").limit == 12)
             #expect(try await server.store.auditEntries(limit: 1).first?.actor == "console:\(first.upn)")
@@ -115,7 +119,7 @@ final class ConsoleClient: @unchecked Sendable {
             #expect(made.location?.contains("priority%202") == true, "\(made.location ?? "-")")
             let created = try await server.admin.restriction(.deviceLimit, "Contractors")
             #expect(created.limit == 2 && created.priority == 2 && created.assignedGroups.count == 1)
-            _ = try await web.post("/console/devices/enrollment-restrictions/\(created.id)", [("csrf", csrf), ("limit", "2"), ("groups", "Contractors"), ("priority", "1")])
+            _ = try await web.post("/console/devices/enrollment-restrictions/\(created.id)", [("csrf", csrf), ("reviewed", "yes"), ("limit", "2"), ("groups", "Contractors"), ("priority", "1")])
             #expect(try await server.admin.restriction(.deviceLimit, "Contractors").priority == 1)
             #expect(try await server.admin.restriction(.deviceLimit, "First").priority == 2)
         }

@@ -340,3 +340,47 @@ enum BuildInfoForTests {
         await server.close()
     }
 }
+
+/// Review item 32: the console's refusals speak the console's language, and Review + save reviews before it saves.
+@Suite struct DayOneReviewTests {
+    @Test("review 32: Review + save shows what changes and saves only when confirmed; refusals name console places, not commands")
+    func reviewAndConsoleWording() async throws {
+        try await ConsoleTests.run { web, server in
+            let first = try #require(try await server.admin.createInitialAdministrator())
+            _ = try await web.signIn(first.upn, first.password)
+            let csrf = try #require(ConsoleClient.csrf(try await web.get("/console/devices/enrollment-restrictions").html))
+            let id = try #require(try await server.admin.restrictions(.deviceLimit).last?.id)
+            let path = "/console/devices/enrollment-restrictions/\(id)"
+
+            // The first post is the review: what changes, nothing saved yet.
+            let review = try await web.post(path, [("csrf", csrf), ("limit", "7")])
+            #expect(review.status == 200 && review.html.contains("Review + save: Default"), "\(review.html)")
+            #expect(review.html.contains("<td>Device limit</td><td>5</td><td><strong>7</strong></td>"), "\(review.html)")
+            #expect(review.html.contains("name=\"reviewed\" value=\"yes\"") && review.html.contains("name=\"limit\" value=\"7\""))
+            #expect(try await server.admin.restrictions(.deviceLimit).last?.limit == 5, "the review saved nothing")
+            // Save.
+            let saved = try await web.post(path, [("csrf", csrf), ("reviewed", "yes"), ("limit", "7")])
+            let savedLimit = try await server.admin.restrictions(.deviceLimit).last?.limit
+            #expect(saved.status == 303 && savedLimit == 7)
+            // The form as saved: nothing to review.
+            #expect(try await web.post(path, [("csrf", csrf), ("limit", "7")]).html.contains("Nothing would change"))
+
+            // A group-targeted restriction: an unknown group refuses the whole edit, the limit included, in console words.
+            _ = try await server.admin.createGroup("Staff", description: "")
+            let custom = try await server.admin.createRestriction(.deviceLimit, name: "Staff devices", limit: 3, groups: ["Staff"])
+            let refused = try await web.post("/console/devices/enrollment-restrictions/\(custom.id)",
+                                             [("csrf", csrf), ("reviewed", "yes"), ("limit", "9"), ("groups", "Staff\nNo such group"), ("priority", "1")])
+            #expect(refused.status == 404 && refused.html.contains("No group No such group. Groups lists them, and New group adds one."), "\(refused.html)")
+            #expect(!refused.html.contains("winmdm ") && refused.html.contains("← Back"))
+            #expect(try await server.admin.restriction(.deviceLimit, custom.id).limit == 3, "nothing half-saved")
+
+            // Mobility: Some without a group, in the console's words (the review's example).
+            let some = try await web.post("/console/mobility", [("csrf", csrf), ("mdm", "some"), ("mdmGroups", "")])
+            #expect(some.status == 400 && some.html.contains("Some needs at least one group; pick one, or choose None or All otherwise."), "\(some.html)")
+            #expect(!some.html.contains("--group"))
+            // The CLI keeps its own wording for the same refusal.
+            let cli = try CLI.run(["mobility", "mdm-scope", "some", "--data-dir", server.dir.path])
+            #expect(cli.status == 65 && cli.err.contains("Some needs at least one group; give --group, or use none or all otherwise."), "\(cli.err)")
+        }
+    }
+}
