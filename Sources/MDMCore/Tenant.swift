@@ -361,6 +361,8 @@ public struct TenantSettings: Codable, Sendable, Equatable {
     public var push: PushSettings?
 
     public static let deviceLimitRange = 1...15
+    /// Intune's Default device limit restriction, when a restriction carries none.
+    public static let defaultDeviceLimit = 5
     public static let defaultLicenseSKU = "WINMDM_STANDARD"
 
     public static func newInstallation(initialDomain: String, publicURL: String, now: Date = Date(),

@@ -30,11 +30,7 @@ extension ConsoleRouting {
         }
 
         view("/console/groups") { req, _, who in
-            let groups = try await c.admin.groups().sorted { $0.displayName.lowercased() < $1.displayName.lowercased() }.map { g -> [String: Any] in
-                ["id": g.id, "name": g.displayName, "description": g.description, "members": g.members.count, "devices": g.devices.count,
-                 "tag": g.autopilotGroupTag ?? ""]
-            }
-            return kit.page(who, "groups", "Groups", "groups", ["groups": groups], req: req)
+            kit.page(who, GroupsPage(groups: try await c.admin.groups()), title: "Groups", section: "groups", req: req)
         }
         action("/console/groups/new") { _, form, who in
             let tag = ConsoleKit.value(form, "tag").flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
@@ -44,13 +40,8 @@ extension ConsoleRouting {
         }
         view("/console/groups/:id") { req, ctx, who in
             let g = try await c.admin.group(ctx.parameters.get("id") ?? "")
-            var members: [[String: Any]] = []
-            for u in try await c.admin.users(ids: Array(g.members)) { members.append(["upn": u.upn, "name": u.displayName]) }
-            members.sort { ($0["upn"] as? String ?? "") < ($1["upn"] as? String ?? "") }
-            return kit.page(who, "group", g.displayName, "groups", [
-                "id": g.id, "name": g.displayName, "description": g.description, "members": members, "devices": g.devices,
-                "tag": g.autopilotGroupTag ?? "",
-            ], req: req)
+            return kit.page(who, GroupPage(group: g, members: try await c.admin.users(ids: Array(g.members))), title: g.displayName,
+                            section: "groups", req: req)
         }
         action("/console/groups/:id/members") { req, form, who in
             let id = String(req.uri.path.split(separator: "/").dropFirst(2).first ?? "")

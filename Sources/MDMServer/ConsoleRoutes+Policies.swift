@@ -10,38 +10,17 @@ import MDMStorage
 extension ConsoleRouting {
     func addEnrollmentPolicies() {
         let kit = self.kit, c = self.c
+        @Sendable func groupNames() async throws -> [String: String] {
+            Dictionary(try await c.admin.groups().map { ($0.id, $0.displayName) }, uniquingKeysWith: { first, _ in first })
+        }
         view("/console/devices/enrollment-restrictions") { req, _, who in
-            func groups(_ r: Restriction) async throws -> String {
-                r.isDefault ? "All users and all devices" : try await c.admin.groupNames(r.assignedGroups).joined(separator: ", ")
-            }
-            var limits: [[String: Any]] = [], platforms: [[String: Any]] = []
-            for r in try await c.admin.restrictions(.deviceLimit) {
-                limits.append(["id": r.id, "name": r.isDefault ? "Default" : r.displayName, "priority": r.isDefault ? "Default" : String(r.priority),
-                               "limit": r.limit ?? 5, "groups": try await groups(r)])
-            }
-            for r in try await c.admin.restrictions(.platform) {
-                let w = r.windows ?? PlatformRestriction()
-                platforms.append(["id": r.id, "name": r.isDefault ? "Default" : r.displayName, "priority": r.isDefault ? "Default" : String(r.priority),
-                                  "windows": w.platformBlocked ? "Block" : "Allow", "personal": w.personalDeviceEnrollmentBlocked ? "Block" : "Allow",
-                                  "home": w.homeAllowed ? "Allow" : "Block", "versions": "\(w.osMinimumVersion ?? "any") – \(w.osMaximumVersion ?? "any")",
-                                  "groups": try await groups(r)])
-            }
-            return kit.page(who, "restrictions", "Enrollment restrictions", "restrictions", ["limits": limits, "platforms": platforms], req: req)
+            let page = RestrictionsPage(limits: try await c.admin.restrictions(.deviceLimit), platforms: try await c.admin.restrictions(.platform),
+                                        groupNames: try await groupNames())
+            return kit.page(who, page, title: "Enrollment restrictions", section: "restrictions", req: req)
         }
         view("/console/devices/enrollment-restrictions/:id") { req, ctx, who in
-            let id = ctx.parameters.get("id") ?? ""
-            let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
-            guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
-            let w = r.windows ?? PlatformRestriction()
-            return kit.page(who, "restriction", r.isDefault ? "Default" : r.displayName, "restrictions", [
-                "id": r.id, "name": r.isDefault ? "Default" : r.displayName, "type": r.type == .deviceLimit ? "Device limit" : "Device type",
-                "priorityText": r.isDefault ? "evaluated last" : "priority \(r.priority)",
-                "groups": r.isDefault ? "all users and all devices" : try await c.admin.groupNames(r.assignedGroups).joined(separator: ", "),
-                "isLimit": r.type == .deviceLimit, "isPlatform": r.type == .platform, "limit": r.limit ?? 5,
-                "windowsBlocked": w.platformBlocked, "personalBlocked": w.personalDeviceEnrollmentBlocked, "homeAllowed": w.homeAllowed,
-                "min": w.osMinimumVersion ?? "", "max": w.osMaximumVersion ?? "", "isDefault": r.isDefault, "priority": r.priority,
-                "groupLines": try await c.admin.groupNames(r.assignedGroups).joined(separator: "\n"),
-            ], req: req)
+            let page = RestrictionPage(restriction: try await c.admin.restriction(id: ctx.parameters.get("id") ?? ""), groupNames: try await groupNames())
+            return kit.page(who, page, title: page.title, section: "restrictions", req: req)
         }
         action("/console/devices/enrollment-restrictions/create") { _, form, who in
             let admin = c.admin.acting(as: "console:\(who.user.upn)")
@@ -54,15 +33,13 @@ extension ConsoleRouting {
         action("/console/devices/enrollment-restrictions/:id/delete") { req, _, who in
             let parts = req.uri.path.split(separator: "/")
             let id = parts.count >= 2 ? String(parts[parts.count - 2]) : ""
-            let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
-            guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
+            let r = try await c.admin.restriction(id: id)
             try await c.admin.acting(as: "console:\(who.user.upn)").deleteRestriction(r.type, r.id)
             return ConsolePages.redirect("/console/devices/enrollment-restrictions?msg=" + ConsolePages.esc("Deleted \(r.displayName)."))
         }
         action("/console/devices/enrollment-restrictions/:id") { req, form, who in
             let id = String(req.uri.path.split(separator: "/").last ?? "")
-            let all = try await c.admin.restrictions(.deviceLimit) + (try await c.admin.restrictions(.platform))
-            guard let r = all.first(where: { $0.id == id }) else { throw AdminError.notFound("No restriction \(id).") }
+            let r = try await c.admin.restriction(id: id)
             // Everything is read and checked before anything changes: a limit out of range, a version bound Windows does
             // not use or a group that does not exist refuses the whole edit.
             var limit: Int?

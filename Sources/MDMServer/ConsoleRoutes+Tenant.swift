@@ -11,11 +11,7 @@ extension ConsoleRouting {
     func addTenant() {
         let kit = self.kit, c = self.c
         view("/console/tenant") { req, _, who in
-            let s = try await c.admin.settings()
-            return kit.page(who, "tenant", "Tenant administration", "tenant", [
-                "maintenance": s.maintenance ? "on" : "off", "on": s.maintenance,
-                "domains": s.domains.map { ["name": $0.name, "verified": $0.isVerified, "status": $0.isVerified ? "Verified" : "Unverified"] },
-            ], req: req)
+            kit.page(who, TenantPage(settings: try await c.admin.settings()), title: "Tenant administration", section: "tenant", req: req)
         }
         action("/console/tenant/maintenance") { _, form, who in
             let on = ConsoleKit.value(form, "maintenance") == "on"

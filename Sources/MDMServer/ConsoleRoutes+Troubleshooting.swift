@@ -10,64 +10,41 @@ import MDMStorage
 extension ConsoleRouting {
     func addTroubleshooting() {
         let kit = self.kit, c = self.c
-        @Sendable func troubleshootingPage(_ req: Request, _ who: ConsoleUser, extra: [String: Any] = [:]) async throws -> Response {
-            let days = min(max(Int(req.uri.queryParameters.get("days") ?? "") ?? 7, 1), 90)
+        @Sendable func troubleshootingPage(_ req: Request, _ who: ConsoleUser, explained: TroubleshootingPage.Explained? = nil) async throws -> Response {
+            let days = TroubleshootingPage.days(req.uri.queryParameters.get("days"))
             let now = c.clock.now(), since = now - Double(days) * 86400
             let attempts = try await c.troubleshooting.failures(since: since, limit: 5000)
             let fixed = try await c.admin.fixedAttempts(since: since)
             // One row per cause and user, newest first; sign-in noise (wrong passwords, unknown users) in its own list, so
             // a burst of it never hides the failures an admin can fix.
-            let groups = FailureGroups.byCauseAndUser(attempts)
-            func row(_ g: FailureGroups) -> [String: Any] {
-                let a = g.example
-                let d = a.denials.first
-                var m = g.model
-                m["upn"] = a.facts.upn ?? a.remoteAddress ?? "-"
-                m["fix"] = d.flatMap { c.troubleshooting.fixText(rule: $0.rule, hresult: $0.fault.hresult) } ?? ""
-                if let f = fixed[a.id] {
-                    m["resolved"] = "Resolved by \(f.actor.replacingOccurrences(of: "console:", with: "")) at \(GraphDateText.short(f.time))"
-                } else {
-                    m["fixable"] = d != nil && (a.phase == .enroll || a.phase == .auth || a.phase == .policy)
-                }
-                return m
+            let rows = FailureGroup.byCauseAndUser(attempts).map { g in
+                TroubleshootingPage.Row(
+                    group: g, fix: g.example.denials.first.flatMap { c.troubleshooting.fixText(rule: $0.rule, hresult: $0.fault.hresult) } ?? "",
+                    resolved: fixed[g.example.id].map { "Resolved by \($0.actor.replacingOccurrences(of: "console:", with: "")) at \(ConsoleTime.short($0.time))" })
             }
-            let real = groups.filter { !$0.isNoise }, noise = groups.filter(\.isNoise)
-            let pageSize = 50, pageNo = max(Int(req.uri.queryParameters.get("page") ?? "") ?? 1, 1)
-            let shown = real.dropFirst((pageNo - 1) * pageSize).prefix(pageSize)
-            var model = extra
-            model["failures"] = shown.map(row)
-            model["noise"] = noise.prefix(50).map(row)
-            model["noiseCount"] = noise.reduce(0) { $0 + $1.count }
-            model["hasNoise"] = !noise.isEmpty
-            model["summary"] = "\(real.count) cause\(real.count == 1 ? "" : "s") in the last \(days) day\(days == 1 ? "" : "s")\(real.count > pageSize ? ", page \(pageNo) of \((real.count + pageSize - 1) / pageSize)" : "")."
-            if pageNo > 1 { model["prev"] = "/console/troubleshooting?days=\(days)&page=\(pageNo - 1)" }
-            if real.count > pageNo * pageSize { model["next"] = "/console/troubleshooting?days=\(days)&page=\(pageNo + 1)" }
-            model["ranges"] = [1, 7, 30, 90].map { ["days": $0, "label": $0 == 1 ? "24 hours" : "\($0) days", "on": $0 == days] }
-            model["lockouts"] = try await c.admin.lockouts().prefix(50).map { l -> [String: Any] in
-                ["subject": l.subject, "who": ConsolePages.lockoutName(l.key), "failures": l.failures, "lockouts": l.lockouts,
-                 "state": l.isLocked(at: now) ? "locked until \(GraphDateText.short(l.lockedUntil!))" : "counting",
-                 "last": l.lastFailure.map(GraphDateText.short) ?? "-"]
+            let lockouts = try await c.admin.lockouts().map { l in
+                TroubleshootingPage.Lockout(subject: l.subject, who: ConsolePages.lockoutName(l.key), failures: l.failures, lockouts: l.lockouts,
+                                            state: l.isLocked(at: now) ? "locked until \(ConsoleTime.short(l.lockedUntil!))" : "counting",
+                                            last: l.lastFailure.map(ConsoleTime.short) ?? "-")
             }
-            model["chart"] = FailureChart.svg(attempts, now: now, days: max(days, 2))
-            return kit.page(who, "troubleshooting", "Troubleshooting + support", "troubleshooting", model, req: req)
+            let page = TroubleshootingPage(days: days, page: Int(req.uri.queryParameters.get("page") ?? "") ?? 1,
+                                           rows: rows.filter { !$0.group.isNoise }, noise: rows.filter(\.group.isNoise), lockouts: lockouts,
+                                           chart: FailureChart.svg(attempts, now: now, days: max(days, 2)), explained: explained)
+            return kit.page(who, page, title: "Troubleshooting + support", section: "troubleshooting", req: req)
         }
         view("/console/troubleshooting") { req, _, who in try await troubleshootingPage(req, who) }
         action("/console/troubleshooting/explain", roles: Set(APIRole.allCases)) { req, form, who in
             let text = ConsoleKit.value(form, "text") ?? ""
             let e = c.troubleshooting.explain(text)
             // The same explanation as `winmdm explain` and Graph's explain: causes most likely first, with how sure and why.
-            let found = e.matches.filter { $0.via != "clue" }.map { m -> [String: Any] in ["title": m.title, "code": m.code] }
-            let causes = e.causes.prefix(8).map { c -> [String: Any] in
-                var o: [String: Any] = ["title": c.title, "confirm": c.confirm, "fix": c.fix, "code": c.code, "certainty": c.certainty,
-                                        "percent": Int((c.confidence * 100).rounded()), "why": c.clues.joined(separator: "; ")]
-                if let d = c.doctor { o["doctor"] = d }
-                return o
-            }
-            var extra: [String: Any] = ["text": text, "found": found, "causes": causes, "unrecognized": e.unrecognized,
-                                        "contexts": e.contexts.map { "\($0.title) (\($0.signals.joined(separator: ", ")))" }]
-            if !causes.isEmpty { extra["explained"] = true }
-            if let q = e.question { extra["question"] = q }
-            return try await troubleshootingPage(req, who, extra: extra)
+            let explained = TroubleshootingPage.Explained(
+                text: text, found: e.matches.filter { $0.via != "clue" }.map { (title: $0.title, code: $0.code) },
+                causes: e.causes.prefix(8).map {
+                    .init(title: $0.title, confirm: $0.confirm, fix: $0.fix, code: $0.code, certainty: $0.certainty, why: $0.clues.joined(separator: "; "),
+                          percent: Int(($0.confidence * 100).rounded()), doctor: $0.doctor)
+                },
+                unrecognized: e.unrecognized, contexts: e.contexts.map { "\($0.title) (\($0.signals.joined(separator: ", ")))" }, question: e.question)
+            return try await troubleshootingPage(req, who, explained: explained)
         }
         action("/console/troubleshooting/lockouts/clear", roles: [.admin, .helpdesk]) { _, form, who in
             let gone = try await c.admin.acting(as: "console:\(who.user.upn)").clearLockouts(ConsoleKit.value(form, "who") ?? "")
@@ -80,7 +57,7 @@ extension ConsoleRouting {
             let (recorded, now) = try await t.diagnose(attempt)
             let fixes: [FixAction] = if let now { try await t.fixes(for: now) } else { try await t.recordedFixes(attempt) }
             return kit.page(who, "fix", "Fix", "troubleshooting", [
-                "attempt": attempt.id, "upn": attempt.facts.upn ?? "-", "time": GraphDateText.short(attempt.time), "code": attempt.code ?? "",
+                "attempt": attempt.id, "upn": attempt.facts.upn ?? "-", "time": ConsoleTime.short(attempt.time), "code": attempt.code ?? "",
                 "reasons": recorded.map { "[\($0.rule)] \($0.reason)" }, "allowed": now?.allowed == true,
                 "fixes": fixes.map { ["id": $0.id, "description": $0.description, "scope": $0.scope.label, "command": $0.command,
                                       "narrow": $0.scope != .tenant] },

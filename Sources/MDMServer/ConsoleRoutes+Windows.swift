@@ -49,10 +49,10 @@ extension ConsoleRouting {
                 return ["id": e.id, "compliance": states.isEmpty ? "no policy" : DeviceCompliance.overall(states).rawValue,
                  "reasons": states.filter { $0.state != .compliant }.flatMap { p in p.reasons.map { "\(p.policyName): \($0)" } }, "name": e.deviceName ?? e.deviceID, "upn": e.upn, "primaryUser": e.primaryUser ?? "", "hasUser": e.primaryUser != nil,
                  "ownership": e.ownership.rawValue.capitalized,
-                 "os": [e.osVersion, e.osEdition.map { WindowsEdition.name($0) }].compactMap { $0 }.joined(separator: " "), "state": e.state.rawValue, "expires": GraphDateText.short(e.certificateNotAfter),
-                 "renewed": e.certificateRenewedAt.map { "renewed " + GraphDateText.short($0) } ?? "",
-                 "seen": e.lastSeenAt.map { GraphDateText.short($0) } ?? "never",
-                 "nextCheckIn": GraphDateText.short(schedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: now))]
+                 "os": [e.osVersion, e.osEdition.map { WindowsEdition.name($0) }].compactMap { $0 }.joined(separator: " "), "state": e.state.rawValue, "expires": ConsoleTime.short(e.certificateNotAfter),
+                 "renewed": e.certificateRenewedAt.map { "renewed " + ConsoleTime.short($0) } ?? "",
+                 "seen": e.lastSeenAt.map { ConsoleTime.short($0) } ?? "never",
+                 "nextCheckIn": ConsoleTime.short(schedule.nextCheckIn(enrolledAt: e.enrolledAt, lastSeen: e.lastSeenAt, now: now))]
             }
             model["devices"] = devices
             model["schedule"] = schedule.summary
@@ -80,7 +80,7 @@ extension ConsoleRouting {
                 let what = restart ? "Restart queued" : "Sync queued: the device reports its inventory"
                 let push = q.note.map { " " + $0 } ?? " (no push: sooner only if the device restarts, a user signs in, or someone presses Sync on it)."
                 return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc(
-                    "\(what) for its next check-in, expected by \(GraphDateText.short(next)).\(push)"))
+                    "\(what) for its next check-in, expected by \(ConsoleTime.short(next)).\(push)"))
             default: throw AdminError("Choose Sync, Restart, Unassign user, Retire or Delete.")
             }
             return ConsolePages.redirect("/console/devices/windows?msg=" + ConsolePages.esc("Done."))
@@ -119,7 +119,7 @@ extension ConsoleRouting {
             func target(_ a: ProfileAssignment) -> String { ConsolePages.assignment(a, groups) }
             let policies = try await c.admin.compliancePolicies().map { p -> [String: Any] in
                 ["name": p.name, "description": p.description, "rules": p.rulesSummary,
-                 "assigned": p.assignments.isEmpty ? "not assigned" : p.assignments.map(target).joined(separator: ", "), "created": GraphDateText.short(p.createdAt)]
+                 "assigned": p.assignments.isEmpty ? "not assigned" : p.assignments.map(target).joined(separator: ", "), "created": ConsoleTime.short(p.createdAt)]
             }
             return kit.page(who, "compliance", "Compliance policies", "compliance", ["policies": policies], req: req)
         }
@@ -137,7 +137,7 @@ extension ConsoleRouting {
             var failures: [[String: Any]] = []
             for a in try await c.admin.attempts(AttemptQuery(limit: 200, failedOnly: true)) where failures.count < 20 {
                 guard let d = a.denials.first, d.rule == .statusPageTimeout || d.rule == .statusPageProfileFailed else { continue }
-                failures.append(["time": GraphDateText.short(a.time), "upn": a.facts.upn ?? "", "device": a.facts.deviceName ?? a.enrollmentID ?? "",
+                failures.append(["time": ConsoleTime.short(a.time), "upn": a.facts.upn ?? "", "device": a.facts.deviceName ?? a.enrollmentID ?? "",
                                  "code": a.code ?? "", "reason": d.reason, "fix": try await t.recordedFixes(a).first?.command ?? ""])
             }
             return kit.page(who, "statusPage", "Enrollment Status Page", "esp", ["pages": pages, "failures": failures], req: req)
@@ -152,7 +152,7 @@ extension ConsoleRouting {
             for p in try await c.admin.autopilotProfiles() {
                 profiles.append(["name": p.displayName, "join": p.joinType == .entra ? "Microsoft Entra joined" : "Hybrid joined",
                                  "template": p.deviceNameTemplate ?? "", "groups": try await c.admin.groupNames(p.assignedGroups).joined(separator: ", "),
-                                 "devices": wins[p.id] ?? 0, "created": GraphDateText.short(p.createdAt),
+                                 "devices": wins[p.id] ?? 0, "created": ConsoleTime.short(p.createdAt),
                                  "warnings": findings.filter { $0.profiles.contains { $0.id == p.id } }.map { "\($0.device.serialNumber): " + warning($0) }])
             }
             return kit.page(who, "autopilot", "Autopilot deployment profiles", "autopilot", extra.merging(["profiles": profiles]) { a, _ in a }, req: req)
@@ -165,7 +165,7 @@ extension ConsoleRouting {
                 devices.append(["serial": d.serialNumber, "model": [d.manufacturer, d.model].compactMap { $0 }.joined(separator: " "),
                                 "tag": d.groupTag, "user": d.assignedUser ?? "", "profile": r.winner?.displayName ?? "none",
                                 "state": ["notContacted": "Not contacted", "enrolled": "Enrolled", "failed": "Failed"][d.enrollmentState.rawValue] ?? "",
-                                "imported": GraphDateText.short(d.importedAt), "warnings": findings.filter { $0.device.id == d.id }.map(warning)])
+                                "imported": ConsoleTime.short(d.importedAt), "warnings": findings.filter { $0.device.id == d.id }.map(warning)])
             }
             return kit.page(who, "autopilotDevices", "Autopilot devices", "autopilotDevices", extra.merging(["devices": devices]) { a, _ in a }, req: req)
         }

@@ -35,6 +35,19 @@ extension AdminService {
         try await store.enrollments(after: after, limit: limit, activeOnly: activeOnly)
     }
 
+    /// The enrollments named, all of them the user's: one that is not refuses the lot (a form that named another
+    /// user's device changes nothing).
+    public func enrollments(ids: [String], ofUser upn: String) async throws -> [Enrollment] {
+        let owner = UPN.normalize(upn)
+        var found: [Enrollment] = []
+        for id in ids {
+            let e = try await enrollment(id)
+            guard e.upn == owner else { throw AdminError("Enrollment \(id) does not belong to \(owner).") }
+            found.append(e)
+        }
+        return found
+    }
+
     /// Every enrollment (a sort by a column other than the key needs them all).
     public func allEnrollments() async throws -> [Enrollment] { try await store.allEnrollments() }
 

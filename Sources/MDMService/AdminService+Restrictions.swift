@@ -60,6 +60,15 @@ extension AdminService {
         throw AdminError.notFound("No \(type.noun) \(ref); they are: \(all.map { $0.isDefault ? "Default" : $0.displayName }.joined(separator: ", ")).")
     }
 
+    /// A device limit or device type restriction by id (the console's addresses name restrictions by id alone).
+    public func restriction(id: String) async throws -> Restriction {
+        let all = try await restrictions(.deviceLimit) + (try await restrictions(.platform))
+        guard let r = all.first(where: { $0.id == id }) else {
+            throw AdminError.notFound("No restriction \(id).", console: "Devices › Enrollment restrictions lists them.")
+        }
+        return r
+    }
+
     public static func checkLimit(_ limit: Int) throws {
         guard TenantSettings.deviceLimitRange.contains(limit) else {
             throw AdminError("A device limit must be between 1 and 15 (got \(limit)); 15 is the most a restriction allows.")

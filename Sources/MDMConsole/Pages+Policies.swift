@@ -1,0 +1,63 @@
+import Foundation
+import MDMCore
+
+/// Devices › Enrollment restrictions: the device limit and device type restrictions by priority, the Default last.
+public struct RestrictionsPage: PageModel {
+    public static let template = "restrictions"
+    public var limits: [Restriction]
+    public var platforms: [Restriction]
+    /// Group names by id, for the assignments.
+    public var groupNames: [String: String]
+
+    public init(limits: [Restriction], platforms: [Restriction], groupNames: [String: String]) {
+        self.limits = limits
+        self.platforms = platforms
+        self.groupNames = groupNames
+    }
+
+    static func name(_ r: Restriction) -> String { r.isDefault ? "Default" : r.displayName }
+    static func groups(_ r: Restriction, _ names: [String: String], default text: String = "All users and all devices", separator: String = ", ") -> String {
+        r.isDefault ? text : r.assignedGroups.map { names[$0] ?? $0 }.joined(separator: separator)
+    }
+
+    public var context: [String: Any] {
+        ["limits": limits.map { r -> [String: Any] in
+            ["id": r.id, "name": Self.name(r), "priority": r.isDefault ? "Default" : String(r.priority),
+             "limit": r.limit ?? TenantSettings.defaultDeviceLimit, "groups": Self.groups(r, groupNames)]
+         },
+         "platforms": platforms.map { r -> [String: Any] in
+             let w = r.windows ?? PlatformRestriction()
+             return ["id": r.id, "name": Self.name(r), "priority": r.isDefault ? "Default" : String(r.priority),
+                     "windows": w.platformBlocked ? "Block" : "Allow", "personal": w.personalDeviceEnrollmentBlocked ? "Block" : "Allow",
+                     "home": w.homeAllowed ? "Allow" : "Block", "versions": "\(w.osMinimumVersion ?? "any") – \(w.osMaximumVersion ?? "any")",
+                     "groups": Self.groups(r, groupNames)]
+         }]
+    }
+}
+
+/// A restriction's Properties: the form that Review + save checks.
+public struct RestrictionPage: PageModel {
+    public static let template = "restriction"
+    public var restriction: Restriction
+    public var groupNames: [String: String]
+
+    public init(restriction: Restriction, groupNames: [String: String]) {
+        self.restriction = restriction
+        self.groupNames = groupNames
+    }
+
+    public var title: String { RestrictionsPage.name(restriction) }
+
+    public var context: [String: Any] {
+        let r = restriction, w = r.windows ?? PlatformRestriction()
+        return [
+            "id": r.id, "name": RestrictionsPage.name(r), "type": r.type == .deviceLimit ? "Device limit" : "Device type",
+            "priorityText": r.isDefault ? "evaluated last" : "priority \(r.priority)",
+            "groups": RestrictionsPage.groups(r, groupNames, default: "all users and all devices"),
+            "isLimit": r.type == .deviceLimit, "isPlatform": r.type == .platform, "limit": r.limit ?? TenantSettings.defaultDeviceLimit,
+            "windowsBlocked": w.platformBlocked, "personalBlocked": w.personalDeviceEnrollmentBlocked, "homeAllowed": w.homeAllowed,
+            "min": w.osMinimumVersion ?? "", "max": w.osMaximumVersion ?? "", "isDefault": r.isDefault, "priority": r.priority,
+            "groupLines": r.assignedGroups.map { groupNames[$0] ?? $0 }.joined(separator: "\n"),
+        ]
+    }
+}
