@@ -108,6 +108,7 @@ let package = Package(
         .target(name: "MDMTesting", dependencies: ["MDMEmulator", "MDMLab", "MDMCore", "MDMStorage"]),
         // Tests
         .testTarget(name: "MDMCoreTests", dependencies: ["MDMCore"]),
+        .testTarget(name: "MDMConsoleTests", dependencies: ["MDMConsole", "MDMCore"]),
         .testTarget(name: "MDMTroubleshootTests", dependencies: ["MDMTroubleshoot", "MDMCore"]),
         .testTarget(name: "MDMServiceTests", dependencies: ["MDMService", "MDMWire", "MDMCore"]),
         .testTarget(name: "MDMWireTests", dependencies: ["MDMWire"]),

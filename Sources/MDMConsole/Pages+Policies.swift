@@ -61,3 +61,43 @@ public struct RestrictionPage: PageModel {
         ]
     }
 }
+
+/// Devices › Device settings: who may join devices, and how many each user may join.
+public struct DeviceSettingsPage: PageModel {
+    public static let template = "deviceSettings"
+    public var settings: TenantSettings
+    /// The UPNs and group names of a Selected policy.
+    public var users: [String]
+    public var groups: [String]
+    public init(settings: TenantSettings, users: [String], groups: [String]) {
+        self.settings = settings
+        self.users = users
+        self.groups = groups
+    }
+    public var context: [String: Any] {
+        let kind = settings.joinPolicy.kind
+        return ["all": kind == .all, "selected": kind == .selected, "none": kind == .none, "users": users.joined(separator: "\n"),
+                "groups": groups.joined(separator: "\n"), "quota": settings.joinQuota]
+    }
+}
+
+/// Mobility (MDM and MAM): the two user scopes and the MDM URLs.
+public struct MobilityPage: PageModel {
+    public static let template = "mobility"
+    public var mobility: MobilitySettings
+    public var mdmGroups: [String]
+    public var mamGroups: [String]
+    public init(mobility: MobilitySettings, mdmGroups: [String], mamGroups: [String]) {
+        self.mobility = mobility
+        self.mdmGroups = mdmGroups
+        self.mamGroups = mamGroups
+    }
+    static func options(_ scope: UserScope) -> [[String: Any]] {
+        [("none", "None"), ("some", "Some"), ("all", "All")].map { ["value": $0.0, "label": $0.1, "on": scope.kind.rawValue == $0.0] }
+    }
+    public var context: [String: Any] {
+        ["mdm": Self.options(mobility.mdmScope), "mam": Self.options(mobility.mamScope),
+         "mdmGroups": mdmGroups.joined(separator: "\n"), "mamGroups": mamGroups.joined(separator: "\n"),
+         "tou": mobility.termsOfUseURL, "discovery": mobility.discoveryURL, "compliance": mobility.complianceURL]
+    }
+}

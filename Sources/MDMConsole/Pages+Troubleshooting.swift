@@ -142,3 +142,40 @@ public struct TroubleshootingPage: PageModel {
         return m
     }
 }
+
+/// Fix…: why the attempt failed, whether it would pass now, and each fix that applies, narrowest first, saying what it
+/// changes. Only an administrator's Apply changes anything.
+public struct FixPage: PageModel {
+    public struct Option: Sendable {
+        public var id, description, scope, command: String
+        /// Changes one user or device rather than the whole tenant.
+        public var narrow: Bool
+        public init(id: String, description: String, scope: String, command: String, narrow: Bool) {
+            self.id = id
+            self.description = description
+            self.scope = scope
+            self.command = command
+            self.narrow = narrow
+        }
+    }
+    public static let template = "fix"
+    public var attempt: EnrollmentAttempt
+    /// The rules that refused it, as recorded ("[rule] reason").
+    public var reasons: [String]
+    /// Nothing would refuse it now.
+    public var allowedNow: Bool
+    public var options: [Option]
+
+    public init(attempt: EnrollmentAttempt, reasons: [String], allowedNow: Bool, options: [Option]) {
+        self.attempt = attempt
+        self.reasons = reasons
+        self.allowedNow = allowedNow
+        self.options = options
+    }
+
+    public var context: [String: Any] {
+        ["attempt": attempt.id, "upn": attempt.facts.upn ?? "-", "time": ConsoleTime.short(attempt.time), "code": attempt.code ?? "",
+         "reasons": reasons, "allowed": allowedNow, "hasFixes": !options.isEmpty,
+         "fixes": options.map { ["id": $0.id, "description": $0.description, "scope": $0.scope, "command": $0.command, "narrow": $0.narrow] as [String: Any] }]
+    }
+}

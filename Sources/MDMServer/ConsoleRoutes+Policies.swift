@@ -99,12 +99,9 @@ extension ConsoleRouting {
 
         view("/console/devices/device-settings") { req, _, who in
             let s = try await c.admin.settings()
-            let users = try await c.admin.users().filter { s.joinPolicy.users.contains($0.id) }.map(\.upn)
-            return kit.page(who, "deviceSettings", "Device settings", "deviceSettings", [
-                "all": s.joinPolicy.kind == .all, "selected": s.joinPolicy.kind == .selected, "none": s.joinPolicy.kind == .none,
-                "users": users.joined(separator: "\n"), "groups": try await c.admin.groupNames(s.joinPolicy.groups).joined(separator: "\n"),
-                "quota": s.joinQuota,
-            ], req: req)
+            let page = DeviceSettingsPage(settings: s, users: try await c.admin.users(ids: s.joinPolicy.users).map(\.upn),
+                                          groups: try await c.admin.groupNames(s.joinPolicy.groups))
+            return kit.page(who, page, title: "Device settings", section: "deviceSettings", req: req)
         }
         action("/console/devices/device-settings") { _, form, who in
             let admin = c.admin.acting(as: "console:\(who.user.upn)")
@@ -121,16 +118,10 @@ extension ConsoleRouting {
         // MARK: Mobility (MDM and MAM)
 
         view("/console/mobility") { req, _, who in
-            let s = try await c.admin.settings()
-            func options(_ sc: UserScope) -> [[String: Any]] {
-                [("none", "None"), ("some", "Some"), ("all", "All")].map { ["value": $0.0, "label": $0.1, "on": sc.kind.rawValue == $0.0] }
-            }
-            return kit.page(who, "mobility", "Mobility (MDM and MAM)", "mobility", [
-                "mdm": options(s.mobility.mdmScope), "mam": options(s.mobility.mamScope),
-                "mdmGroups": try await c.admin.groupNames(s.mobility.mdmScope.groups).joined(separator: "\n"),
-                "mamGroups": try await c.admin.groupNames(s.mobility.mamScope.groups).joined(separator: "\n"),
-                "tou": s.mobility.termsOfUseURL, "discovery": s.mobility.discoveryURL, "compliance": s.mobility.complianceURL,
-            ], req: req)
+            let m = try await c.admin.settings().mobility
+            let page = MobilityPage(mobility: m, mdmGroups: try await c.admin.groupNames(m.mdmScope.groups),
+                                    mamGroups: try await c.admin.groupNames(m.mamScope.groups))
+            return kit.page(who, page, title: "Mobility (MDM and MAM)", section: "mobility", req: req)
         }
         action("/console/mobility") { _, form, who in
             let admin = c.admin.acting(as: "console:\(who.user.upn)")

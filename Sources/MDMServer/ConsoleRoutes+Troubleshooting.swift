@@ -56,13 +56,9 @@ extension ConsoleRouting {
             let t = c.troubleshooting
             let (recorded, now) = try await t.diagnose(attempt)
             let fixes: [FixAction] = if let now { try await t.fixes(for: now) } else { try await t.recordedFixes(attempt) }
-            return kit.page(who, "fix", "Fix", "troubleshooting", [
-                "attempt": attempt.id, "upn": attempt.facts.upn ?? "-", "time": ConsoleTime.short(attempt.time), "code": attempt.code ?? "",
-                "reasons": recorded.map { "[\($0.rule)] \($0.reason)" }, "allowed": now?.allowed == true,
-                "fixes": fixes.map { ["id": $0.id, "description": $0.description, "scope": $0.scope.label, "command": $0.command,
-                                      "narrow": $0.scope != .tenant] },
-                "hasFixes": !fixes.isEmpty,
-            ], req: req)
+            let page = FixPage(attempt: attempt, reasons: recorded.map { "[\($0.rule)] \($0.reason)" }, allowedNow: now?.allowed == true,
+                               options: fixes.map { .init(id: $0.id, description: $0.description, scope: $0.scope.label, command: $0.command, narrow: $0.scope != .tenant) })
+            return kit.page(who, page, title: "Fix", section: "troubleshooting", req: req)
         }
         action("/console/troubleshooting/fix") { _, form, who in
             let admin = c.admin.acting(as: "console:\(who.user.upn)")
