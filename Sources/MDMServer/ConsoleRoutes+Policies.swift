@@ -86,10 +86,7 @@ extension ConsoleRouting {
             if let limit { _ = try await admin.editRestriction(.deviceLimit, r.id, limit: limit) }
             if let platform { _ = try await admin.editRestriction(.platform, r.id, platform: platform) }
             if !r.isDefault {
-                let ids = Set(wanted.map(\.id)), current = Set(r.assignedGroups)
-                let remove = current.subtracting(ids), add = ids.subtracting(current)
-                if !remove.isEmpty { _ = try await admin.assignRestriction(r.type, r.id, groups: Array(remove), remove: true) }
-                if !add.isEmpty { _ = try await admin.assignRestriction(r.type, r.id, groups: Array(add)) }
+                _ = try await admin.setRestrictionGroups(r.type, r.id, groups: wanted.map(\.id))
                 if let p = priority, p != r.priority { _ = try await admin.setPriority(r.type, r.id, priority: p) }
             }
             return ConsolePages.redirect("/console/devices/enrollment-restrictions?msg=" + ConsolePages.esc("Saved \(r.isDefault ? "Default" : r.displayName)."))

@@ -161,6 +161,20 @@ extension AdminService {
         return after.restrictions.first { $0.id == r.id }!
     }
 
+    /// Sets exactly which groups a restriction is assigned to (the console's Properties form): the groups that differ
+    /// are added and removed in one change, audited once. An unknown group refuses the whole change.
+    public func setRestrictionGroups(_ type: RestrictionType, _ ref: String, groups: [String]) async throws -> Restriction {
+        let r = try await restriction(type, ref)
+        guard !r.isDefault else { throw AdminError("The Default restriction applies to everyone; it cannot be assigned to groups.") }
+        let ids = try await resolveGroups(groups)
+        guard Set(ids) != Set(r.assignedGroups) else { return r }
+        let after = try await changeSettings("restriction.assign", r.displayName) { s in
+            guard let i = s.restrictions.firstIndex(where: { $0.id == r.id }) else { return }
+            s.restrictions[i].assignedGroups = ids.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        }
+        return after.restrictions.first { $0.id == r.id }!
+    }
+
     /// Moves a restriction to `priority` (1 is highest) and renumbers the others of its type.
     public func setPriority(_ type: RestrictionType, _ ref: String, priority: Int) async throws -> [Restriction] {
         let r = try await restriction(type, ref)
