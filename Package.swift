@@ -78,7 +78,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
-        ], resources: [.copy("Resources/openapi.json"), .copy("Resources/graph-metadata-v1.0.xml")]),
+        ], resources: [.copy("Resources/openapi.json"), .copy("Resources/graph-metadata-v1.0.xml"), .copy("Resources/graph-metadata-beta-additions.xml")]),
         // L4
         .executableTarget(name: "winmdm", dependencies: [
             "MDMServer", "MDMService", "MDMStorage", "MDMStorageSQL", "MDMPKI", "MDMCore", "MDMWire", "MDMEmulator", "MDMLab",

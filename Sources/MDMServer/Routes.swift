@@ -106,8 +106,13 @@ public func buildRouter(_ s: ServerServices) -> Router<MDMRequestContext> {
         }
     }
     // Before the token-checked /graph routes: Graph serves its $metadata to anyone, and so does winmdm.
-    router.get("/graph/v1.0/$metadata") { _, _ in
-        guard let bytes = GraphMetadataDocument.bytes else {
+    router.get("/graph/:version/$metadata") { _, ctx in
+        let version = ctx.parameters.get("version") ?? ""
+        guard ["v1.0", "beta"].contains(version) else {
+            let r = GraphResponse.error(404, "Request_UnsupportedQuery", "Use /graph/v1.0/$metadata or /graph/beta/$metadata.")
+            return response(ServiceResponse(status: r.status, contentType: "application/json", body: r.body))
+        }
+        guard let bytes = GraphMetadataDocument.bytes(version) else {
             return response(ServiceResponse(status: 500, contentType: "text/plain; charset=utf-8", body: Array("The metadata document is missing from the build.\n".utf8)))
         }
         return response(ServiceResponse(contentType: "application/xml", body: bytes))
@@ -334,12 +339,21 @@ enum TermsPage {
 
 /// `/graph/v1.0/$metadata`: the subset of Microsoft Graph's CSDL that winmdm serves, shipped as a resource.
 public enum GraphMetadataDocument {
-    public static let bytes: [UInt8]? = {
-        guard let url = Bundle.module.url(forResource: "graph-metadata-v1.0", withExtension: "xml"), let data = try? Data(contentsOf: url) else {
-            return nil
-        }
-        return [UInt8](data)
+    static func resource(_ name: String) -> String? {
+        Bundle.module.url(forResource: name, withExtension: "xml").flatMap { try? String(contentsOf: $0, encoding: .utf8) }
+    }
+
+    public static let v1: [UInt8]? = resource("graph-metadata-v1.0").map { Array($0.utf8) }
+
+    /// Beta: the v1.0 document with Graph beta's Autopilot types, which winmdm serves on beta only.
+    public static let beta: [UInt8]? = {
+        guard let v1 = resource("graph-metadata-v1.0"), let additions = resource("graph-metadata-beta-additions"),
+              let container = v1.range(of: "      <EntityContainer") else { return nil }
+        return Array((v1[..<container.lowerBound] + additions + v1[container.lowerBound...]).utf8)
     }()
+
+    /// The document for a version; nil for a version winmdm does not serve.
+    public static func bytes(_ version: String) -> [UInt8]? { version == "beta" ? beta : version == "v1.0" ? v1 : nil }
 }
 
 /// The OpenAPI description of `/graph`, shipped as a resource.

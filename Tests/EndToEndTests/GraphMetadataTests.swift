@@ -21,6 +21,7 @@ import Testing
         "microsoft.graph.managedDevice": ["hardwareId", "enrolledByUserPrincipalName", "managementState"],
         "microsoft.graph.enrollmentTroubleshootingEvent": ["userPrincipalName", "errorCode", "phase"],
         "microsoft.graph.subscribedSku": ["displayName"],
+        "microsoft.graph.windowsAutopilotDeviceIdentity": ["intendedDeploymentProfileId", "winmdmConflictingProfileIds"],
         "microsoft.graph.deviceEnrollmentLimitConfiguration": ["deviceEnrollmentConfigurationType"],
         "microsoft.graph.deviceEnrollmentPlatformRestrictionsConfiguration": ["deviceEnrollmentConfigurationType", "windowsHomeSkuRestriction"],
         "microsoft.graph.windows10EnrollmentCompletionPageConfiguration": [
@@ -84,6 +85,32 @@ import Testing
             }
         }
         await server.close()
+    }
+
+    @Test("§5: beta's $metadata adds the Autopilot types, and the Autopilot resources match it")
+    func betaAutopilotMatchesTheMetadata() async throws {
+        try await API.run { api, server in
+            _ = try await server.admin.createGroup("Kiosks", description: "")
+            _ = try await server.admin.createAutopilotProfile(name: "Kiosk", joinType: .entra, template: "KIOSK-%RAND:5%", groups: ["Kiosks"])
+            _ = try await server.admin.createAutopilotProfile(name: "Office", joinType: .hybrid, template: nil, groups: [])
+            _ = try await server.admin.importAutopilotDevices(csv: AutopilotTests.csv(["PFMETA1,,\(DeviceProfile.hardwareHash()),KIOSK,"]))
+            let served = try await api.call(.get, "/graph/beta/$metadata", token: .some(nil))
+            #expect(served.status == 200 && served.raw.contains("<EntityType Name=\"windowsAutopilotDeviceIdentity\""))
+            #expect(try await api.call(.get, "/graph/v2.0/$metadata", token: .some(nil)).status == 404)
+            let csdl = try CSDL(Data(served.raw.utf8))
+            #expect(csdl.types["microsoft.graph.user"] != nil, "beta serves the v1.0 types too")
+            for (path, type) in [("/graph/beta/deviceManagement/windowsAutopilotDeviceIdentities", "microsoft.graph.windowsAutopilotDeviceIdentity"),
+                                 ("/graph/beta/deviceManagement/windowsAutopilotDeploymentProfiles", "microsoft.graph.windowsAutopilotDeploymentProfile")] {
+                let reply = try await api.call(.get, path)
+                guard case .object(let o) = try JSONDecoder().decode(JSONValue.self, from: Data(reply.raw.utf8)), case .array(let items)? = o["value"] else {
+                    Issue.record("\(path): \(reply.raw)"); continue
+                }
+                #expect(!items.isEmpty, "\(path) returned nothing to check")
+                var issues: [String] = []
+                for (n, item) in items.enumerated() { csdl.check(item, entity: type, path: "\(path)[\(n)]", extensions: Self.extensions, into: &issues) }
+                #expect(issues.isEmpty, "\(issues.joined(separator: "\n"))")
+            }
+        }
     }
 
     @Test("§5: SDKs' annotations are accepted in request bodies; a mismatched @odata.type is refused")
