@@ -15,41 +15,32 @@ enum CLI {
 
     @discardableResult
     static func run(_ args: [String], stdin: String? = nil, env: [String: String] = [:], timeout: TimeInterval = 120) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        if !env.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new } }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
-        try p.run()
-        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try inp.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        let deadline = Date() + timeout
-        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if p.isRunning { p.terminate(); throw CocoaError(.executableLoad) }
-        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+        let environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+        let child = try Spawned([binary] + args, environment: environment, input: true, errors: true)
+        child.send(Array((stdin ?? "").utf8))
+        guard let (out, err) = child.readAll(until: Date() + timeout) else {
+            child.terminate()
+            throw CocoaError(.executableLoad)
+        }
+        let status = child.status(wait: true) ?? -1
+        return Result(status: status, out: String(decoding: out, as: UTF8.self), err: String(decoding: err, as: UTF8.self))
     }
 
     /// A running `winmdm serve`, stopped with SIGTERM.
     final class Server: @unchecked Sendable {
-        let process = Process()
-        let output = Pipe()
+        let process: Spawned
         var banner = ""
 
         init(_ args: [String]) throws {
-            process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["serve"] + args
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            process = try Spawned([CLI.binary, "serve"] + args, input: false, errors: false)
+            let fd = process.output
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             let deadline = Date() + 60
+            var buffer = [UInt8](repeating: 0, count: 65536)
             // The banner's own line (the HTTP server logs "listening on" too, just before it).
             while !banner.contains("  listening on:"), Date() < deadline, process.isRunning {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { Thread.sleep(forTimeInterval: 0.05) } else { banner += String(decoding: chunk, as: UTF8.self) }
+                let n = read(fd, &buffer, buffer.count)
+                if n > 0 { banner += String(decoding: buffer[0..<n], as: UTF8.self) } else { Thread.sleep(forTimeInterval: 0.05) }
             }
         }
 
@@ -57,9 +48,7 @@ enum CLI {
         func output(until: String, seconds: TimeInterval = 10) -> String {
             var text = ""
             let deadline = Date() + seconds
-            let fd = output.fileHandleForReading.fileDescriptor
-            let flags = fcntl(fd, F_GETFL)
-            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+            let fd = process.output
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !text.contains(until), Date() < deadline {
                 let n = read(fd, &buffer, buffer.count)
@@ -68,11 +57,7 @@ enum CLI {
             return text
         }
 
-        func stop() -> Int32 {
-            process.terminate()
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        func stop() -> Int32 { process.terminate() }
     }
 }
 

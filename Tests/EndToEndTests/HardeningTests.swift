@@ -291,17 +291,11 @@ import Testing
         let server = try await TestServer.make()
         try await server.live { _ in
             func handshake(_ cipher: String) throws -> Bool {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-                p.arguments = ["s_client", "-connect", "127.0.0.1:\(server.port)", "-tls1_2", "-cipher", cipher, "-servername", "localhost"]
-                let inp = Pipe()
-                p.standardInput = inp
-                p.standardOutput = FileHandle.nullDevice
-                p.standardError = FileHandle.nullDevice
-                try p.run()
-                try inp.fileHandleForWriting.close()
-                p.waitUntilExit()
-                return p.terminationStatus == 0
+                let p = try Spawned(["/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:\(server.port)", "-tls1_2", "-cipher", cipher,
+                                     "-servername", "localhost"], input: true, errors: true)
+                p.send([])
+                _ = p.readAll(until: Date() + 60)
+                return p.status(wait: true) == 0
             }
             let good = try handshake("ECDHE-RSA-AES128-GCM-SHA256")
             let staticCBC = try handshake("AES128-SHA"), cbc = try handshake("ECDHE-RSA-AES128-SHA"), staticGCM = try handshake("AES256-GCM-SHA384")
@@ -436,7 +430,7 @@ final class OrderLog: @unchecked Sendable {
         #expect(server.banner.contains("listening on"), "\(server.banner)")
         // A crash must not freeze the server while the runtime symbolicates: serve re-executed itself with a fast
         // backtracer setting.
-        let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(server.process.processIdentifier)/environ"))) ?? Data()
+        let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(server.process.pid)/environ"))) ?? Data()
         let variables = String(decoding: environ, as: UTF8.self).split(separator: "\0")
         #expect(variables.contains { $0.hasPrefix("SWIFT_BACKTRACE=") && $0.contains("symbolicate=off") }, "\(variables.filter { $0.hasPrefix("SWIFT") })")
         _ = server.stop()
