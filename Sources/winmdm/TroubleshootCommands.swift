@@ -168,6 +168,10 @@ enum FixRunner {
     }
 
     static func apply(_ fixes: [FixAction], yes: Bool) async throws {
+        // A server running this for a remote CLI cannot ask: the question would arrive after the answer was needed.
+        if !yes && CommandIO.remote != nil {
+            throw CommandFailure(usage: "--fix asks before each change, which it cannot do over --server; add --yes to apply the first fix for each rule, or leave out --fix to see them.")
+        }
         // Several fixes can answer one rule, narrowest first: the first one applied for a rule settles it, and --yes
         // takes only that first one (it never raises a tenant-wide limit when retiring one stale device was offered).
         var settled: Set<RuleID> = []
