@@ -72,8 +72,6 @@ final class CommandIO: Sendable {
         try SecureFile.write([UInt8](data), to: URL(fileURLWithPath: path), mode: mode_t(mode))
     }
 
-    /// Whether a person is at the keyboard to answer a question (never for a remote caller: it sent its input ahead).
-    static var interactive: Bool { remote == nil && isatty(0) == 1 }
 }
 
 /// A file a remotely run command wrote, for the caller to write where it asked.

@@ -241,14 +241,20 @@ enum RemoteClient {
         } catch {
             return fail("Cannot use --server-ca \(target.serverCA ?? ""): \(error).", CommandFailure.refused)
         }
-        defer { Task { try? await transport.shutdown() } }
-        let reply: DeviceResponse
+        let sent: Result<DeviceResponse, any Error>
         do {
             let body = try JSONEncoder().encode(request)
-            reply = try await transport.send(DeviceRequest(method: "POST", url: target.server + "/api/cli", headers: [
+            sent = .success(try await transport.send(DeviceRequest(method: "POST", url: target.server + "/api/cli", headers: [
                 ("Authorization", "Bearer \(target.token)"), ("Content-Type", "application/json"), ("Accept", "application/json"),
-            ], body: [UInt8](body)))
+            ], body: [UInt8](body))))
         } catch {
+            sent = .failure(error)
+        }
+        try? await transport.shutdown()
+        let reply: DeviceResponse
+        switch sent {
+        case .success(let r): reply = r
+        case .failure(let error):
             let hint = target.serverCA == nil && target.server.hasPrefix("https:")
                 ? " If the server uses the certificate winmdm generated, give its root with --server-ca (pki/tls-ca.pem in its data directory)." : ""
             return fail("Cannot reach \(target.server): \(error).\(hint)", exitUnavailable)
@@ -261,12 +267,15 @@ enum RemoteClient {
             default: return fail("\(target.server) answered \(reply.status) to /api/cli: \(String(reply.text.prefix(300)))", exitUnavailable)
             }
         }
+        // Only the files this command line asked for are written: a server cannot put a file anywhere else, and one
+        // it should not have sent stops everything before anything is written.
+        let allowed = Set(uses?.outputFiles ?? [])
+        if let stray = answer.files.keys.sorted().first(where: { !allowed.contains($0) }) {
+            return fail("The server sent a file this command does not write (\(stray)); nothing was written.", exitUnavailable)
+        }
         FileHandle.standardOutput.write(answer.standardOutput)
         FileHandle.standardError.write(answer.standardError)
-        // Only the files this command line asked for are written: a server cannot put a file anywhere else.
-        let allowed = Set(uses?.outputFiles ?? [])
         for (path, file) in answer.files.sorted(by: { $0.key < $1.key }) {
-            guard allowed.contains(path) else { return fail("The server sent a file this command does not write (\(path)); it was not written.", exitUnavailable) }
             do { try CommandIO.write(file.data, to: path, mode: file.mode & 0o666) } catch {
                 return fail("Cannot write \(path): \(error).", CommandFailure.refused)
             }
