@@ -15,7 +15,7 @@ public struct RestrictionsPage: PageModel {
         self.groupNames = groupNames
     }
 
-    static func name(_ r: Restriction) -> String { r.isDefault ? "Default" : r.displayName }
+    public static func name(_ r: Restriction) -> String { r.isDefault ? "Default" : r.displayName }
     static func groups(_ r: Restriction, _ names: [String: String], default text: String = "All users and all devices", separator: String = ", ") -> String {
         r.isDefault ? text : r.assignedGroups.map { names[$0] ?? $0 }.joined(separator: separator)
     }
@@ -47,6 +47,21 @@ public struct RestrictionPage: PageModel {
     }
 
     public var title: String { RestrictionsPage.name(restriction) }
+
+    /// The settings the Properties form edits, as the review lists them (setting, value): compared before and after
+    /// saving, they are what Review + save shows.
+    public static func settings(_ r: Restriction, groups: [String]) -> [(String, String)] {
+        var d: [(String, String)] = []
+        if r.type == .deviceLimit { d.append(("Device limit", String(r.limit ?? TenantSettings.defaultDeviceLimit))) }
+        if r.type == .platform {
+            let w = r.windows ?? PlatformRestriction()
+            d += [("Windows (MDM)", w.platformBlocked ? "Block" : "Allow"), ("Personally owned", w.personalDeviceEnrollmentBlocked ? "Block" : "Allow"),
+                  ("Windows Home editions", w.homeAllowed ? "Allow" : "Block"), ("Minimum version", w.osMinimumVersion ?? ""),
+                  ("Maximum version", w.osMaximumVersion ?? "")]
+        }
+        if !r.isDefault { d += [("Assigned groups", groups.sorted().joined(separator: ", ")), ("Priority", String(r.priority))] }
+        return d
+    }
 
     public var context: [String: Any] {
         let r = restriction, w = r.windows ?? PlatformRestriction()

@@ -206,9 +206,9 @@ public struct AutopilotProfilesPage: PageModel {
     }
     /// The New profile form as last submitted, with the name a serial number would get or what is wrong with the template.
     public struct Form: Sendable {
-        public var name = "", template = "", serial = "PF3X9K2L7Q8R"
+        public var name, template, serial: String
         public var preview: String?
-        public var problems: [String] = []
+        public var problems: [String]
         public init(name: String = "", template: String = "", serial: String = "PF3X9K2L7Q8R", preview: String? = nil, problems: [String] = []) {
             self.name = name
             self.template = template

@@ -60,25 +60,13 @@ extension ConsoleRouting {
             let priority = r.isDefault ? nil : ConsoleKit.value(form, "priority").flatMap(Int.init)
             // Review + save: first what will change, then the reviewed form saves it.
             guard ConsoleKit.value(form, "reviewed") == "yes" else {
-                func describe(limit: Int?, _ w: PlatformRestriction, groups: [String], priority: Int?) -> [(String, String)] {
-                    var d: [(String, String)] = []
-                    if r.type == .deviceLimit { d.append(("Device limit", String(limit ?? 5))) }
-                    if r.type == .platform {
-                        d += [("Windows (MDM)", w.platformBlocked ? "Block" : "Allow"), ("Personally owned", w.personalDeviceEnrollmentBlocked ? "Block" : "Allow"),
-                              ("Windows Home editions", w.homeAllowed ? "Allow" : "Block"), ("Minimum version", w.osMinimumVersion ?? ""),
-                              ("Maximum version", w.osMaximumVersion ?? "")]
-                    }
-                    if !r.isDefault { d += [("Assigned groups", groups.sorted().joined(separator: ", ")), ("Priority", priority.map(String.init) ?? "")] }
-                    return d
-                }
-                let now = r.windows ?? PlatformRestriction()
-                var after = now
-                platform?.apply(to: &after)
-                let current = try await c.admin.groupNames(r.assignedGroups)
-                let changes = ReviewPage.changes(describe(limit: r.limit, now, groups: current, priority: r.priority),
-                                                 describe(limit: limit, after, groups: wanted.map(\.displayName), priority: priority ?? r.priority))
-                let name = r.isDefault ? "Default" : r.displayName
-                return kit.page(who, ReviewPage(heading: "Review + save: \(name)", changes: changes, action: req.uri.path,
+                var after = r
+                if let limit { after.limit = limit }
+                if let platform { var w = r.windows ?? PlatformRestriction(); platform.apply(to: &w); after.windows = w }
+                if let priority { after.priority = priority }
+                let changes = ReviewPage.changes(RestrictionPage.settings(r, groups: try await c.admin.groupNames(r.assignedGroups)),
+                                                 RestrictionPage.settings(after, groups: wanted.map(\.displayName)))
+                return kit.page(who, ReviewPage(heading: "Review + save: \(RestrictionsPage.name(r))", changes: changes, action: req.uri.path,
                                                 fields: form.map { (name: $0.0, value: $0.1) }, back: "/console/devices/enrollment-restrictions/\(r.id)"),
                                 title: "Review + save", section: "restrictions", req: req)
             }

@@ -13,7 +13,7 @@ extension ConsoleRouting {
         @Sendable func troubleshootingPage(_ req: Request, _ who: ConsoleUser, explained: TroubleshootingPage.Explained? = nil) async throws -> Response {
             let days = TroubleshootingPage.days(req.uri.queryParameters.get("days"))
             let now = c.clock.now(), since = now - Double(days) * 86400
-            let attempts = try await c.troubleshooting.failures(since: since, limit: 5000)
+            let attempts = try await c.admin.attempts(AttemptQuery(limit: 5000, failedOnly: true, since: since))
             let fixed = try await c.admin.fixedAttempts(since: since)
             // One row per cause and user, newest first; sign-in noise (wrong passwords, unknown users) in its own list, so
             // a burst of it never hides the failures an admin can fix.

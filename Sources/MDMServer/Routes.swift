@@ -343,11 +343,12 @@ public enum GraphMetadataDocument {
         Bundle.module.url(forResource: name, withExtension: "xml").flatMap { try? String(contentsOf: $0, encoding: .utf8) }
     }
 
-    public static let v1: [UInt8]? = resource("graph-metadata-v1.0").map { Array($0.utf8) }
+    static let v1Text = resource("graph-metadata-v1.0")
+    public static let v1: [UInt8]? = v1Text.map { Array($0.utf8) }
 
     /// Beta: the v1.0 document with Graph beta's Autopilot types, which winmdm serves on beta only.
     public static let beta: [UInt8]? = {
-        guard let v1 = resource("graph-metadata-v1.0"), let additions = resource("graph-metadata-beta-additions"),
+        guard let v1 = v1Text, let additions = resource("graph-metadata-beta-additions"),
               let container = v1.range(of: "      <EntityContainer") else { return nil }
         return Array((v1[..<container.lowerBound] + additions + v1[container.lowerBound...]).utf8)
     }()

@@ -105,11 +105,6 @@ public struct TroubleshootService: Sendable {
     /// `winmdm explain` for the front ends: codes, dialog text, events or a log, explained.
     public func explain(_ text: String) -> Explanation { Explainer(kb: kb).explain(text) }
 
-    /// Failed attempts since a time, newest first, at most `limit` (the troubleshooting page and its chart).
-    public func failures(since: Date, limit: Int) async throws -> [EnrollmentAttempt] {
-        try await store.attempts(AttemptQuery(limit: limit, failedOnly: true, since: since))
-    }
-
     /// "What would happen if this user enrolled this device now?"
     public func doctor(upn: String, hwDevID: String?, osEdition: Int?, osVersion: String?, kind: EnrollmentKind,
                        credential: CredentialKind? = nil) async throws -> Diagnosis {

@@ -13,12 +13,8 @@ enum Main {
                 exit(await RemoteClient.run(command, target, arguments: Array(CommandLine.arguments.dropFirst())))
             }
             if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
-        } catch let error as CommandFailure {
+        } catch where error is CommandFailure || error is AdminError {
             // A domain error: what was wrong and what would be accepted, without the usage block.
-            let e = CommandEnding.of(error)
-            FileHandle.standardError.write(Data("\(e.text)\n".utf8))
-            exit(e.code)
-        } catch let error as AdminError {
             let e = CommandEnding.of(error)
             FileHandle.standardError.write(Data("\(e.text)\n".utf8))
             exit(e.code)

@@ -1,4 +1,5 @@
 import Foundation
+import MDMTesting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,24 +33,20 @@ final class Spawned: @unchecked Sendable {
         let inPipe = wantInput ? try pipePair() : nil
         let outPipe = try pipePair()
         let errPipe = wantErrors ? try pipePair() : nil
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if let inPipe { posix_spawn_file_actions_adddup2(&actions, inPipe.read, 0) } else { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
-        posix_spawn_file_actions_adddup2(&actions, outPipe.write, 1)
-        if let errPipe { posix_spawn_file_actions_adddup2(&actions, errPipe.write, 2) } else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
         let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        var cenv: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-        defer { for p in cargs + cenv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, &cargs, &cenv)
+        let pid: pid_t
+        do {
+            pid = try ChildProcess.spawn(argv, environment: env) { actions in
+                if let inPipe { posix_spawn_file_actions_adddup2(&actions, inPipe.read, 0) } else { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
+                posix_spawn_file_actions_adddup2(&actions, outPipe.write, 1)
+                if let errPipe { posix_spawn_file_actions_adddup2(&actions, errPipe.write, 2) } else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+            }
+        } catch {
+            for fd in [inPipe?.read, outPipe.write, errPipe?.read, inPipe?.write, outPipe.read, errPipe?.write].compactMap({ $0 }) { close(fd) }
+            throw Failed(description: "\(error)")
+        }
         // The child's ends are the child's now.
         for fd in [inPipe?.read, outPipe.write, errPipe?.write].compactMap({ $0 }) { close(fd) }
-        guard rc == 0 else {
-            for fd in [inPipe?.write, outPipe.read, errPipe?.read].compactMap({ $0 }) { close(fd) }
-            throw Failed(description: "cannot start \(argv[0]): \(String(cString: strerror(rc)))")
-        }
         self.pid = pid
         self.input = inPipe?.write ?? -1
         self.output = outPipe.read
