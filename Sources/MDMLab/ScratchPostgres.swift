@@ -110,13 +110,24 @@ public enum ChildProcess {
         }
     }
 
-    /// Starts `argv[0]` with the standard input, output and error that `arrange` sets up in the file actions.
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), looked up at run time because the Glibc
+    /// module does not import it.
+    static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    /// Starts `argv[0]` with the standard input, output and error that `arrange` sets up in the file actions, and
+    /// nothing else of ours: every other descriptor is closed in the child. Sockets SwiftNIO opens are not
+    /// close-on-exec, so without this a child would keep a test server's listening socket open after the server
+    /// closed it, and the server could not listen on its port again while the child lived.
     public static func spawn(_ argv: [String], environment: [String]? = nil,
                              arrange: (inout posix_spawn_file_actions_t) -> Void) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         arrange(&actions)
+        if let closeFrom = addCloseFrom { _ = closeFrom(&actions, 3) }
         var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for a in cargs { free(a) } }
         var pid: pid_t = 0
@@ -133,21 +144,48 @@ public enum ChildProcess {
     }
 }
 
+/// Free loopback ports for test servers, benchmarks and scratch databases.
+///
+/// A port is chosen below the kernel's ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`), so no outgoing
+/// connection of a concurrently running test can take it as its source port between the moment it is found and the
+/// moment a server binds it (or binds it again, as a test that starts the same server twice does). Each port is
+/// handed out once per process, and is checked free by a bind without SO_REUSEADDR, so a port that still has
+/// connections in TIME_WAIT is passed over.
 public enum FreePort {
-    /// Binds port 0 on loopback to learn a free port, then releases it.
+    /// The next candidate; starts at a random place so concurrent test processes rarely probe the same ports.
+    nonisolated(unsafe) static var next = 0
+    static let lock = NSLock()
+
     public static func find() throws -> Int {
+        let (low, high) = range()
+        lock.lock()
+        defer { lock.unlock() }
+        if next == 0 { next = Int.random(in: low..<high) }
+        for _ in low..<high {
+            let port = next
+            next = next + 1 >= high ? low : next + 1
+            if bindable(port) { return port }
+        }
+        throw POSIXError(.EADDRINUSE)
+    }
+
+    /// Ports from 20000 up to the start of the ephemeral range (32768 on Linux by default).
+    static func range() -> (Int, Int) {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let ephemeralLow = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } ?? 32768
+        return ephemeralLow > 21000 ? (20000, ephemeralLow) : (10000, 20000)
+    }
+
+    static func bindable(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EIO) }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard ok else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }

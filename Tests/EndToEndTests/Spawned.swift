@@ -1,5 +1,6 @@
 import Foundation
 import MDMTesting
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -111,5 +112,21 @@ final class Spawned: @unchecked Sendable {
     func terminate() -> Int32 {
         if isRunning { kill(pid, SIGTERM) }
         return status(wait: true) ?? -1
+    }
+}
+
+@Suite struct SpawnedTests {
+    /// A child gets its standard input, output and error and nothing else of ours, not even a listening socket:
+    /// one it inherited would keep a test server's port taken after the server closed it.
+    @Test func aChildInheritsNoOtherDescriptor() async throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener > 2)
+        defer { close(listener) }
+        let child = try Spawned(["/bin/ls", "/proc/self/fd"], input: false, errors: true)
+        let output = try #require(child.readAll(until: Date() + 30))
+        #expect(child.status(wait: true) == 0)
+        // ls itself opens one descriptor (3) to read the directory.
+        let fds = String(decoding: output.out, as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { Int($0) }
+        #expect(fds.filter { $0 > 3 }.isEmpty, "the child holds \(fds)")
     }
 }
