@@ -287,24 +287,24 @@ extension MutualTLSManagementTests {
     @Test func queueAndReadCommandsWithTheCLI() async throws {
         try await Scenario.run { s in
             let id = try #require(try await s.succeeds(s.device()))
-            let out = try s.admin("devices", "command", id.entDMID, "reboot")
+            let out = try await s.admin("devices", "command", id.entDMID, "reboot")
             #expect(out.contains("Queued reboot (Exec ./Device/Vendor/MSFT/Reboot/RebootNow)"))
-            try s.admin("devices", "command", id.entDMID, "raw", "--verb", "Get", "--target", "./DevDetail/SwV")
-            let bad = try CLI.run(["devices", "command", id.entDMID, "raw", "--verb", "Copy", "--target", "./X", "--data-dir", s.server.dir.path])
+            try await s.admin("devices", "command", id.entDMID, "raw", "--verb", "Get", "--target", "./DevDetail/SwV")
+            let bad = try await CLI.run(["devices", "command", id.entDMID, "raw", "--verb", "Copy", "--target", "./X", "--data-dir", s.server.dir.path])
             #expect(bad.status != 0 && bad.err.contains("use Get, Replace, Add, Delete or Exec"))
-            let atomic = try s.admin("devices", "command", id.entDMID, "atomic", "--step", "Replace ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera int 0",
+            let atomic = try await s.admin("devices", "command", id.entDMID, "atomic", "--step", "Replace ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera int 0",
                                      "--step", "rename LAB-01")
             #expect(atomic.contains("Queued atomic (Atomic 2 command(s))"))
-            let getInAtomic = try CLI.run(["devices", "command", id.entDMID, "atomic", "--step", "Get ./DevDetail/SwV", "--data-dir", s.server.dir.path])
+            let getInAtomic = try await CLI.run(["devices", "command", id.entDMID, "atomic", "--step", "Get ./DevDetail/SwV", "--data-dir", s.server.dir.path])
             #expect(getInAtomic.status != 0 && getInAtomic.err.contains("use a sequence"))
-            let noSteps = try CLI.run(["devices", "command", id.entDMID, "sequence", "--data-dir", s.server.dir.path])
+            let noSteps = try await CLI.run(["devices", "command", id.entDMID, "sequence", "--data-dir", s.server.dir.path])
             #expect(noSteps.status != 0 && noSteps.err.contains("--step"))
-            let list = try #require(try s.json("devices", "commands", id.entDMID) as? [[String: Any]])
+            let list = try await #require(try s.json("devices", "commands", id.entDMID) as? [[String: Any]])
             #expect(list.map { $0["kind"] as? String } == ["atomic", "raw", "reboot"] && list.allSatisfy { $0["state"] as? String == "queued" })
-            let shown = try s.admin("devices", "show", id.entDMID)
+            let shown = try await s.admin("devices", "show", id.entDMID)
             #expect(shown.contains("Last check-in   never") && shown.contains("Recent commands:") && shown.contains("Atomic: Replace ./Device/Vendor/MSFT/Policy/Config/Camera/AllowCamera; Replace"))
-            let soon = try #require(try s.json("devices", "list", "--expiring", "400d") as? [Any])
-            let later = try #require(try s.json("devices", "list", "--expiring", "30d") as? [Any])
+            let soon = try await #require(try s.json("devices", "list", "--expiring", "400d") as? [Any])
+            let later = try await #require(try s.json("devices", "list", "--expiring", "30d") as? [Any])
             #expect(soon.count == 1 && later.isEmpty)
         }
     }
@@ -320,17 +320,14 @@ extension MutualTLSManagementTests {
         services.proxyCertificateHeader = "X-Client-Cert"
         services.trustedProxies = trusted
         let port = try FreePort.find()
-        let (started, cont) = AsyncStream.makeStream(of: Int.self)
-        let app = try buildApplication(services, listen: ListenConfiguration(host: "127.0.0.1", port: port, tlsCertificatePath: nil, tlsKeyPath: nil),
-                                       logger: quietLogger) { p in cont.yield(p) }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
-        let runner = Task { try await group.run() }
-        _ = await started.first { _ in true }
+        let running = try await LiveServer.start { ready in
+            try buildApplication(services, listen: ListenConfiguration(host: "127.0.0.1", port: port, tlsCertificatePath: nil, tlsKeyPath: nil),
+                                 logger: quietLogger, onServerRunning: ready)
+        }
         let transport = try HTTPSTransport()
         try await body(server, id, transport, "http://127.0.0.1:\(port)/ManagementServer/MDM.svc")
         try await transport.shutdown()
-        await group.triggerGracefulShutdown()
-        _ = try? await runner.value
+        try? await running.stop()
         await server.close()
     }
 

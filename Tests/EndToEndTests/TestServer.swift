@@ -127,29 +127,54 @@ final class TestServer: @unchecked Sendable {
 
     /// Runs `body` against the real HTTPS server on its port, with a transport trusting the generated TLS CA.
     func live<T: Sendable>(_ body: @escaping @Sendable (HTTPSTransport) async throws -> T) async throws -> T {
-        let (started, cont) = AsyncStream.makeStream(of: Int.self)
         var listen = ListenConfiguration(host: "127.0.0.1", port: port, tlsCertificatePath: pki.tlsCertificatePath,
                                          tlsKeyPath: pki.tlsKeyPath, clientCAPath: pki.deviceCAPath)
         listen.limits = limits
-        let app = try buildApplication(services, listen: listen, logger: quietLogger) { p in
-            cont.yield(p)
-        }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
-        let runner = Task { try await group.run() }
-        _ = await started.first { _ in true }
+        let running = try await LiveServer.start { ready in try buildApplication(services, listen: listen, logger: quietLogger, onServerRunning: ready) }
         let transport = try HTTPSTransport(trustRootsPEM: pki.tlsCAPath)
         do {
             let value = try await body(transport)
             try await transport.shutdown()
-            await group.triggerGracefulShutdown()
-            try await runner.value
+            try await running.stop()
             return value
         } catch {
             try? await transport.shutdown()
-            await group.triggerGracefulShutdown()
-            _ = try? await runner.value
+            try? await running.stop()
             throw error
         }
+    }
+}
+
+/// A server application running in a service group, started by `start` and stopped by `stop`.
+struct LiveServer: Sendable {
+    let group: ServiceGroup
+    let runner: Task<Void, any Error>
+
+    struct DidNotStart: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { "the test server stopped before it listened: \(reason)" }
+    }
+
+    /// Builds the application with the callback it calls once it listens, runs it, and returns once it listens. If
+    /// it stops first (its port taken, say), this throws why instead of waiting for a start that will never come.
+    static func start<App: ApplicationProtocol>(_ build: (@escaping @Sendable (Int) async -> Void) throws -> App) async throws -> LiveServer {
+        let (started, signal) = AsyncStream.makeStream(of: Int.self)
+        let app = try build { port in signal.yield(port) }
+        let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
+        let runner = Task {
+            defer { signal.finish() }
+            try await group.run()
+        }
+        guard await started.first(where: { _ in true }) != nil else {
+            do { try await runner.value } catch { throw DidNotStart(reason: "\(error)") }
+            throw DidNotStart(reason: "it returned without an error")
+        }
+        return LiveServer(group: group, runner: runner)
+    }
+
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await runner.value
     }
 }
 
