@@ -11,25 +11,25 @@ import Testing
 /// The rough edges of the day-one review (reviews/day-one-admin.md), each reproduced through the real CLI.
 @Suite(.serialized) struct DayOneTests {
     /// Runs a command against the server's data directory.
-    static func cli(_ server: TestServer, _ args: String...) throws -> CLI.Result {
-        try CLI.run(args + ["--data-dir", server.dir.path])
+    static func cli(_ server: TestServer, _ args: String...) async throws -> CLI.Result {
+        try await CLI.run(args + ["--data-dir", server.dir.path])
     }
 
     @Test("review 7, 31: a version bound like 11 is refused with Windows 11's rule; quota 0 warns and unlimited is accepted")
     func versionBoundsAndQuota() async throws {
         let server = try await TestServer.make()
-        let eleven = try Self.cli(server, "restrictions", "edit", "Default", "--min-version", "11")
+        let eleven = try await Self.cli(server, "restrictions", "edit", "Default", "--min-version", "11")
         #expect(eleven.status == 65 && eleven.err.contains("Windows 11 is 10.0.22000 and later") && eleven.err.contains("use 10.0.22000"), "\(eleven.err)")
         #expect(try await server.admin.restriction(.platform, "Default").windows?.osMinimumVersion == nil, "the refused change left no trace")
-        #expect(try Self.cli(server, "restrictions", "edit", "Default", "--min-version", "10.0.22000").status == 0)
-        #expect(try Self.cli(server, "compliance", "create", "Ten", "--os-min", "10").err.contains("Windows 10 use 10.0.10240"))
+        await #expect(try Self.cli(server, "restrictions", "edit", "Default", "--min-version", "10.0.22000").status == 0)
+        await #expect(try Self.cli(server, "compliance", "create", "Ten", "--os-min", "10").err.contains("Windows 10 use 10.0.10240"))
 
-        let zero = try Self.cli(server, "device-settings", "quota", "0")
+        let zero = try await Self.cli(server, "device-settings", "quota", "0")
         #expect(zero.status == 0 && zero.err.contains("Warning: a quota of 0 refuses every device (join) enrollment"), "\(zero.err)")
         #expect(zero.out.contains("changed from 50 to 0"))
-        let unlimited = try Self.cli(server, "device-settings", "quota", "unlimited")
+        let unlimited = try await Self.cli(server, "device-settings", "quota", "unlimited")
         #expect(unlimited.status == 0 && unlimited.out.contains("Maximum number of devices per user: Unlimited"), "\(unlimited.out)")
-        #expect(try Self.cli(server, "device-settings", "quota", "lots").err.contains("give a number from 0 to 1000, or unlimited"))
+        await #expect(try Self.cli(server, "device-settings", "quota", "lots").err.contains("give a number from 0 to 1000, or unlimited"))
         await server.close()
     }
 
@@ -38,17 +38,17 @@ import Testing
         let server = try await TestServer.make()
         let first = try #require(try await server.admin.createInitialAdministrator())
         for args in [["users", "delete", first.upn], ["users", "set", first.upn, "--enabled", "false"], ["users", "set", first.upn, "--admin-role", "reader"]] {
-            let r = try CLI.run(args + ["--data-dir", server.dir.path])
+            let r = try await CLI.run(args + ["--data-dir", server.dir.path])
             #expect(r.status == 65 && r.err.contains("last enabled console administrator"), "\(args): \(r.err)")
         }
         let still = try await server.admin.user(first.upn)
         #expect(still.adminRole == .admin && still.enabled)
         // With a second administrator, the first can go.
         _ = try await server.addUser("second@winmdm.test")
-        #expect(try Self.cli(server, "users", "set", "second@winmdm.test", "--admin-role", "admin").out.contains("console role none → admin"))
-        #expect(try Self.cli(server, "users", "set", first.upn, "--admin-role", "reader").status == 0)
-        #expect(try Self.cli(server, "users", "set", "second@winmdm.test", "--display-name", "Second").out.contains("display name"))
-        #expect(try Self.cli(server, "users", "set", "second@winmdm.test", "--display-name", "Second").out.contains("Nothing changed"))
+        await #expect(try Self.cli(server, "users", "set", "second@winmdm.test", "--admin-role", "admin").out.contains("console role none → admin"))
+        await #expect(try Self.cli(server, "users", "set", first.upn, "--admin-role", "reader").status == 0)
+        await #expect(try Self.cli(server, "users", "set", "second@winmdm.test", "--display-name", "Second").out.contains("display name"))
+        await #expect(try Self.cli(server, "users", "set", "second@winmdm.test", "--display-name", "Second").out.contains("Nothing changed"))
         await server.close()
     }
 
@@ -65,13 +65,13 @@ import Testing
             }
             return out
         }
-        let partial = try Self.cli(server, "devices", "delete", "DESK-ONE", "NOPE")
+        let partial = try await Self.cli(server, "devices", "delete", "DESK-ONE", "NOPE")
         #expect(partial.status == 65 && partial.err.contains("Nothing was deleted") && partial.err.contains("No enrollment NOPE"), "\(partial.err)")
         #expect(try await server.admin.enrollments(upn: "alice@winmdm.test").count == 2, "nothing was deleted")
-        #expect(try Self.cli(server, "devices", "retire", "DESK-ONE").status == 0)
-        let twice = try Self.cli(server, "devices", "retire", "DESK-ONE")
+        await #expect(try Self.cli(server, "devices", "retire", "DESK-ONE").status == 0)
+        let twice = try await Self.cli(server, "devices", "retire", "DESK-ONE")
         #expect(twice.status == 65 && twice.err.contains("is already retired"), "\(twice.err)")
-        let both = try Self.cli(server, "devices", "delete", "DESK-ONE", "DESK-TWO")
+        let both = try await Self.cli(server, "devices", "delete", "DESK-ONE", "DESK-TWO")
         #expect(both.status == 0 && both.out.contains("Deleted DESK-ONE") && both.out.contains("Deleted DESK-TWO"), "\(both.err)")
         #expect(try await server.admin.enrollments(upn: "alice@winmdm.test").isEmpty && ids.count == 2)
         await server.close()
@@ -86,36 +86,37 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = try FreePort.find()
         let common = ["--data-dir", dir]
-        let server = try CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)", "--log-format", "json"])
+        let server = try await CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)", "--log-format", "json"])
         defer { _ = server.stop() }
-        #expect(server.banner.contains("winmdm \(BuildInfoForTests.version)"), "\(server.banner)")
-        try CLI.run(["users", "add", "eve@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD"] + common)
+        let version = await BuildInfoForTests.version
+        #expect(server.banner.contains("winmdm \(version)"), "\(server.banner)")
+        try await CLI.run(["users", "add", "eve@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD"] + common)
         let url = "https://localhost:\(port)"
-        let ok = try CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "Correct horse 1", "--json", "--lifecycle"] + common)
+        let ok = try await CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "Correct horse 1", "--json", "--lifecycle"] + common)
         let okJSON = try #require(try JSONSerialization.jsonObject(with: Data(ok.out.utf8)) as? [String: Any])
         #expect((okJSON["enrollments"] as? [String])?.count == 1 && ok.err.isEmpty, "no progress bar when standard error is not a terminal: \(ok.err)")
-        let bad = try CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "wrong password", "--json"] + common)
+        let bad = try await CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "wrong password", "--json"] + common)
         let badJSON = try #require(try JSONSerialization.jsonObject(with: Data(bad.out.utf8)) as? [String: Any])
         let failure = try #require((badJSON["failures"] as? [[String: Any]])?.first)
         let attempt = try #require(failure["attempt"] as? String)
         #expect(failure["code"] as? String == "0x80180002")
         // The refusal is in the server's log: one JSON object with the attempt id, the user and the code.
-        let log = server.output(until: attempt)
+        let log = await server.output(until: attempt)
         let line = try #require(log.split(separator: "\n").first { $0.contains(attempt) })
         let entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(entry["message"] as? String == "refused" && entry["level"] as? String == "info")
         #expect(entry["user"] as? String == "eve@winmdm.test" && entry["code"] as? String == "0x80180002" && entry["phase"] as? String == "policy")
         // attempts list: a success never shows a note cut off; a failure shows its reason.
-        let list = try CLI.run(["attempts", "list"] + common).out
+        let list = try await CLI.run(["attempts", "list"] + common).out
         #expect(!list.contains("PrintableString"), "\(list)")
         #expect(list.split(separator: "\n").contains { $0.contains("enroll") && $0.contains("succeeded") && $0.contains("enrolled") })
         #expect(list.contains("The password for eve@winmdm.test is wrong."))
         // The same hardware again, as "If this device tried again now" suggests.
         let hw = String(repeating: "AB", count: 32)
         for _ in 0..<2 {
-            #expect(try CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "Correct horse 1", "--hwdevid", hw] + common).status == 0)
+            #expect(try await CLI.run(["emulate", "--server", url, "--upn", "eve@winmdm.test", "--password", "Correct horse 1", "--hwdevid", hw] + common).status == 0)
         }
-        let devices = try CLI.run(["devices", "list", "--all", "--json"] + common).out
+        let devices = try await CLI.run(["devices", "list", "--all", "--json"] + common).out
         #expect(devices.components(separatedBy: hw).count - 1 == 2, "two enrollments of one PC")
         // /metrics: Prometheus text through swift-metrics, behind an API token.
         let https = try HTTPSTransport(trustRootsPEM: dir + "/pki/tls-ca.pem")
@@ -136,15 +137,15 @@ import Testing
         #expect(metrics.contains(#"winmdm_checkins_total{result="reported"}"#))
         #expect(metrics.contains(#"http_server_request_duration_bucket{http_route="/EnrollmentServer/Enrollment.svc""#))
         // winmdm status: every check ok while the server runs; a key file others can read is a problem (exit 1).
-        let status = try CLI.run(["status"] + common)
+        let status = try await CLI.run(["status"] + common)
         #expect(status.status == 0 && status.out.contains("public URL") && status.out.contains("answers (health and discovery)"), "\(status.out)\(status.err)")
         #expect(status.out.contains("2 enrolled devices") && status.out.contains("TLS certificate  ok"), "\(status.out)")
         chmod(dir + "/admin-token", 0o644)
-        let exposed = try CLI.run(["status"] + common)
+        let exposed = try await CLI.run(["status"] + common)
         #expect(exposed.status == 1 && exposed.out.contains("admin-token has mode 644"), "\(exposed.out)")
         chmod(dir + "/admin-token", 0o600)
         // A second server on the same port says what is wrong and what to do.
-        let taken = try CLI.run(["serve", "--listen", "127.0.0.1:\(port)"] + common, timeout: 60)
+        let taken = try await CLI.run(["serve", "--listen", "127.0.0.1:\(port)"] + common, timeout: 60)
         #expect(taken.status != 0 && taken.err.contains("Cannot listen on 127.0.0.1:\(port): the address is already in use"), "\(taken.err)")
         #expect(!taken.err.contains("bind(descriptor"))
     }
@@ -152,7 +153,7 @@ import Testing
 
 /// The release the binary reports (`winmdm --version`, the serve banner).
 enum BuildInfoForTests {
-    static var version: String { (try? CLI.run(["--version"]).out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?" }
+    static var version: String { get async { (try? await CLI.run(["--version"]).out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "?" } }
 }
 
 /// The console as an Intune admin uses it: home, a device's page, Retire/Delete behind a confirmation, the audit log,
@@ -232,32 +233,32 @@ enum BuildInfoForTests {
     @Test("review 18, 23, 38: license plurals, negative seats, delete-product, bulk delete removes an unused account, restriction version, compliance page, Graph plan GUIDs")
     func smallGaps() async throws {
         let server = try await TestServer.make()
-        func cli(_ args: String...) throws -> CLI.Result { try CLI.run(args + ["--data-dir", server.dir.path]) }
-        let added = try cli("licenses", "add-product", "E3", "--plan", "mdm", "--seats", "1")
+        func cli(_ args: String...) async throws -> CLI.Result { try await CLI.run(args + ["--data-dir", server.dir.path]) }
+        let added = try await cli("licenses", "add-product", "E3", "--plan", "mdm", "--seats", "1")
         #expect(added.out.contains("1 seat)"), "\(added.out)")
-        let negative = try cli("licenses", "set-seats", "E3", "-3")
+        let negative = try await cli("licenses", "set-seats", "E3", "-3")
         #expect(negative.status == 64 && negative.err.contains("'-3' is not a number of seats: give 0 or more"), "\(negative.err)")
         _ = try await server.addUser("e3@winmdm.test", licensed: false)
-        #expect(try cli("licenses", "assign", "e3@winmdm.test", "E3").status == 0)
-        let held = try cli("licenses", "delete-product", "E3")
+        await #expect(try cli("licenses", "assign", "e3@winmdm.test", "E3").status == 0)
+        let held = try await cli("licenses", "delete-product", "E3")
         #expect(held.status == 65 && held.err.contains("1 user holds E3"), "\(held.err)")
-        #expect(try cli("licenses", "unassign", "e3@winmdm.test", "E3").status == 0)
-        #expect(try cli("licenses", "delete-product", "E3").status == 0)
-        #expect(!(try cli("licenses", "list").out.contains("E3")))
+        await #expect(try cli("licenses", "unassign", "e3@winmdm.test", "E3").status == 0)
+        await #expect(try cli("licenses", "delete-product", "E3").status == 0)
+        await #expect(!(try cli("licenses", "list").out.contains("E3")))
 
         // A package no device used: deleting it deletes its account too.
         let made = try await server.admin.createBulkPackage(name: "Lab")
-        let gone = try cli("bulk", "delete", "Lab")
+        let gone = try await cli("bulk", "delete", "Lab")
         #expect(gone.out.contains("and its account"), "\(gone.out)")
         #expect(try await server.store.user(upn: made.package.accountUPN) == nil)
 
         // Commands say what they changed (review 25).
-        #expect(try cli("groups", "create", "Staff").status == 0)
-        #expect(try cli("mobility", "mdm-scope", "some", "--group", "Staff").out.hasPrefix("Changed MDM user scope: All → Some (Staff)"))
-        #expect(try cli("mobility", "mdm-scope", "some", "--group", "Staff").out.hasPrefix("Nothing changed."))
-        #expect(try cli("groups", "add-member", "Staff", "e3@winmdm.test").out.contains("Added e3@winmdm.test"))
-        #expect(try cli("groups", "add-member", "Staff", "e3@winmdm.test").out.contains("Already in Staff: e3@winmdm.test"))
-        let ghost = try cli("groups", "add-member", "Staff", "e3@winmdm.test", "ghost@winmdm.test")
+        await #expect(try cli("groups", "create", "Staff").status == 0)
+        await #expect(try cli("mobility", "mdm-scope", "some", "--group", "Staff").out.hasPrefix("Changed MDM user scope: All → Some (Staff)"))
+        await #expect(try cli("mobility", "mdm-scope", "some", "--group", "Staff").out.hasPrefix("Nothing changed."))
+        await #expect(try cli("groups", "add-member", "Staff", "e3@winmdm.test").out.contains("Added e3@winmdm.test"))
+        await #expect(try cli("groups", "add-member", "Staff", "e3@winmdm.test").out.contains("Already in Staff: e3@winmdm.test"))
+        let ghost = try await cli("groups", "add-member", "Staff", "e3@winmdm.test", "ghost@winmdm.test")
         #expect(ghost.status == 66 && !ghost.out.contains("Already"), "nothing is done when one user does not exist")
 
         // Graph: a restriction's version counts its changes; service plans carry Microsoft's GUIDs.
@@ -379,7 +380,7 @@ enum BuildInfoForTests {
             #expect(some.status == 400 && some.html.contains("Some needs at least one group; pick one, or choose None or All otherwise."), "\(some.html)")
             #expect(!some.html.contains("--group"))
             // The CLI keeps its own wording for the same refusal.
-            let cli = try CLI.run(["mobility", "mdm-scope", "some", "--data-dir", server.dir.path])
+            let cli = try await CLI.run(["mobility", "mdm-scope", "some", "--data-dir", server.dir.path])
             #expect(cli.status == 65 && cli.err.contains("Some needs at least one group; give --group, or use none or all otherwise."), "\(cli.err)")
         }
     }

@@ -70,7 +70,7 @@ import Testing
         await server.close()
     }
 
-    @Test func deeplyNestedSyncMLIsRefusedNotRecursedInto() throws {
+    @Test func deeplyNestedSyncMLIsRefusedNotRecursedInto() async throws {
         let atomic = String(repeating: "<Atomic><CmdID>1</CmdID>", count: 7_000) + String(repeating: "</Atomic>", count: 7_000)
         let body = "<SyncML xmlns=\"SYNCML:SYNCML1.2\"><SyncHdr><SessionID>1</SessionID><MsgID>1</MsgID></SyncHdr><SyncBody>\(atomic)<Final/></SyncBody></SyncML>"
         #expect(throws: WireError.self) { try SyncMLMessage(bytes: Array(body.utf8)) }
@@ -291,15 +291,18 @@ import Testing
         }
         let server = try await TestServer.make()
         try await server.live { _ in
-            func handshake(_ cipher: String) throws -> Bool {
-                let p = try Spawned(["/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:\(server.port)", "-tls1_2", "-cipher", cipher,
-                                     "-servername", "localhost"], input: true, errors: true)
-                p.send([])
-                _ = p.readAll(until: Date() + 60)
-                return p.status(wait: true) == 0
+            func handshake(_ cipher: String) async throws -> Bool {
+                try await CLI.offPool {
+                    let p = try Spawned(["/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:\(server.port)", "-tls1_2", "-cipher", cipher,
+                                         "-servername", "localhost"], input: true, errors: true)
+                    p.send([])
+                    _ = p.readAll(until: Date() + 60)
+                    return p.status(wait: true) == 0
+                }
             }
-            let good = try handshake("ECDHE-RSA-AES128-GCM-SHA256")
-            let staticCBC = try handshake("AES128-SHA"), cbc = try handshake("ECDHE-RSA-AES128-SHA"), staticGCM = try handshake("AES256-GCM-SHA384")
+            let good = try await handshake("ECDHE-RSA-AES128-GCM-SHA256")
+            let staticCBC = try await handshake("AES128-SHA"), cbc = try await handshake("ECDHE-RSA-AES128-SHA")
+            let staticGCM = try await handshake("AES256-GCM-SHA384")
             #expect(good, "forward-secret AEAD refused")
             #expect(!staticCBC, "static RSA with CBC")
             #expect(!cbc, "CBC-SHA1")
@@ -421,13 +424,13 @@ final class OrderLog: @unchecked Sendable {
         ((try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions]) as? Int ?? -1) & 0o777
     }
 
-    @Test func serveForcesOwnerOnlyModesAndRefusesAWorldReadableCAKey() throws {
+    @Test func serveForcesOwnerOnlyModesAndRefusesAWorldReadableCAKey() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-modes-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(at: dir) }
         let port = try FreePort.find()
         let args = ["--data-dir", dir.path, "--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"]
-        let server = try CLI.Server(args)
+        let server = try await CLI.Server(args)
         #expect(server.banner.contains("listening on"), "\(server.banner)")
         // A crash must not freeze the server while the runtime symbolicates: serve re-executed itself with a fast
         // backtracer setting.
@@ -442,22 +445,22 @@ final class OrderLog: @unchecked Sendable {
         }
         let key = dir.appendingPathComponent("pki/device-ca-key.pem").path
         chmod(key, 0o644)
-        let refused = try CLI.run(["serve"] + args)
+        let refused = try await CLI.run(["serve"] + args)
         #expect(refused.status != 0)
         #expect(refused.err.contains("device-ca-key.pem") && refused.err.contains("chmod 600"), "\(refused.err)")
     }
 }
 
 extension DataDirectoryTests {
-    @Test func connectionLimitsInTheConfigurationFileAreChecked() throws {
+    @Test func connectionLimitsInTheConfigurationFileAreChecked() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-limits-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data(#"{"idleTimeout": "forever"}"#.utf8).write(to: dir.appendingPathComponent("winmdm.json"))
-        let r = try CLI.run(["serve", "--data-dir", dir.path, "--listen", "127.0.0.1:0"])
+        let r = try await CLI.run(["serve", "--data-dir", dir.path, "--listen", "127.0.0.1:0"])
         #expect(r.status != 0 && r.err.contains("idleTimeout 'forever'") && r.err.contains("1s to 1h"), "\(r.err)")
         try Data(#"{"maxConnectionsPerAddress": 0}"#.utf8).write(to: dir.appendingPathComponent("winmdm.json"))
-        let zero = try CLI.run(["serve", "--data-dir", dir.path, "--listen", "127.0.0.1:0"])
+        let zero = try await CLI.run(["serve", "--data-dir", dir.path, "--listen", "127.0.0.1:0"])
         #expect(zero.status != 0 && zero.err.contains("maxConnectionsPerAddress 0"), "\(zero.err)")
     }
 }
@@ -476,9 +479,9 @@ extension DataDirectoryTests {
                     .enroll(discoveryURL: server.discoveryURL)
             }
         }
-        let rename = try CLI.run(["users", "set", "old@winmdm.test", "--upn", "new@example.com", "--data-dir", server.dir.path])
+        let rename = try await CLI.run(["users", "set", "old@winmdm.test", "--upn", "new@example.com", "--data-dir", server.dir.path])
         #expect(rename.status == 0, "\(rename.err)")
-        let devices = try CLI.run(["devices", "list", "--user", "new@example.com", "--data-dir", server.dir.path])
+        let devices = try await CLI.run(["devices", "list", "--user", "new@example.com", "--data-dir", server.dir.path])
         #expect(devices.out.components(separatedBy: "\n").filter { $0.contains("new@example.com") }.count == 2, "\(devices.out)")
         try await server.inProcess { t in
             do {
@@ -496,14 +499,14 @@ extension DataDirectoryTests {
     @Test func aRefusedRestrictionCreateLeavesNoTrace() async throws {
         let server = try await TestServer.make()
         let auditBefore = try await server.admin.auditEntries(limit: 1000).count
-        let r = try CLI.run(["restrictions", "create", "device-limit", "--name", "Contractors", "--limit", "2", "--group", "Nope",
+        let r = try await CLI.run(["restrictions", "create", "device-limit", "--name", "Contractors", "--limit", "2", "--group", "Nope",
                              "--data-dir", server.dir.path])
         #expect(r.status != 0 && r.err.contains("Nope"), "\(r.err)")
         #expect(!(try await server.admin.settings().restrictions.contains { $0.displayName == "Contractors" }))
         #expect(try await server.admin.auditEntries(limit: 1000).count == auditBefore, "the refused change was audited")
         // With the group, the same command works and assigns it in the same change.
         _ = try await server.admin.createGroup("Nope")
-        let ok = try CLI.run(["restrictions", "create", "device-limit", "--name", "Contractors", "--limit", "2", "--group", "Nope",
+        let ok = try await CLI.run(["restrictions", "create", "device-limit", "--name", "Contractors", "--limit", "2", "--group", "Nope",
                               "--data-dir", server.dir.path])
         #expect(ok.status == 0, "\(ok.err)")
         #expect(try await server.admin.settings().restrictions.first { $0.displayName == "Contractors" }?.assignedGroups.count == 1)

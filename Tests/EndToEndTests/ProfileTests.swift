@@ -474,7 +474,7 @@ import Testing
         let shown = try await server.admin.revealLocalAdminPassword(ids[0], secrets: try server.secrets)
         #expect(shown.account == "itadmin" && shown.password == sent[0])
         #expect(try await server.admin.auditEntries(limit: 5).contains { $0.action == "device.localAdmin.reveal" && $0.target == ids[0] })
-        let cli = try CLI.run(["devices", "local-admin", ids[1], "--data-dir", server.dir.path])
+        let cli = try await CLI.run(["devices", "local-admin", ids[1], "--data-dir", server.dir.path])
         #expect(cli.status == 0 && cli.out.contains(sent[1]) && cli.out.contains("itadmin"), "\(cli.out)\(cli.err)")
         // A wrong key opens nothing.
         await #expect(throws: AdminError.self) {

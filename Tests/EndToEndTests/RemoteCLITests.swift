@@ -11,90 +11,90 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let port = try FreePort.find()
         let local = ["--data-dir", dir]
-        let server = try CLI.Server(local + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"])
+        let server = try await CLI.Server(local + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"])
         defer { _ = server.stop() }
         let url = "https://localhost:\(port)"
         #expect(server.banner.contains("remote CLI:       winmdm <command> --server \(url)"), "\(server.banner)")
         let remote = ["--server", url, "--token-file", dir + "/admin-token", "--server-ca", dir + "/pki/tls-ca.pem"]
 
         // A change made remotely, the password read from this side's standard input.
-        let add = try CLI.run(["users", "add", "rita@winmdm.test", "--password", "-", "--license", "WINMDM_STANDARD"] + remote,
+        let add = try await CLI.run(["users", "add", "rita@winmdm.test", "--password", "-", "--license", "WINMDM_STANDARD"] + remote,
                               stdin: "Correct horse 1\n")
         #expect(add.status == 0 && add.out == "Added rita@winmdm.test (rita).\n", "\(add.out)\(add.err)")
-        let quota = try CLI.run(["device-settings", "quota", "0"] + remote)
+        let quota = try await CLI.run(["device-settings", "quota", "0"] + remote)
         #expect(quota.status == 0 && quota.err.contains("Warning: a quota of 0 refuses"), "warnings come back on standard error: \(quota.err)")
-        try CLI.run(["device-settings", "quota", "50"] + remote)
+        try await CLI.run(["device-settings", "quota", "50"] + remote)
 
         // The same answers, byte for byte, as the commands run on the server's machine.
         for command in [["users", "list"], ["users", "show", "rita@winmdm.test"], ["restrictions", "list"], ["settings", "show"],
                         ["devices", "list", "--all"], ["audit", "list"], ["users", "list", "--json"], ["doctor", "--user", "rita@winmdm.test"]] {
-            let here = try CLI.run(command + local), there = try CLI.run(command + remote)
+            let here = try await CLI.run(command + local), there = try await CLI.run(command + remote)
             #expect(there.out == here.out && there.err == here.err && there.status == here.status,
                     "\(command): local \(here.status) \(here.out)\(here.err) remote \(there.status) \(there.out)\(there.err)")
         }
         // Failures too: the message and the domain exit code.
-        let missingHere = try CLI.run(["users", "show", "nobody@winmdm.test"] + local)
-        let missingThere = try CLI.run(["users", "show", "nobody@winmdm.test"] + remote)
+        let missingHere = try await CLI.run(["users", "show", "nobody@winmdm.test"] + local)
+        let missingThere = try await CLI.run(["users", "show", "nobody@winmdm.test"] + remote)
         #expect(missingThere.status == 66 && missingThere.err == missingHere.err, "\(missingThere.err)")
-        let refused = try CLI.run(["users", "add", "rita@winmdm.test", "--password", "Correct horse 1"] + remote)
+        let refused = try await CLI.run(["users", "add", "rita@winmdm.test", "--password", "Correct horse 1"] + remote)
         #expect(refused.status == 65 && refused.err.hasPrefix("Error: ") && !refused.err.contains("Usage:"), "\(refused.err)")
         // A wrong flag never leaves this machine: the usage comes from the local parser.
-        let wrong = try CLI.run(["users", "list", "--nope"] + remote)
+        let wrong = try await CLI.run(["users", "list", "--nope"] + remote)
         #expect(wrong.status == 64 && wrong.err.contains("Unknown option '--nope'"))
 
         // The audit log names the token that made the change.
-        let audit = try CLI.run(["audit", "list", "--action", "user.create", "--json"] + local).out
+        let audit = try await CLI.run(["audit", "list", "--action", "user.create", "--json"] + local).out
         #expect(audit.contains("api:initial admin token") && audit.contains("rita@winmdm.test"), "\(audit)")
 
         // Files: a CSV uploaded from here; a customizations XML written back here, owner-only.
         let csv = dir + "-identifiers.csv"
         try "Contoso,Laptop 7,SN-REMOTE-1\n".write(toFile: csv, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: csv) }
-        let imported = try CLI.run(["identifiers", "import", csv] + remote)
+        let imported = try await CLI.run(["identifiers", "import", csv] + remote)
         #expect(imported.status == 0, "\(imported.out)\(imported.err)")
-        #expect(try CLI.run(["identifiers", "list"] + local).out.contains("SN-REMOTE-1"))
+        #expect(try await CLI.run(["identifiers", "list"] + local).out.contains("SN-REMOTE-1"))
         let xml = dir + "-kiosk.xml"
         defer { try? FileManager.default.removeItem(atPath: xml) }
-        let bulk = try CLI.run(["bulk", "create", "Remote kiosks", "--out", xml] + remote)
+        let bulk = try await CLI.run(["bulk", "create", "Remote kiosks", "--out", xml] + remote)
         #expect(bulk.status == 0 && bulk.out.contains("Created bulk enrollment package"), "\(bulk.out)\(bulk.err)")
         let attributes = try FileManager.default.attributesOfItem(atPath: xml)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         #expect(try String(contentsOfFile: xml, encoding: .utf8).contains("<Name>Remote kiosks</Name>"))
         // A path on the server's disk is never read: only what the caller uploaded exists for the command.
-        let notHere = try CLI.run(["identifiers", "import", dir + "/admin-token"] + remote)
+        let notHere = try await CLI.run(["identifiers", "import", dir + "/admin-token"] + remote)
         #expect(notHere.status != 0 && !notHere.out.contains("wmdm_"), "\(notHere.out)\(notHere.err)")
 
         // Roles: a reader reads, and is refused a change (exit 77) with nothing changed.
-        let created = try CLI.run(["tokens", "create", "--name", "dashboard", "--role", "reader", "--json"] + local).out
+        let created = try await CLI.run(["tokens", "create", "--name", "dashboard", "--role", "reader", "--json"] + local).out
         let reader = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
         let asReader = ["--server", url, "--token", reader, "--server-ca", dir + "/pki/tls-ca.pem"]
-        #expect(try CLI.run(["users", "list"] + asReader).status == 0)
-        let delete = try CLI.run(["users", "delete", "rita@winmdm.test"] + asReader)
+        #expect(try await CLI.run(["users", "list"] + asReader).status == 0)
+        let delete = try await CLI.run(["users", "delete", "rita@winmdm.test"] + asReader)
         #expect(delete.status == 77 && delete.err.contains("has the reader role; winmdm users delete needs admin"), "\(delete.err)")
-        #expect(try CLI.run(["users", "show", "rita@winmdm.test"] + local).status == 0)
-        try CLI.run(["users", "add", "noel@winmdm.test", "--password", "Correct horse 1"] + remote)
-        let ask = try CLI.run(["doctor", "--user", "noel@winmdm.test", "--fix"] + remote)
+        #expect(try await CLI.run(["users", "show", "rita@winmdm.test"] + local).status == 0)
+        try await CLI.run(["users", "add", "noel@winmdm.test", "--password", "Correct horse 1"] + remote)
+        let ask = try await CLI.run(["doctor", "--user", "noel@winmdm.test", "--fix"] + remote)
         #expect(ask.status == 64 && ask.err.contains("add --yes"), "a remote --fix cannot ask: \(ask.out)\(ask.err)")
-        #expect(try CLI.run(["users", "show", "noel@winmdm.test"] + local).out.contains("licenses:           none"), "nothing was applied")
-        let fix = try CLI.run(["doctor", "--user", "rita@winmdm.test", "--fix", "--yes"] + asReader)
+        #expect(try await CLI.run(["users", "show", "noel@winmdm.test"] + local).out.contains("licenses:           none"), "nothing was applied")
+        let fix = try await CLI.run(["doctor", "--user", "rita@winmdm.test", "--fix", "--yes"] + asReader)
         #expect(fix.status == 77 && fix.err.contains("admin with --fix"), "\(fix.err)")
 
         // The environment works as well as flags; a bad token, a local-only command and a mix of both are refused.
         let env = ["WINMDM_SERVER": url, "WINMDM_TOKEN": reader, "WINMDM_SERVER_CA": dir + "/pki/tls-ca.pem"]
-        #expect(try CLI.run(["users", "list"], env: env).out == (try CLI.run(["users", "list"] + local).out))
-        let badToken = try CLI.run(["users", "list", "--server", url, "--token", "wmdm_nope", "--server-ca", dir + "/pki/tls-ca.pem"])
+        #expect(try await CLI.run(["users", "list"], env: env).out == (try await CLI.run(["users", "list"] + local).out))
+        let badToken = try await CLI.run(["users", "list", "--server", url, "--token", "wmdm_nope", "--server-ca", dir + "/pki/tls-ca.pem"])
         #expect(badToken.status == 77 && badToken.err.contains("refused the token"), "\(badToken.err)")
-        let backup = try CLI.run(["backup", dir + "-copy.sqlite"] + remote)
+        let backup = try await CLI.run(["backup", dir + "-copy.sqlite"] + remote)
         #expect(backup.status == 64 && backup.err.contains("does not take --server"), "\(backup.err)")
-        let both = try CLI.run(["users", "list"] + remote + local)
+        let both = try await CLI.run(["users", "list"] + remote + local)
         #expect(both.status == 64 && both.err.contains("Give one or the other"), "\(both.err)")
-        let untrusted = try CLI.run(["users", "list", "--server", url, "--token", reader])
+        let untrusted = try await CLI.run(["users", "list", "--server", url, "--token", reader])
         #expect(untrusted.status == 69 && untrusted.err.contains("--server-ca"), "\(untrusted.err)")
     }
 
     @Test("§6: tokens roles classifies every remote command; nothing that changes anything is open to readers")
-    func roles() throws {
-        let r = try CLI.run(["tokens", "roles", "--json"])
+    func roles() async throws {
+        let r = try await CLI.run(["tokens", "roles", "--json"])
         #expect(r.status == 0, "\(r.err)")
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]])
         #expect(rows.count > 90)
@@ -114,7 +114,7 @@ import Testing
         for row in rows {
             let command = (row["command"] as? String ?? "").split(separator: " ").map(String.init)
             guard let group = command.first, seen.insert(group).inserted else { continue }
-            let help = try CLI.run(command + ["--help"])
+            let help = try await CLI.run(command + ["--help"])
             #expect(help.out.contains("--server <server>"), "\(command) has no --server")
         }
         // And a command that has no installation options is not listed: it would run locally whatever --server said.

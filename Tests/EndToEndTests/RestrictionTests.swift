@@ -85,7 +85,7 @@ import Testing
             #expect(e.message.contains("between 1 and 15"))
         }
         await #expect(throws: AdminError.self) { try await server.admin.createRestriction(.deviceLimit, name: "X", limit: limit) }
-        let cli = try CLI.run(["restrictions", "edit", "Default", "--type", "device-limit", "--limit=\(limit)", "--data-dir", server.dir.path])
+        let cli = try await CLI.run(["restrictions", "edit", "Default", "--type", "device-limit", "--limit=\(limit)", "--data-dir", server.dir.path])
         #expect(cli.status != 0 && cli.err.contains("between 1 and 15"), "\(cli.err)")
         #expect(try await server.admin.restriction(.deviceLimit, "Default").limit == 5)
         #expect(try await server.admin.restrictions(.deviceLimit).count == 1)
@@ -95,9 +95,9 @@ import Testing
     @Test func everyAdminChangeIsAudited() async throws {
         let server = try await TestServer.make()
         let dir = server.dir.path
-        try CLI.run(["restrictions", "edit", "Default", "--type", "device-limit", "--limit", "9", "--data-dir", dir])
-        try CLI.run(["maintenance", "on", "--data-dir", dir])
-        let out = try CLI.run(["audit", "list", "--json", "--data-dir", dir]).out
+        try await CLI.run(["restrictions", "edit", "Default", "--type", "device-limit", "--limit", "9", "--data-dir", dir])
+        try await CLI.run(["maintenance", "on", "--data-dir", dir])
+        let out = try await CLI.run(["audit", "list", "--json", "--data-dir", dir]).out
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]])
         #expect(entries.first?["action"] as? String == "tenant.maintenance")
         let edit = try #require(entries.first { $0["action"] as? String == "restriction.update" })
@@ -108,15 +108,15 @@ import Testing
         #expect(changes.contains { ($0["field"] as? String)?.hasSuffix("_DefaultLimit].limit") == true && $0["before"] as? String == "5" && $0["after"] as? String == "9" },
                 "\(changes)")
         // The text shows the one field a one-field change of the whole tenant made, not the whole settings.
-        let text = try CLI.run(["audit", "list", "--limit", "1", "--data-dir", dir]).out
+        let text = try await CLI.run(["audit", "list", "--limit", "1", "--data-dir", dir]).out
         #expect(text.split(separator: "\n").map(String.init) == [String(text.prefix { $0 != "\n" }), "  maintenance: false → true"], "\(text)")
         // Filters: by actor, target, action and time.
-        #expect(try CLI.run(["audit", "list", "--action", "restriction.", "--data-dir", dir]).out.contains("restriction.update"))
-        #expect(!(try CLI.run(["audit", "list", "--action", "restriction.", "--data-dir", dir]).out.contains("tenant.maintenance")))
-        #expect(try CLI.run(["audit", "list", "--actor", "console:", "--data-dir", dir]).out == "No changes match.\n")
-        #expect(try CLI.run(["audit", "list", "--target", "ALL USERS", "--since", "1h", "--data-dir", dir]).out.contains("restriction.update"))
+        #expect(try await CLI.run(["audit", "list", "--action", "restriction.", "--data-dir", dir]).out.contains("restriction.update"))
+        #expect(!(try await CLI.run(["audit", "list", "--action", "restriction.", "--data-dir", dir]).out.contains("tenant.maintenance")))
+        #expect(try await CLI.run(["audit", "list", "--actor", "console:", "--data-dir", dir]).out == "No changes match.\n")
+        #expect(try await CLI.run(["audit", "list", "--target", "ALL USERS", "--since", "1h", "--data-dir", dir]).out.contains("restriction.update"))
         // A refused change writes nothing.
-        try CLI.run(["restrictions", "edit", "Default", "--type", "device-limit", "--limit", "99", "--data-dir", dir])
+        try await CLI.run(["restrictions", "edit", "Default", "--type", "device-limit", "--limit", "99", "--data-dir", dir])
         #expect(try await server.store.auditEntries(limit: 100).count == entries.count)
         await server.close()
     }
@@ -169,12 +169,12 @@ import Testing
         await #expect(throws: AdminError.self) {
             try await server.admin.createAutopilotProfile(name: "Bad", joinType: .entra, template: "pc-%serial%", groups: [])
         }
-        let cli = try CLI.run(["autopilot", "create", "--name", "Bad", "--template", "MY PC-%serial%", "--data-dir", server.dir.path])
+        let cli = try await CLI.run(["autopilot", "create", "--name", "Bad", "--template", "MY PC-%serial%", "--data-dir", server.dir.path])
         #expect(cli.status != 0)
         #expect(cli.err.contains("An error occurred while creating Autopilot profile") && cli.err.contains("upper case") && cli.err.contains("spaces"))
-        let preview = try CLI.run(["autopilot", "preview", "CONTOSO-%SERIAL%", "--serial", "PF3X9K2L7Q8R"])
+        let preview = try await CLI.run(["autopilot", "preview", "CONTOSO-%SERIAL%", "--serial", "PF3X9K2L7Q8R"])
         #expect(preview.out.contains("would be named CONTOSO-K2L7Q8R"))
-        let ok = try CLI.run(["autopilot", "create", "--name", "Good", "--template", "CONTOSO-%SERIAL%", "--data-dir", server.dir.path])
+        let ok = try await CLI.run(["autopilot", "create", "--name", "Good", "--template", "CONTOSO-%SERIAL%", "--data-dir", server.dir.path])
         #expect(ok.status == 0)
         #expect(try await server.admin.autopilotProfiles().map(\.displayName) == ["Good"])
         await server.close()

@@ -13,14 +13,14 @@ struct Scenario: @unchecked Sendable {
 
     /// Runs an admin command against the server's data directory; it must succeed.
     @discardableResult
-    func admin(_ args: String..., sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
-        let r = try CLI.run(args + ["--data-dir", server.dir.path])
+    func admin(_ args: String..., sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        let r = try await CLI.run(args + ["--data-dir", server.dir.path])
         #expect(r.status == 0, "winmdm \(args.joined(separator: " ")) failed: \(r.err)", sourceLocation: sourceLocation)
         return r.out
     }
 
-    func json(_ args: String...) throws -> Any {
-        let r = try CLI.run(args + ["--json", "--data-dir", server.dir.path])
+    func json(_ args: String...) async throws -> Any {
+        let r = try await CLI.run(args + ["--json", "--data-dir", server.dir.path])
         return try JSONSerialization.jsonObject(with: Data(r.out.utf8))
     }
 
@@ -58,7 +58,7 @@ struct Scenario: @unchecked Sendable {
                     sourceLocation: sourceLocation)
             #expect(error.message.contains("[rule \(rule.rawValue)]"), sourceLocation: sourceLocation)
             // The administrator's view names the rule too.
-            let shown = try CLI.run(["attempts", "show", trace, "--data-dir", server.dir.path]).out
+            let shown = try await CLI.run(["attempts", "show", trace, "--data-dir", server.dir.path]).out
             #expect(shown.contains("[\(rule.rawValue)]"), sourceLocation: sourceLocation)
             return attempt
         }
@@ -79,20 +79,20 @@ struct Scenario: @unchecked Sendable {
             for _ in 1...5 { if let id = try await s.succeeds(s.device()) { ids.append(id) } }
             try await s.fails(s.device(), code: 0x8018_0003, rule: .deviceLimit, mentions: "limit of 5")
             // Fix 1: Users > alice > Devices > select an unused device > Delete.
-            try s.admin("devices", "delete", ids[0].entDMID)
+            try await s.admin("devices", "delete", ids[0].entDMID)
             try await s.succeeds(s.device())
             try await s.fails(s.device(), code: 0x8018_0003, rule: .deviceLimit, mentions: "alice@winmdm.test")
             // Fix 2: Device limit restrictions > Default > Properties > Edit > Device limit (maximum 15).
-            try s.admin("restrictions", "edit", "Default", "--type", "device-limit", "--limit", "15")
+            try await s.admin("restrictions", "edit", "Default", "--type", "device-limit", "--limit", "15")
             try await s.succeeds(s.device())
         }
     }
 
     @Test("S02 Windows (MDM) blocked by the device type restriction") func S02_platformBlocked() async throws {
         try await Scenario.run { s in
-            try s.admin("restrictions", "edit", "Default", "--type", "platform", "--windows", "block")
+            try await s.admin("restrictions", "edit", "Default", "--type", "platform", "--windows", "block")
             try await s.fails(s.device(), code: 0x8018_0014, rule: .platformBlocked, mentions: "blocks Windows (MDM)")
-            try s.admin("restrictions", "edit", "Default", "--windows", "allow")
+            try await s.admin("restrictions", "edit", "Default", "--windows", "allow")
             try await s.succeeds(s.device())
         }
     }
@@ -101,67 +101,67 @@ struct Scenario: @unchecked Sendable {
         try await Scenario.run { s in
             try await s.fails(s.device(edition: 101), code: 0x8018_0003, rule: .windowsHome, mentions: "OSEdition 101")
             try await s.succeeds(s.device(edition: 48)) // upgraded to Pro
-            try s.admin("restrictions", "edit", "Default", "--home", "allow")
+            try await s.admin("restrictions", "edit", "Default", "--home", "allow")
             try await s.succeeds(s.device(edition: 101))
         }
     }
 
     @Test("S04 Users may join devices is None") func S04_joinNotAllowed() async throws {
         try await Scenario.run { s in
-            try s.admin("device-settings", "users-may-join", "none")
+            try await s.admin("device-settings", "users-may-join", "none")
             try await s.fails(s.device(type: .device), code: 0x8018_0003, rule: .joinNotAllowed, mentions: "is None")
-            try s.admin("device-settings", "users-may-join", "selected", "--group", try s.groupWith("Joiners", "alice@winmdm.test"))
+            try await s.admin("device-settings", "users-may-join", "selected", "--group", try s.groupWith("Joiners", "alice@winmdm.test"))
             try await s.succeeds(s.device(type: .device))
         }
     }
 
     @Test("S05 device already enrolled by another user") func S05_enrolledByOtherUser() async throws {
         try await Scenario.run { s in
-            try s.admin("users", "add", "bob@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
+            try await s.admin("users", "add", "bob@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
             let hw = DeviceProfile.randomHex(32)
             let bob = try #require(try await s.succeeds(s.device("bob@winmdm.test", hw: hw)))
             try await s.fails(s.device(hw: hw), code: 0x8018_0003, rule: .enrolledByOtherUser, mentions: "bob@winmdm.test")
-            try s.admin("devices", "retire", bob.entDMID)
+            try await s.admin("devices", "retire", bob.entDMID)
             try await s.succeeds(s.device(hw: hw))
         }
     }
 
     @Test("S06 no license with the MDM plan") func S06_noLicense() async throws {
         try await Scenario.run { s in
-            try s.admin("users", "add", "dave@winmdm.test", "--password", "Correct horse 1")
+            try await s.admin("users", "add", "dave@winmdm.test", "--password", "Correct horse 1")
             try await s.fails(s.device("dave@winmdm.test"), code: 0x8018_0018, rule: .noLicense, mentions: "holds no license")
-            try s.admin("licenses", "assign", "dave@winmdm.test", "WINMDM_STANDARD")
+            try await s.admin("licenses", "assign", "dave@winmdm.test", "WINMDM_STANDARD")
             try await s.succeeds(s.device("dave@winmdm.test"))
         }
     }
 
     @Test("S07 MDM terms of use not reachable") func S07_termsOfUse() async throws {
         try await Scenario.run(authPolicy: .federated) { s in
-            try s.admin("mobility", "urls", "--terms-of-use", "")
+            try await s.admin("mobility", "urls", "--terms-of-use", "")
             try await s.termsOfUseFails(s.device(), mentions: "blank")
-            try s.admin("mobility", "restore-default-urls")
+            try await s.admin("mobility", "restore-default-urls")
             try await s.succeeds(s.device())
             // Second cause: a basic-mobility license only.
-            try s.admin("licenses", "add-product", "O365_BASIC", "--plan", "basic-mobility")
-            try s.admin("users", "add", "erin@winmdm.test", "--password", "Correct horse 1", "--license", "O365_BASIC")
+            try await s.admin("licenses", "add-product", "O365_BASIC", "--plan", "basic-mobility")
+            try await s.admin("users", "add", "erin@winmdm.test", "--password", "Correct horse 1", "--license", "O365_BASIC")
             try await s.termsOfUseFails(s.device("erin@winmdm.test"), mentions: "basic-mobility")
-            try s.admin("licenses", "assign", "erin@winmdm.test", "WINMDM_STANDARD")
+            try await s.admin("licenses", "assign", "erin@winmdm.test", "WINMDM_STANDARD")
             try await s.succeeds(s.device("erin@winmdm.test"))
         }
     }
 
     @Test("S08 bulk enrollment package account may not join") func S08_bulkEnrollment() async throws {
         try await Scenario.run { s in
-            let made = try #require(try s.json("bulk", "create", "Kiosks", "--out", s.server.dir.appendingPathComponent("k.xml").path) as? [String: String])
+            let made = try await #require(try s.json("bulk", "create", "Kiosks", "--out", s.server.dir.appendingPathComponent("k.xml").path) as? [String: String])
             let upn = try #require(made["upn"]), secret = try #require(made["secret"])
             let xml = try String(contentsOf: s.server.dir.appendingPathComponent("k.xml"), encoding: .utf8)
             #expect(xml.contains("<UPN UPN=\"\(upn)\">") && xml.contains("<Secret>\(secret)</Secret>"))
             #expect(xml.contains("<DiscoveryServiceFullURL>\(s.server.discoveryURL)</DiscoveryServiceFullURL>"))
-            try s.admin("device-settings", "users-may-join", "none")
+            try await s.admin("device-settings", "users-may-join", "none")
             let pkg = s.device(upn, password: secret, type: .device)
             try await s.fails(pkg, code: 0x8018_0003, rule: .joinNotAllowed, mentions: "provisioning package")
-            try s.admin("device-settings", "users-may-join", "selected", "--user", "alice@winmdm.test")
-            try s.admin("device-settings", "add-members", "--user", upn)
+            try await s.admin("device-settings", "users-may-join", "selected", "--user", "alice@winmdm.test")
+            try await s.admin("device-settings", "add-members", "--user", upn)
             let id = try #require(try await s.succeeds(pkg))
             let e = try #require(try await s.server.store.enrollment(id: id.entDMID))
             #expect(e.kind == .bulk && id.store == "System")
@@ -170,78 +170,78 @@ struct Scenario: @unchecked Sendable {
 
     @Test("S09 UPN suffix not a verified domain") func S09_upnSuffixNotVerified() async throws {
         try await Scenario.run { s in
-            try s.admin("users", "add", "carol@contoso.local", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
+            try await s.admin("users", "add", "carol@contoso.local", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
             try await s.fails(s.device("carol@contoso.local"), code: 0x8018_0015, rule: .upnDomainUnverified, mentions: "contoso.local")
-            try s.admin("users", "set", "carol@contoso.local", "--upn", "carol@winmdm.test")
+            try await s.admin("users", "set", "carol@contoso.local", "--upn", "carol@winmdm.test")
             try await s.succeeds(s.device("carol@winmdm.test"))
             // The other fix: add and verify the domain.
-            try s.admin("users", "add", "fred@contoso.com", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
+            try await s.admin("users", "add", "fred@contoso.com", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD")
             try await s.fails(s.device("fred@contoso.com"), code: 0x8018_0015, rule: .upnDomainUnverified, mentions: "not a domain of this tenant")
-            try s.admin("domains", "add", "contoso.com")
+            try await s.admin("domains", "add", "contoso.com")
             try await s.fails(s.device("fred@contoso.com"), code: 0x8018_0015, rule: .upnDomainUnverified, mentions: "not verified")
-            try s.admin("domains", "verify", "contoso.com")
+            try await s.admin("domains", "verify", "contoso.com")
             try await s.succeeds(s.device("fred@contoso.com"))
         }
     }
 
     @Test("S10 MDM user scope excludes the user") func S10_mdmUserScope() async throws {
         try await Scenario.run { s in
-            try s.admin("mobility", "mdm-scope", "none")
+            try await s.admin("mobility", "mdm-scope", "none")
             try await s.fails(s.device(), code: 0x8018_0015, rule: .mdmScope, mentions: "MDM user scope is None")
-            try s.admin("mobility", "mdm-scope", "some", "--group", try s.groupWith("Staff"))
+            try await s.admin("mobility", "mdm-scope", "some", "--group", try s.groupWith("Staff"))
             try await s.fails(s.device(), code: 0x8018_0015, rule: .mdmScope, mentions: "none of its groups")
-            try s.admin("groups", "add-member", "Staff", "alice@winmdm.test")
+            try await s.admin("groups", "add-member", "Staff", "alice@winmdm.test")
             try await s.succeeds(s.device())
         }
     }
 
     @Test("S11 MAM user scope wins for personal devices") func S11_mamScopeWinsForPersonalDevices() async throws {
         try await Scenario.run { s in
-            try s.admin("mobility", "mam-scope", "all")
+            try await s.admin("mobility", "mam-scope", "all")
             try await s.fails(s.device(), code: 0x8018_0015, rule: .mamScopePrecedence, mentions: "MAM wins")
             try await s.succeeds(s.device(type: .device)) // corporate: MDM wins
-            try s.admin("mobility", "mam-scope", "none")
+            try await s.admin("mobility", "mam-scope", "none")
             try await s.succeeds(s.device())
         }
     }
 
     @Test("S12 personally owned devices blocked") func S12_personalDevicesBlocked() async throws {
         try await Scenario.run { s in
-            try s.admin("restrictions", "edit", "Default", "--personal", "block")
+            try await s.admin("restrictions", "edit", "Default", "--personal", "block")
             try await s.fails(s.device(), code: 0x8018_0014, rule: .personalBlocked, mentions: "personally owned")
             try await s.succeeds(s.device(type: .device)) // enrolled as corporate instead
-            try s.admin("restrictions", "edit", "Default", "--personal", "allow")
+            try await s.admin("restrictions", "edit", "Default", "--personal", "allow")
             try await s.succeeds(s.device())
         }
     }
 
     @Test("S13 Windows version outside the allowed range") func S13_osVersionOutOfRange() async throws {
         try await Scenario.run { s in
-            try s.admin("restrictions", "edit", "Default", "--min-version", "10.0.22631")
+            try await s.admin("restrictions", "edit", "Default", "--min-version", "10.0.22631")
             try await s.fails(s.device(version: "10.0.19045.2006"), code: 0x8018_0014, rule: .osVersion, mentions: "below the minimum 10.0.22631")
             try await s.succeeds(s.device(version: "10.0.22631.4460")) // Windows updated
-            try s.admin("restrictions", "edit", "Default", "--min-version", "", "--max-version", "10.0.22631.9999")
+            try await s.admin("restrictions", "edit", "Default", "--min-version", "", "--max-version", "10.0.22631.9999")
             try await s.fails(s.device(version: "10.0.26100.2033"), code: 0x8018_0014, rule: .osVersion, mentions: "above the maximum")
-            try s.admin("restrictions", "edit", "Default", "--max-version", "")
+            try await s.admin("restrictions", "edit", "Default", "--max-version", "")
             try await s.succeeds(s.device(version: "10.0.26100.2033"))
         }
     }
 
     @Test("S14 device registration quota reached") func S14_joinQuota() async throws {
         try await Scenario.run { s in
-            try s.admin("device-settings", "quota", "1")
+            try await s.admin("device-settings", "quota", "1")
             try await s.succeeds(s.device(type: .device))
             try await s.fails(s.device(type: .device), code: 0x8018_0013, rule: .joinQuota, mentions: "quota of 1")
-            try s.admin("device-settings", "quota", "50")
+            try await s.admin("device-settings", "quota", "50")
             try await s.succeeds(s.device(type: .device))
         }
     }
 
     @Test("S15 maintenance mode") func S15_maintenance() async throws {
         try await Scenario.run { s in
-            try s.admin("maintenance", "on")
+            try await s.admin("maintenance", "on")
             try await s.fails(s.device(), code: 0x8018_0017, rule: .maintenance, mentions: "maintenance mode")
-            try s.admin("maintenance", "off")
+            try await s.admin("maintenance", "off")
             try await s.succeeds(s.device())
         }
     }
@@ -249,15 +249,15 @@ struct Scenario: @unchecked Sendable {
 
 extension Scenario {
     /// Creates a group with these members and returns its name.
-    func groupWith(_ name: String, _ members: String...) throws -> String {
-        try admin("groups", "create", name)
-        if !members.isEmpty { try admin(["groups", "add-member", name] + members) }
+    func groupWith(_ name: String, _ members: String...) async throws -> String {
+        try await admin("groups", "create", name)
+        if !members.isEmpty { try await admin(["groups", "add-member", name] + members) }
         return name
     }
 
     @discardableResult
-    func admin(_ args: [String]) throws -> String {
-        let r = try CLI.run(args + ["--data-dir", server.dir.path])
+    func admin(_ args: [String]) async throws -> String {
+        let r = try await CLI.run(args + ["--data-dir", server.dir.path])
         #expect(r.status == 0, "winmdm \(args.joined(separator: " ")) failed: \(r.err)")
         return r.out
     }
