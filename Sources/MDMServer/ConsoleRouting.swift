@@ -10,19 +10,22 @@ import MDMStorage
 /// actions with the CSRF and role checks. Sections add their routes in extensions (`addHome`, `addDevicePages` …).
 struct ConsoleRouting {
     let router: Router<MDMRequestContext>
+    /// Every page and action behind sign-in: routes added here pass `ConsoleSessionMiddleware` first.
+    let signedIn: RouterGroup<MDMRequestContext>
     let kit: ConsoleKit
     var c: ConsoleServices { kit.c }
 
     init(router: Router<MDMRequestContext>, c: ConsoleServices) {
         self.router = router
         self.kit = ConsoleKit(c: c)
+        self.signedIn = router.group().add(middleware: ConsoleSessionMiddleware(kit: kit))
     }
 
     /// GET pages: signed in, any role.
     func view(_ path: RouterPath, _ body: @escaping @Sendable (Request, MDMRequestContext, ConsoleUser) async throws -> Response) {
         let kit = self.kit
-        router.get(path) { req, ctx in
-            guard let who = await kit.current(req) else { return ConsolePages.redirect("/console/login") }
+        signedIn.get(path) { req, ctx in
+            let who = try ctx.signedInUser()
             do { return try await body(req, ctx, who) } catch let e as AdminError {
                 // Something named in the address that does not exist (a deleted user, a mistyped id), or a filter refused.
                 let missing = e.code == .notFound
@@ -42,9 +45,9 @@ struct ConsoleRouting {
     func action(_ path: RouterPath, roles: Set<APIRole> = [.admin], maxBytes: Int = 256 * 1024,
                 _ body: @escaping @Sendable (Request, [(String, String)], ConsoleUser) async throws -> Response) {
         let kit = self.kit
-        router.post(path) { req, _ in
+        signedIn.post(path) { req, ctx in
             var req = req
-            guard let who = await kit.current(req) else { return ConsolePages.redirect("/console/login") }
+            let who = try ctx.signedInUser()
             guard let buffer = try? await req.collectBody(upTo: maxBytes) else {
                 return ConsolePages.html("<p>The form is too large (at most \(maxBytes / 1024) KiB).</p>", status: .contentTooLarge)
             }
@@ -73,6 +76,30 @@ struct ConsoleRouting {
         }
     }
 
+}
+
+/// The console's session check, in front of every route behind sign-in: a request without a valid, current session
+/// of a user who still holds an admin role is sent to the sign-in page; otherwise the handler finds who it is in
+/// the request context.
+struct ConsoleSessionMiddleware: RouterMiddleware {
+    typealias Context = MDMRequestContext
+    let kit: ConsoleKit
+
+    func handle(_ request: Request, context: MDMRequestContext,
+                next: (Request, MDMRequestContext) async throws -> Response) async throws -> Response {
+        guard let who = await kit.current(request) else { return ConsolePages.redirect("/console/login") }
+        var context = context
+        context.consoleUser = who
+        return try await next(request, context)
+    }
+}
+
+extension MDMRequestContext {
+    /// The signed-in console user `ConsoleSessionMiddleware` found; only routes behind it call this.
+    func signedInUser() throws -> ConsoleUser {
+        guard let consoleUser else { throw HTTPError(.internalServerError, message: "A console route was added outside the session middleware.") }
+        return consoleUser
+    }
 }
 
 /// What a console route's handler may capture: the services and the page helpers (Sendable, unlike the router).

@@ -10,6 +10,8 @@ public struct MDMRequestContext: RequestContext {
     public var clientAddress: String?
     /// The connection, for the TLS peer certificate of management requests.
     public let channel: any Channel
+    /// Who is signed in to the console, set by `ConsoleSessionMiddleware` on the routes behind it.
+    var consoleUser: ConsoleUser?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -328,6 +328,28 @@ import Testing
 
 /// Console sessions end on sign-out, a new password, a role change and disabling; a second factor when set up.
 @Suite struct ConsoleSessionTests {
+    /// The session middleware stands in front of every page and action: without a session each is sent to sign-in,
+    /// and an action signed out changes nothing.
+    @Test func signedOutPagesAndActionsLeadToSignInAndChangeNothing() async throws {
+        try await ConsoleTests.run { web, server in
+            for path in ["/console/home", "/console/users", "/console/users/alice@winmdm.test", "/console/devices/windows",
+                         "/console/troubleshooting", "/console/audit"] {
+                let page = try await web.get(path)
+                #expect(page.status == 303 && page.location == "/console/login", "\(path): \(page.status)")
+            }
+            let before = try await server.admin.users().count
+            for (path, form) in [("/console/users/new", [("upn", "mallory@winmdm.test"), ("password", "Correct horse 1")]),
+                                 ("/console/tenant/maintenance", [("maintenance", "on")]),
+                                 ("/console/groups/new", [("name", "Signed out")])] {
+                let page = try await web.post(path, form)
+                #expect(page.status == 303 && page.location == "/console/login", "\(path): \(page.status)")
+            }
+            #expect(try await server.admin.users().count == before)
+            #expect(try await server.admin.groups().isEmpty)
+            #expect(try await server.admin.settings().maintenance == false)
+        }
+    }
+
     @Test func sessionsEndOnSignOutPasswordRoleAndDisable() async throws {
         try await ConsoleTests.run { web, server in
             let first = try #require(try await server.admin.createInitialAdministrator())
