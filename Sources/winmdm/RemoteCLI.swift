@@ -101,7 +101,7 @@ enum RemoteCommands {
         func leaves(_ t: any ParsableCommand.Type, _ prefix: [String]) -> [[String]] {
             let subs = t.configuration.subcommands
             if subs.isEmpty { return [prefix] }
-            return subs.flatMap { leaves($0, prefix + [$0.configuration.commandName ?? $0._commandName]) }
+            return subs.flatMap { leaves($0, prefix + [name($0)]) }
         }
         return leaves(WinMDM.self, []).compactMap { path in
             // Commands without the data-directory options need no installation (templates, a name preview).
@@ -115,12 +115,15 @@ enum RemoteCommands {
         return rank(role) >= rank(required)
     }
 
+    /// A command's name on the command line (`add` for `Users.Add`).
+    static func name(_ type: any ParsableCommand.Type) -> String { type.configuration.commandName ?? type._commandName }
+
     /// The names leading to a command type from `winmdm` (`["users", "add"]`).
     static func path(of type: any ParsableCommand.Type) -> [String] {
         func walk(_ t: any ParsableCommand.Type, _ prefix: [String]) -> [String]? {
             if ObjectIdentifier(t) == ObjectIdentifier(type) { return prefix }
             for s in t.configuration.subcommands {
-                if let p = walk(s, prefix + [s.configuration.commandName ?? s._commandName]) { return p }
+                if let p = walk(s, prefix + [name(s)]) { return p }
             }
             return nil
         }
@@ -130,7 +133,7 @@ enum RemoteCommands {
     static func command(at path: [String]) -> (any ParsableCommand.Type)? {
         var t: any ParsableCommand.Type = WinMDM.self
         for name in path {
-            guard let next = t.configuration.subcommands.first(where: { ($0.configuration.commandName ?? $0._commandName) == name }) else { return nil }
+            guard let next = t.configuration.subcommands.first(where: { Self.name($0) == name }) else { return nil }
             t = next
         }
         return t
@@ -155,7 +158,7 @@ enum CommandEnding {
     static func of(_ error: any Error) -> (text: String, toStandardOutput: Bool, code: Int32) {
         switch error {
         case let f as CommandFailure: return ("Error: \(f.message)", false, f.exitCode)
-        case let e as AdminError: let f = CommandFailure(e); return ("Error: \(f.message)", false, f.exitCode)
+        case let e as AdminError: return of(CommandFailure(e))
         default:
             let code = WinMDM.exitCode(for: error).rawValue
             return (WinMDM.fullMessage(for: error), code == 0, code)

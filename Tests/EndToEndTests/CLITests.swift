@@ -41,6 +41,24 @@ enum CLI {
         }
     }
 
+    /// A new data directory and a free loopback port for a `winmdm serve` of its own; `remove()` deletes the directory.
+    struct Site {
+        let dir: String
+        let port: Int
+        var url: String { "https://localhost:\(port)" }
+        /// `--data-dir` for the commands run next to the server.
+        var common: [String] { ["--data-dir", dir] }
+        /// What `serve` is given to run here.
+        var serveArguments: [String] { common + ["--listen", "127.0.0.1:\(port)", "--public-url", url] }
+
+        init(_ prefix: String) throws {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+            port = try FreePort.find()
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
     /// A running `winmdm serve`, stopped with SIGTERM.
     final class Server: @unchecked Sendable {
         let process: Spawned
@@ -79,11 +97,10 @@ enum CLI {
 
 @Suite(.serialized) struct CLITests {
     @Test func serveEnrollAndInspectThroughTheCommandLine() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-cli-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = try FreePort.find()
-        let common = ["--data-dir", dir]
-        let server = try await CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"])
+        let site = try CLI.Site("winmdm-cli")
+        defer { site.remove() }
+        let (dir, port, common) = (site.dir, site.port, site.common)
+        let server = try await CLI.Server(site.serveArguments)
         #expect(server.banner.contains("First run: created"), "\(server.banner)")
         #expect(server.banner.contains("verified domains: winmdm.test"))
         for secret in ["admin-token", "federation-key", "pki/device-ca-key.pem", "pki/tls-ca-key.pem", "pki/tls-key.pem"] {
@@ -124,7 +141,7 @@ enum CLI {
         #expect(server.stop() == 0, "clean shutdown on SIGTERM")
 
         // A second run reuses everything.
-        let again = try await CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"])
+        let again = try await CLI.Server(site.serveArguments)
         #expect(!again.banner.contains("First run"), "\(again.banner)")
         let more = try await CLI.run(["emulate", "--server", server1, "--upn", "alice@winmdm.test", "--password", "Correct horse 1"] + common)
         #expect(more.status == 0, "\(more.out)")
@@ -133,11 +150,10 @@ enum CLI {
 
     /// A profile made, assigned and checked from the command line; an emulated device applies it over HTTPS.
     @Test func profilesThroughTheCommandLine() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-cli-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = try FreePort.find()
-        let common = ["--data-dir", dir]
-        let server = try await CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"])
+        let site = try CLI.Site("winmdm-cli")
+        defer { site.remove() }
+        let common = site.common
+        let server = try await CLI.Server(site.serveArguments)
         defer { _ = server.stop() }
         try await CLI.run(["users", "add", "pat@winmdm.test", "--password", "Correct horse 1", "--license", "WINMDM_STANDARD"] + common)
         try await CLI.run(["groups", "create", "Finance"] + common)
@@ -152,7 +168,7 @@ enum CLI {
         #expect(missing.status != 0)
         let assign = try await CLI.run(["profiles", "assign", "Lockdown", "Finance"] + common)
         #expect(assign.out.contains("assigned to Finance"), "\(assign.out)\(assign.err)")
-        let emulate = try await CLI.run(["emulate", "--server", "https://localhost:\(port)", "--upn", "pat@winmdm.test", "--password", "Correct horse 1",
+        let emulate = try await CLI.run(["emulate", "--server", site.url, "--upn", "pat@winmdm.test", "--password", "Correct horse 1",
                                    "--lifecycle"] + common)
         #expect(emulate.status == 0, "\(emulate.out)\(emulate.err)")
         let status = try await CLI.run(["profiles", "status", "Lockdown"] + common)

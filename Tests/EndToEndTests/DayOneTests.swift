@@ -82,11 +82,10 @@ import Testing
 @Suite(.serialized) struct DayOneServerTests {
     @Test("review 22, 28, 30, 37: refusals are logged at info as JSON; emulate's JSON names attempts; the REASON column is one shape; a taken port is said plainly")
     func serveLogsAndCommandOutput() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-dayone-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = try FreePort.find()
-        let common = ["--data-dir", dir]
-        let server = try await CLI.Server(common + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)", "--log-format", "json"])
+        let site = try CLI.Site("winmdm-dayone")
+        defer { site.remove() }
+        let (dir, port, common) = (site.dir, site.port, site.common)
+        let server = try await CLI.Server(site.serveArguments + ["--log-format", "json"])
         defer { _ = server.stop() }
         let version = await BuildInfoForTests.version
         #expect(server.banner.contains("winmdm \(version)"), "\(server.banner)")

@@ -7,13 +7,11 @@ import Testing
 @Suite(.serialized) struct RemoteCLITests {
     @Test("§6: admin commands run against a remote server print what they print locally, within the token's role")
     func remoteCommands() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("winmdm-remote-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = try FreePort.find()
-        let local = ["--data-dir", dir]
-        let server = try await CLI.Server(local + ["--listen", "127.0.0.1:\(port)", "--public-url", "https://localhost:\(port)"])
+        let site = try CLI.Site("winmdm-remote")
+        defer { site.remove() }
+        let (dir, local, url) = (site.dir, site.common, site.url)
+        let server = try await CLI.Server(site.serveArguments)
         defer { _ = server.stop() }
-        let url = "https://localhost:\(port)"
         #expect(server.banner.contains("remote CLI:       winmdm <command> --server \(url)"), "\(server.banner)")
         let remote = ["--server", url, "--token-file", dir + "/admin-token", "--server-ca", dir + "/pki/tls-ca.pem"]
 
